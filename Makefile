@@ -1,0 +1,29 @@
+# stdplab: `make figures` regenerates every figure and figures/REPORT.md; `make test` runs
+# the test suite. Both create .venv (Python >= 3.12) and install the pinned dependencies.
+PYTHON ?= $(shell .ci/find-python)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= quick
+DEVICE ?= cpp_standalone
+
+.PHONY: figures test lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+figures: $(STAMP)
+	$(BIN)/stdplab figures --scale $(SCALE) --device $(DEVICE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check models experiments analysis tests benchmarks
+
+clean:
+	rm -rf build results $(VENV)

@@ -1,0 +1,81 @@
+"""Reproduction targets and ``figures/REPORT.md``."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import tempfile
+from pathlib import Path
+
+
+def target(key: str, description: str, measured, reference, passed: bool | None) -> dict:
+    """One row of REPORT.md; ``passed`` None means measured but without a pass criterion."""
+    return {
+        "key": key,
+        "description": description,
+        "measured": measured,
+        "reference": reference,
+        "passed": None if passed is None else bool(passed),
+    }
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if value == 0 or math.isnan(value):
+            return f"{value:g}"
+        return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+_VERDICT = {True: "pass", False: "**FAIL**", None: "measured"}
+
+
+def render(sections: list[tuple[str, dict]]) -> str:
+    """REPORT.md text from ``[(experiment name, metrics)]``."""
+    lines = [
+        "# stdplab reproduction report",
+        "",
+        "Each row is a target from the project's science notes, the value measured by the latest",
+        "run of its experiment, the reference value and the verdict. Regenerate with",
+        "`make figures` (or `stdplab figures`).",
+        "",
+    ]
+    for name, metrics in sections:
+        record = metrics.get("provenance", {})
+        lines += [
+            f"## {name}",
+            "",
+            f"device `{record.get('device')}`, seed {record.get('seed')}, scale "
+            f"`{metrics.get('scale', '?')}`, Brian2 {record.get('brian2')}, commit "
+            f"`{(record.get('git_commit') or 'unknown')[:10]}`"
+            f"{' (dirty)' if record.get('git_dirty') else ''}, "
+            f"wall time {metrics.get('wall_time_s', float('nan')):.1f} s",
+            "",
+            "| target | measured | reference | verdict |",
+            "|---|---|---|---|",
+        ]
+        for row in metrics.get("targets", []):
+            lines.append(
+                f"| {row['key']}: {row['description']} | {_fmt(row['measured'])} | "
+                f"{_fmt(row['reference'])} | {_VERDICT[row['passed']]} |"
+            )
+        lines.append("")
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    lines.append(f"_Generated {stamp}._")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise

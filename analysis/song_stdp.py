@@ -1,0 +1,104 @@
+"""Metrics and figures of the Song, Miller & Abbott (2000) experiment."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import references
+from analysis.report import target
+
+MIN_DURATION_FOR_BIMODALITY_S = 300.0
+
+
+def weight_histogram(weights, w_max, bins=10) -> np.ndarray:
+    """Fraction of weights in ``bins`` equal bins over [0, w_max]."""
+    counts, _ = np.histogram(np.clip(weights, 0, w_max), bins=bins, range=(0, w_max))
+    return counts / len(weights)
+
+
+def rate_in_window(spike_times, start, stop) -> float:
+    times = np.asarray(spike_times)
+    return float(np.count_nonzero((times >= start) & (times < stop)) / (stop - start))
+
+
+def isi_cv(spike_times) -> float:
+    isi = np.diff(np.asarray(spike_times))
+    return float(np.std(isi) / np.mean(isi)) if len(isi) > 1 else float("nan")
+
+
+def evaluate(config: dict, data: dict) -> dict:
+    w_max = float(data["w_max"])
+    final = data["final_weights"]
+    histogram = weight_histogram(final, w_max)
+    window, duration = config["rate_window_s"], config["duration_s"]
+    spikes = data["output_spike_times_s"]
+    rate_first = rate_in_window(spikes, 0, window)
+    rate_last = rate_in_window(spikes, duration - window, duration)
+    late = spikes[spikes >= duration / 2]
+    metrics = {
+        "weight_histogram": histogram.tolist(),
+        "fraction_low": float(np.mean(final < 0.1 * w_max)),
+        "fraction_high": float(np.mean(final > 0.9 * w_max)),
+        "rate_first_hz": rate_first,
+        "rate_last_hz": rate_last,
+        "isi_cv_second_half": isi_cv(late),
+    }
+    # The criteria hold for >= 300 s of learning; shorter runs are measured, not judged.
+    judged = duration >= MIN_DURATION_FOR_BIMODALITY_S
+    edges = histogram[0] + histogram[-1]
+    middle = float(histogram[2:8].sum())
+    fall = 1 - rate_last / rate_first if rate_first > 0 else float("nan")
+    reference = references.SONG_BRIAN2_500S
+    metrics["targets"] = [
+        target("P3a", f"weights in bottom + top bins after {duration:g} s (fraction)",
+               float(edges), "≥ 0.5", edges >= 0.5 if judged else None),
+        target("P3b", "weights in the middle six of ten bins (fraction)",
+               middle, "< 0.4", middle < 0.4 if judged else None),
+        target("P3c", f"output rate first → last {window:g} s (Hz)", [rate_first, rate_last],
+               [reference["rate_first_hz"], reference["rate_last_hz"]], None),
+        target("P3d", "output rate fall, first to last window", fall, "≥ 40 %",
+               fall >= 0.4 if judged else None),
+        target("P3e", "fraction of weights < 0.1 g_max, > 0.9 g_max",
+               [metrics["fraction_low"], metrics["fraction_high"]],
+               [reference["low"], reference["high"]], None),
+    ]  # fmt: skip
+    return metrics
+
+
+def plot(config: dict, data: dict):
+    import matplotlib.pyplot as plt
+
+    w_max = float(data["w_max"])
+    fig, (ax_hist, ax_rate, ax_evolution) = plt.subplots(1, 3, figsize=(13, 3.6))
+    initial, final = data["weight_snapshots"][0], data["final_weights"]
+    bins = np.linspace(0, 1, 21)
+    ax_hist.hist(initial / w_max, bins=bins, color="0.75", label="initial")
+    ax_hist.hist(final / w_max, bins=bins, histtype="step", lw=2, color="C3", label="final")
+    ax_hist.set_xlabel("w / g_max")
+    ax_hist.set_ylabel("synapses")
+    ax_hist.legend(frameon=False)
+    ax_hist.set_title("Weights become bimodal")
+
+    window, duration = config["rate_window_s"], config["duration_s"]
+    edges = np.arange(0, duration + window / 2, window)
+    counts, _ = np.histogram(data["output_spike_times_s"], bins=edges)
+    ax_rate.plot(edges[:-1] + window / 2, counts / window, color="k")
+    ax_rate.set_xlabel("time (s)")
+    ax_rate.set_ylabel(f"output rate (Hz, {window:g} s bins)")
+    ax_rate.set_ylim(bottom=0)
+    ax_rate.set_title("Output rate is regulated")
+
+    snapshots = data["weight_snapshots"] / w_max
+    histograms = np.array([np.histogram(s, bins=bins)[0] for s in snapshots]).T
+    times = data["weight_snapshot_times_s"]
+    ax_evolution.imshow(histograms, origin="lower", aspect="auto", cmap="viridis",
+                        extent=(times[0], times[-1], 0, 1))  # fmt: skip
+    ax_evolution.set_xlabel("time (s)")
+    ax_evolution.set_ylabel("w / g_max")
+    ax_evolution.set_title("Weight distribution over time")
+    fig.suptitle(f"Song, Miller & Abbott 2000: {config['n_inputs']} Poisson inputs at "
+                 f"{config['input_rate_hz']:g} Hz, additive STDP, {duration:g} s")  # fmt: skip
+    return fig
+
+
+FIGURES = {"song_stdp": plot}

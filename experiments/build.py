@@ -1,0 +1,130 @@
+"""Turn model records into Brian2 objects; check a model on the cheap runtime before compiling."""
+
+from __future__ import annotations
+
+from brian2 import (
+    DimensionMismatchError,
+    Network,
+    NeuronGroup,
+    Synapses,
+    ms,
+)
+
+from models.base import ModelError, NeuronModel, PlasticityRule
+
+
+def neuron_group(
+    model: NeuronModel,
+    n: int,
+    name: str,
+    per_neuron: dict | None = None,
+    dt=None,
+) -> NeuronGroup:
+    """A group of ``n`` neurons of ``model`` with its parameters set.
+
+    ``per_neuron`` maps parameter names to arrays (length ``n``) for heterogeneous groups;
+    all other parameters are shared constants, changeable between standalone runs.
+    """
+    per_neuron = per_neuron or {}
+    events = {event: condition for event, (condition, _) in model.events.items()}
+    group = NeuronGroup(
+        n,
+        model.brian_equations(per_neuron=tuple(per_neuron)),
+        threshold=model.threshold,
+        reset=model.reset,
+        refractory=model.refractory if model.refractory else False,
+        method=model.method,
+        events=events,
+        name=name,
+        dt=dt,
+    )
+    for event, (_, code) in model.events.items():
+        group.run_on_event(event, code)
+    for key, value in {**model.params, **per_neuron}.items():
+        setattr(group, key, value)
+    # Start at rest; string assignments are code-generated, so they also work in standalone.
+    if "E_L" in model.params:
+        group.v = "E_L"
+    elif "c" in model.params:  # Izhikevich: v at the reset value, u on its nullcline b*v
+        group.v = "c"
+        group.u = "b*v"
+    return group
+
+
+def plastic_synapses(
+    rule: PlasticityRule,
+    source,
+    target,
+    name: str,
+    transmit: str = "",
+    connect: dict | str = "i == j",
+    w_init=None,
+) -> Synapses:
+    """Synapses following ``rule``; ``transmit`` (e.g. ``'I_syn_post += w*nA'``) runs first
+    on each presynaptic spike, with the weight from before this spike's update."""
+    on_pre = "\n".join(code for code in (transmit, rule.on_pre) if code)
+    synapses = Synapses(
+        source,
+        target,
+        model=rule.brian_equations(),
+        on_pre=on_pre,
+        on_post=rule.on_post,
+        method=rule.method,
+        name=name,
+    )
+    if isinstance(connect, dict):
+        synapses.connect(**connect)
+    else:
+        synapses.connect(connect)
+    for key, value in rule.params.items():
+        setattr(synapses, key, value)
+    if w_init is not None:
+        synapses.w = w_init
+    return synapses
+
+
+def check_model(model: NeuronModel | PlasticityRule) -> None:
+    """Build and run the model for 0 ms on the numpy runtime, where every parse, identifier
+    and unit error surfaces in well under a second, long before a standalone compile."""
+    from experiments.devices import simulation
+
+    with simulation("runtime", build_dir=".", runtime_target="numpy"):
+        try:
+            if isinstance(model, NeuronModel):
+                objects = [neuron_group(model, 1, name="checked_neuron")]
+            else:
+                from brian2 import SpikeGeneratorGroup
+
+                spikes = SpikeGeneratorGroup(1, [], [] * ms, name="checked_source")
+                objects = [spikes, plastic_synapses(model, spikes, spikes, name="checked_synapses")]
+            Network(*objects).run(0 * ms)
+        except DimensionMismatchError as err:
+            raise ModelError(
+                f"{model.name}: inconsistent units ({err}). Check that both sides of each "
+                "equation and every parameter carry the units the equation declares."
+            ) from None
+        except (KeyError, SyntaxError, TypeError, ValueError) as err:
+            if isinstance(err, ModelError):
+                raise
+            raise ModelError(
+                f"{model.name}: Brian2 cannot build this model ({type(err).__name__}: {err}). "
+                "Check each equation, the threshold and the reset for undefined names."
+            ) from None
+
+
+def resolve_neuron(name: str, overrides: tuple = ()) -> NeuronModel:
+    """The neuron ``name`` with the config's overrides applied.
+
+    ``overrides`` holds ``(model name, parameter, value)`` triples such as
+    ``('lif', 'tau_m', '10*ms')``, and ``(model name, 'equation', line)`` such as
+    ``('lif', 'equation', 'dv/dt = (E_L - v)/tau_m : volt')``; they are part of the config, so
+    a changed hypothesis gets its own result label.
+    """
+    from models.neurons import get_neuron
+
+    model = get_neuron(name)
+    for target_name, key, value in overrides:
+        if target_name != name:
+            continue
+        model = model.with_equation(value) if key == "equation" else model.with_params(**{key: value})
+    return model

@@ -1,0 +1,160 @@
+"""The one place that chooses Brian2's code-generation target.
+
+``simulation(device, build_dir)`` gives a fresh Brian2 state for one experiment and restores
+the previous device and preferences afterwards, so nothing leaks into the caller (or into
+``~/.brian``). Inside it, an experiment builds its network once, calls ``sim.run(net, T)``, and
+reads its results; for the standalone targets the project is compiled once, at that call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+
+# brian2cuda's generated makefile asks for C++11, which nvcc 13 rejects; 7.5 is the oldest
+# compute capability nvcc 13 still compiles for.
+CUDA_CXX_STANDARD = "-std=c++17"
+CUDA_COMPUTE_CAPABILITY = 7.5
+
+
+class DeviceError(RuntimeError):
+    """A device that is unknown or cannot be used here; the message names the fix."""
+
+
+class BuiltButNotRun(RuntimeError):
+    """The CUDA project was generated (and compiled where possible) but no GPU can run it."""
+
+
+def check_device(name: str) -> str:
+    if name not in DEVICES:
+        raise DeviceError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    return name
+
+
+def gpu_available() -> bool:
+    """True when ``nvidia-smi`` lists at least one GPU."""
+    if shutil.which("nvidia-smi") is None:
+        return False
+    probe = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return probe.returncode == 0 and "GPU" in probe.stdout
+
+
+def curand_location() -> tuple[Path, Path] | None:
+    """(include dir, library dir) of cuRAND: the ``nvidia-curand`` wheel, else the toolkit."""
+    spec = importlib.util.find_spec("nvidia")
+    roots = [Path(p) / "curand" for p in (spec.submodule_search_locations or [])] if spec else []
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        roots.append(Path(nvcc).resolve().parent.parent)
+    for root in roots:
+        if (root / "include" / "curand.h").exists():
+            for lib in ("lib", "lib64"):
+                if any((root / lib).glob("libcurand.so*")):
+                    return root / "include", root / lib
+    return None
+
+
+@dataclass
+class Simulation:
+    """Handle an experiment uses inside ``simulation()``."""
+
+    device: str
+    build_dir: Path
+    threads: int = 1
+    ran: bool = False
+
+    def run(self, net, duration, report: str | None = "text") -> None:
+        """Run ``net`` for ``duration``; standalone targets compile and execute here."""
+        from brian2 import device
+
+        # An empty run namespace: every name must be a model variable or in a group's own
+        # namespace, never picked up from whichever Python frame happens to call run().
+        net.run(duration, namespace={}, report=report if self.device == "runtime" else None)
+        if self.device == "cpp_standalone":
+            device.build(directory=str(self.build_dir), compile=True, run=True)
+        elif self.device == "cuda_standalone":
+            self._build_cuda(device)
+        self.ran = True
+
+    def _build_cuda(self, device) -> None:
+        curand = curand_location()
+        can_compile = shutil.which("nvcc") is not None and curand is not None
+        device.build(directory=str(self.build_dir), compile=can_compile, run=False)
+        if gpu_available() and can_compile:
+            device.run(directory=str(self.build_dir))
+            return
+        what = "generated and compiled" if can_compile else "generated (not compiled: " + (
+            "nvcc not found" if shutil.which("nvcc") is None
+            else "cuRAND headers not found; pip install nvidia-curand==10.4.0.35") + ")"
+        raise BuiltButNotRun(
+            f"CUDA project {what} in {self.build_dir}; there is no GPU on this machine, so it "
+            "was not run and no results were written. Run it on a machine with an NVIDIA GPU."
+        )
+
+
+def _configure_cuda(prefs) -> None:
+    import brian2cuda  # noqa: F401  (registers the cuda_standalone device and its preferences)
+
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    # GPU detection would fail (or pick a GPU the build machine lacks); pin the target instead.
+    backend.detect_gpus = False
+    backend.gpu_id = 0
+    backend.compute_capability = CUDA_COMPUTE_CAPABILITY
+    backend.extra_compile_args_nvcc = [*backend.extra_compile_args_nvcc, CUDA_CXX_STANDARD]
+    prefs.codegen.cpp.extra_compile_args_gcc = [
+        *prefs.codegen.cpp.extra_compile_args_gcc,
+        CUDA_CXX_STANDARD,
+    ]
+    curand = curand_location()
+    if curand:
+        include_dir, library_dir = map(str, curand)
+        prefs.codegen.cpp.include_dirs = [*prefs.codegen.cpp.include_dirs, include_dir]
+        prefs.codegen.cpp.library_dirs = [*prefs.codegen.cpp.library_dirs, library_dir]
+        prefs.codegen.cpp.runtime_library_dirs = [
+            *prefs.codegen.cpp.runtime_library_dirs,
+            library_dir,
+        ]
+
+
+@contextlib.contextmanager
+def simulation(
+    device: str,
+    build_dir: str | Path,
+    threads: int = 1,
+    runtime_target: str = "numpy",
+) -> Iterator[Simulation]:
+    """A fresh Brian2 state on ``device``; the caller's device and prefs are restored after.
+
+    ``build_dir`` should be stable per experiment and device, so that a rerun reuses the
+    compiled objects. ``runtime_target`` ('numpy' or 'cython') applies to the runtime device.
+    """
+    from brian2 import prefs, set_device
+    from brian2.devices.device import reinit_devices, reset_device
+
+    check_device(device)
+    build_dir = Path(build_dir).resolve()
+    prefs._backup()
+    reinit_devices()
+    try:
+        if device == "runtime":
+            prefs.codegen.target = runtime_target
+            set_device("runtime")
+        else:
+            if device == "cuda_standalone":
+                _configure_cuda(prefs)
+            elif threads > 1:  # 0 (the default) compiles without OpenMP at all
+                prefs.devices.cpp_standalone.openmp_threads = threads
+            build_dir.mkdir(parents=True, exist_ok=True)
+            set_device(device, directory=str(build_dir), build_on_run=False)
+        yield Simulation(device=device, build_dir=build_dir, threads=threads)
+    finally:
+        reinit_devices()
+        reset_device("runtime")
+        prefs._restore()

@@ -1,0 +1,157 @@
+"""Neuron models side by side: the Izhikevich firing-pattern gallery and f–I curves.
+
+Gallery: Izhikevich (2003) IEEE Trans. Neural Netw. 14:1569, doi:10.1109/TNN.2003.820440 —
+the seven named parameter sets, each under the stimulus that shows its pattern (a 10 nA step
+for RS, IB, CH, FS, LTS; release from hyperpolarisation for TC's rebound burst; a weak step
+for RZ's damped subthreshold ringing, then a step above threshold). f–I: every model in ``neurons`` under constant currents,
+one neuron per current. Everything is one network, so one compile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.neuron_comparison import evaluate  # noqa: F401  (this experiment's metrics)
+from models.base import ModelError
+from models.neurons import IZHIKEVICH_SETS
+
+NAME = "neuron_comparison"
+
+#: Gallery stimulus per set, in nA: (before onset, first phase, second phase).
+GALLERY_DRIVE_NA = {
+    "RS": (0.0, 10.0, 10.0),
+    "IB": (0.0, 10.0, 10.0),
+    "CH": (0.0, 10.0, 10.0),
+    "FS": (0.0, 10.0, 10.0),
+    "LTS": (0.0, 10.0, 10.0),
+    "TC": (0.0, -10.0, 0.0),  # hyperpolarise, then release: rebound burst
+    "RZ": (0.0, 0.15, 0.5),  # sub-threshold step: damped ringing (a focus); then spiking
+}
+# Largest f–I current per base model (nA), spanning a few times each model's rheobase.
+DEFAULT_FI_MAX_NA = (("lif", 1.0), ("stdp_lif", 1.0), ("izhikevich", 20.0))
+#: LIF parameters stored with the f–I data for the closed form (SI values; NaN if absent).
+FI_PARAMS = ("E_L", "v_th", "v_reset", "R_m", "tau_m", "t_ref")
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0  # deterministic; recorded for uniformity
+    dt_ms: float = 0.02
+    neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif")
+    overrides: tuple[tuple[str, str, str], ...] = ()  # (model, parameter or 'equation', value)
+    fi_points: int = 41
+    fi_duration_s: float = 2.0
+    fi_max_current_na: tuple[tuple[str, float], ...] = DEFAULT_FI_MAX_NA
+    # Neurons start at v = c, u = b c, which is off rest for some sets (RZ fires once while
+    # settling); the settling period is simulated but neither shown nor judged.
+    gallery_settle_ms: float = 100.0
+    gallery_onset_ms: float = 20.0  # after settling
+    gallery_phase_ms: float = 150.0  # length of each of the two stimulus phases
+
+
+SCALES = {
+    "tiny": Config(dt_ms=0.05, fi_points=9, fi_duration_s=0.3),
+    "quick": Config(),
+    "paper": Config(dt_ms=0.01, fi_points=81, fi_duration_s=5.0),
+}
+
+
+def _fi_max(config: Config, name: str) -> float:
+    limits = dict(config.fi_max_current_na)
+    base = name.partition(":")[0]
+    if base not in limits:
+        raise ModelError(
+            f"no f–I current range for {name!r}; add ('{base}', <max nA>) to fi_max_current_na"
+        )
+    return limits[base]
+
+
+def check(config: Config) -> None:
+    from experiments.build import check_model, resolve_neuron
+
+    known = {name for name, _, _ in config.overrides}
+    stray = known - set(config.neurons)
+    if stray:
+        raise ModelError(f"overrides name {sorted(stray)}, which are not among the neurons run")
+    for name in config.neurons:
+        _fi_max(config, name)
+        model = resolve_neuron(name, config.overrides)
+        if model.drive is None:
+            raise ModelError(f"{name} has no external drive, so it has no f–I curve")
+        check_model(model)
+
+
+def simulate(config: Config, sim) -> dict:
+    from brian2 import (
+        Network,
+        Quantity,
+        SpikeMonitor,
+        StateMonitor,
+        TimedArray,
+        defaultclock,
+        get_dimensions,
+        ms,
+        mV,
+        nA,
+        second,
+    )
+
+    from experiments.build import neuron_group, resolve_neuron
+
+    defaultclock.dt = config.dt_ms * ms
+    net = Network()
+    arrays = {}
+
+    # Gallery: one Izhikevich group, per-neuron (a, b, c, d), per-neuron stimulus table.
+    names = list(IZHIKEVICH_SETS)
+    izhikevich = resolve_neuron("izhikevich", config.overrides)
+    per_neuron = {
+        key: Quantity([float(IZHIKEVICH_SETS[n][key]) for n in names],
+                      dim=get_dimensions(IZHIKEVICH_SETS[names[0]][key]))
+        for key in ("a", "b", "c", "d")
+    }  # fmt: skip
+    gallery = neuron_group(izhikevich, len(names), name="gallery", per_neuron=per_neuron)
+    # Stimulus table at 1 ms resolution: phase 0 before onset, then phases 1 and 2.
+    onset_ms = config.gallery_settle_ms + config.gallery_onset_ms
+    time_ms = np.arange(int(onset_ms + 2 * config.gallery_phase_ms))
+    phase = (time_ms >= onset_ms).astype(int) + (time_ms >= onset_ms + config.gallery_phase_ms)
+    stimulus = np.array([[GALLERY_DRIVE_NA[n][p] for n in names] for p in phase])
+    gallery_drive = TimedArray(stimulus * nA, dt=1 * ms, name="gallery_drive")
+    gallery.namespace["gallery_drive"] = gallery_drive
+    gallery.run_regularly("I = gallery_drive(t, i)", name="gallery_stimulus")
+    gallery_spikes = SpikeMonitor(gallery, name="gallery_spikes")
+    gallery_v = StateMonitor(gallery, "v", record=True, dt=0.1 * ms, name="gallery_v")
+    net.add(gallery, gallery_spikes, gallery_v)
+    gallery_duration = len(time_ms) * ms
+
+    # f–I: one group per model, one neuron per constant current.
+    fi_monitors = []
+    for k, name in enumerate(config.neurons):
+        model = resolve_neuron(name, config.overrides)
+        currents = np.linspace(0, _fi_max(config, name), config.fi_points)
+        group = neuron_group(model, config.fi_points, name=f"fi_{k}")
+        setattr(group, model.drive, currents * nA)
+        monitor = SpikeMonitor(group, name=f"fi_spikes_{k}")
+        net.add(group, monitor)
+        fi_monitors.append(monitor)
+        arrays[f"fi_currents_na_{k}"] = currents
+        arrays[f"fi_params_{k}"] = np.array(
+            [float(model.params.get(key, np.nan)) for key in FI_PARAMS]
+        )
+
+    sim.run(net, max(gallery_duration, config.fi_duration_s * second))
+    arrays.update({
+        "gallery_sets": np.array(names),
+        "gallery_spike_i": np.asarray(gallery_spikes.i),
+        "gallery_spike_t_s": np.asarray(gallery_spikes.t / second),
+        "gallery_v_t_s": np.asarray(gallery_v.t / second),
+        "gallery_v_mv": np.asarray(gallery_v.v / mV),
+        "gallery_stimulus_na": stimulus,
+        "neurons": np.array(config.neurons),
+    })  # fmt: skip
+    for k, monitor in enumerate(fi_monitors):
+        arrays[f"fi_spike_i_{k}"] = np.asarray(monitor.i)
+        arrays[f"fi_spike_t_s_{k}"] = np.asarray(monitor.t / second)
+    return arrays

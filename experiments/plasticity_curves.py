@@ -1,0 +1,165 @@
+"""STDP windows and the triplet rule's frequency dependence, all conditions in one network.
+
+Reproduces the two-exponential pair window (Bi & Poo 1998 time constants) for each pairing
+scheme and weight dependence, and the weight change versus pairing frequency of the triplet
+rule (Pfister & Gerstner 2006, doi:10.1523/JNEUROSCI.1425-06.2006) over the Sjöström et al.
+(2001) data. Every (scheme, Δt) and every (parameter set, Δt, frequency) is an independent
+pre/post pair driven by spike generators, so the whole experiment is one compile and one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.plasticity_curves import evaluate  # noqa: F401  (this experiment's metrics)
+from analysis.stdp import pairing_times
+from models.base import ModelError
+from models.plasticity import BOUNDS, PAIR_STDP_SETS, PAIRINGS, TRIPLET_SETS, pair_stdp, triplet_stdp
+
+NAME = "plasticity_curves"
+# Stored with the result (SI values), so the analysis needs neither Brian2 nor the models.
+WINDOW_PARAMS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_max")
+TRIPLET_PARAMS = ("A2_plus", "A3_plus", "A2_minus", "A3_minus", "tau_plus", "tau_minus", "tau_x", "tau_y")
+PAIRING_START_S = 0.2  # first pairing; leaves room for post-before-pre lags
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0  # the protocol is deterministic; recorded for uniformity
+    dt_ms: float = 0.1
+    pair_set: str = "bi_poo"
+    window_lags_ms: tuple[float, ...] = tuple(range(-100, 101, 5))
+    window_pairs: int = 60
+    window_rate_hz: float = 1.0
+    # (pairing, bounds) of each simulated window
+    schemes: tuple[tuple[str, str], ...] = (
+        ("all_to_all", "additive"),
+        ("nearest", "additive"),
+        ("all_to_all", "multiplicative"),
+    )
+    w0: float = 1.0
+    w_max: float = 2.0  # above every weight the additive protocol reaches
+    triplet_sets: tuple[str, ...] = (
+        "visual_all_to_all_full",
+        "visual_all_to_all_minimal",
+        "visual_nearest_full",
+    )
+    triplet_lags_ms: tuple[float, ...] = (10.0, -10.0)
+    triplet_rates_hz: tuple[float, ...] = (0.1, 1.0, 10.0, 20.0, 40.0, 50.0)
+    triplet_pairs: int = 60
+
+
+SCALES = {
+    "tiny": Config(
+        dt_ms=0.5,
+        window_lags_ms=(-40.0, -10.0, -5.0, 0.0, 5.0, 10.0, 40.0),
+        window_pairs=3,
+        triplet_rates_hz=(10.0, 50.0),
+        triplet_pairs=4,
+    ),
+    "quick": Config(),
+    "paper": Config(),
+}
+
+
+def check(config: Config) -> None:
+    if config.pair_set not in PAIR_STDP_SETS:
+        raise ModelError(
+            f"unknown pair-STDP set {config.pair_set!r}; choose one of {', '.join(PAIR_STDP_SETS)}"
+        )
+    for pairing, bounds in config.schemes:
+        if pairing not in PAIRINGS or bounds not in BOUNDS:
+            raise ModelError(
+                f"unknown scheme ({pairing!r}, {bounds!r}); pairing is one of {PAIRINGS}, "
+                f"bounds one of {BOUNDS}"
+            )
+    unknown = [name for name in config.triplet_sets if name not in TRIPLET_SETS]
+    if unknown:
+        raise ModelError(f"unknown triplet sets {unknown}; choose from {', '.join(TRIPLET_SETS)}")
+    span_ms = 1000 / config.window_rate_hz
+    if max(abs(lag) for lag in config.window_lags_ms) >= span_ms / 2:
+        raise ModelError(
+            f"window lags up to {span_ms / 2:.0f} ms fit pairings at {config.window_rate_hz} Hz; "
+            "lower window_rate_hz or the largest lag"
+        )
+
+
+def _pair_conditions(lags_s, rates_hz, n_pairs):
+    """Spike generator inputs for independent pairs: one neuron per (lag, rate)."""
+    pre_idx, pre_t, post_idx, post_t = [], [], [], []
+    for k, (lag, rate) in enumerate((lag, rate) for lag in lags_s for rate in rates_hz):
+        pre, post = pairing_times(lag, rate, n_pairs, start=PAIRING_START_S)
+        pre_idx += [k] * n_pairs
+        post_idx += [k] * n_pairs
+        pre_t += list(pre)
+        post_t += list(post)
+    return (np.array(pre_idx), np.array(pre_t)), (np.array(post_idx), np.array(post_t))
+
+
+def simulate(config: Config, sim) -> dict:
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, second
+
+    from experiments.build import plastic_synapses
+
+    defaultclock.dt = config.dt_ms * ms
+    net = Network()
+
+    def generators(label, lags_ms, rates_hz, n_pairs):
+        (pre_i, pre_t), (post_i, post_t) = _pair_conditions(
+            np.asarray(lags_ms) / 1000, rates_hz, n_pairs
+        )
+        # Round onto the time grid here, so the recorded times are those simulated.
+        dt_s = config.dt_ms / 1000
+        pre_t, post_t = np.round(pre_t / dt_s) * dt_s, np.round(post_t / dt_s) * dt_s
+        n = len(lags_ms) * len(rates_hz)
+        pre = SpikeGeneratorGroup(n, pre_i, pre_t * second, name=f"{label}_pre")
+        post = SpikeGeneratorGroup(n, post_i, post_t * second, name=f"{label}_post")
+        net.add(pre, post)
+        return pre, post, max(pre_t.max(), post_t.max())
+
+    pair_params = dict(PAIR_STDP_SETS[config.pair_set])
+    # The set's amplitudes are the change after the whole protocol: one pairing gives 1/n.
+    pair_params["A_plus"] /= config.window_pairs
+    pair_params["A_minus"] /= config.window_pairs
+    window_pre, window_post, window_end = generators(
+        "window", config.window_lags_ms, (config.window_rate_hz,), config.window_pairs
+    )
+    window_synapses = []
+    for pairing, bounds in config.schemes:
+        rule = pair_stdp(pairing, bounds, **pair_params, w_max=config.w_max)
+        window_params = [float(rule.params[key]) for key in WINDOW_PARAMS]
+        synapses = plastic_synapses(
+            rule, window_pre, window_post, name=f"window_{pairing}_{bounds}", w_init=config.w0
+        )
+        window_synapses.append(synapses)
+        net.add(synapses)
+
+    triplet_pre, triplet_post, triplet_end = generators(
+        "triplet", config.triplet_lags_ms, config.triplet_rates_hz, config.triplet_pairs
+    )
+    triplet_synapses, triplet_params = [], []
+    for parameter_set in config.triplet_sets:
+        # Bounds far away: the protocol measures the unbounded rule.
+        rule = triplet_stdp(parameter_set, w_max=100.0)
+        triplet_params.append([float(rule.params[key]) for key in TRIPLET_PARAMS])
+        synapses = plastic_synapses(
+            rule, triplet_pre, triplet_post, name=f"triplet_{parameter_set}", w_init=config.w0
+        )
+        triplet_synapses.append(synapses)
+        net.add(synapses)
+
+    sim.run(net, (max(window_end, triplet_end) + 0.1) * second)
+    return {
+        "window_lags_s": np.asarray(config.window_lags_ms) / 1000,
+        "window_dw": np.array([np.asarray(s.w[:]) - config.w0 for s in window_synapses]),
+        "window_params": np.array(window_params),  # per pairing; same for every scheme
+        "triplet_lags_s": np.asarray(config.triplet_lags_ms) / 1000,
+        "triplet_rates_hz": np.asarray(config.triplet_rates_hz, dtype=float),
+        # rows: parameter sets; columns: (lag, rate) with rate varying fastest
+        "triplet_dw": np.array([np.asarray(s.w[:]) - config.w0 for s in triplet_synapses]),
+        "triplet_params": np.array(triplet_params),
+        "triplet_pairing": np.array([TRIPLET_SETS[name]["pairing"] for name in config.triplet_sets]),
+        "pairing_start_s": np.array(PAIRING_START_S),
+    }

@@ -1,0 +1,112 @@
+"""Results on disk: ``results/<experiment>/<label>/{config.json, data.npz, metrics.json}``.
+
+The label is a hash of the full config (models included), so a changed hypothesis never
+overwrites another's result. A result directory appears whole or not at all: it is written
+under a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "stdplab"
+
+
+def config_label(config: dict) -> str:
+    """Short, stable hash of a JSON-serialisable config."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict:
+    """Commit and dirtiness of the checkout this package runs from, if it is one."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
+
+
+def provenance(device: str, seed: int, threads: int = 1) -> dict:
+    return {
+        "package": PACKAGE,
+        "package_version": _version(PACKAGE),
+        "brian2": _version("brian2"),
+        "brian2cuda": _version("brian2cuda"),
+        "numpy": _version("numpy"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "device": device,
+        "openmp_threads": threads,
+        "seed": seed,
+        "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        **_git_state(),
+    }
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a result's JSON")
+
+
+def _write_json(path: Path, payload) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def write_result(
+    root: str | Path,
+    experiment: str,
+    config: dict,
+    arrays: dict[str, np.ndarray],
+    metrics: dict,
+    provenance_record: dict,
+) -> Path:
+    """Write one result atomically and return its directory."""
+    parent = Path(root) / experiment
+    parent.mkdir(parents=True, exist_ok=True)
+    target = parent / config_label(config)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        _write_json(staging / "config.json", {"experiment": experiment, **config})
+        np.savez_compressed(staging / "data.npz", **arrays)
+        _write_json(staging / "metrics.json", {**metrics, "provenance": provenance_record})
+        for file in staging.iterdir():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+        if target.exists():
+            # Move the old result aside first: rename cannot replace a non-empty directory.
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, retired / "result")
+            os.replace(staging, target)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,195 @@
+"""Model records: the equations, conditions and unit-carrying parameters of one model.
+
+A record is data. It never builds or runs anything; ``experiments`` turns a record into Brian2
+objects. Every parameter becomes a model variable declared ``(shared, constant)`` (or
+``(constant)`` per neuron, on request), so an experiment can sweep it without editing code and
+without recompiling a standalone build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from brian2 import Equations, Quantity, get_dimensions
+from brian2.core.namespace import DEFAULT_UNITS
+from brian2.equations.equations import EquationError
+from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+
+class ModelError(ValueError):
+    """A model record, parameter or equation that cannot be used; the message names the fix."""
+
+
+def unit_string(quantity) -> str:
+    """The unit of ``quantity`` as Brian2 writes it in an equation declaration."""
+    dim = get_dimensions(quantity)
+    return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))
+
+
+def parse_quantity(text: str) -> Quantity | float:
+    """Parse ``'20*ms'``, ``'20 ms'`` or ``'0.5'`` with Brian2's unit names only."""
+    expression = re.sub(r"(?<=[\d.])\s+(?=[A-Za-z])", "*", text.strip())
+    if not re.fullmatch(r"[\w.\s*/()+\-e]+", expression):
+        raise ModelError(f"cannot read {text!r} as a quantity; write it like '20*ms' or '0.5'")
+    try:
+        return eval(expression, {"__builtins__": {}}, dict(DEFAULT_UNITS))  # noqa: S307
+    except Exception as err:  # any failure means the text is not a quantity
+        raise ModelError(
+            f"cannot read {text!r} as a quantity ({err}); write it like '20*ms' or '0.5'"
+        ) from None
+
+
+def _freeze(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _equation_variable(line: str) -> str:
+    """The variable a single equation line defines (``v`` for ``dv/dt = ...``)."""
+    try:
+        equations = Equations(line)
+    except (EquationError, ValueError, SyntaxError) as err:
+        raise ModelError(
+            f"cannot parse the equation line {line!r}: {err}. Write it as Brian2 does, "
+            "for example 'dv/dt = (E_L - v)/tau_m : volt'."
+        ) from None
+    names = list(equations.names)
+    if len(names) != 1:
+        raise ModelError(f"give one equation line at a time, got {len(names)} in {line!r}")
+    return names[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """Fields and behaviour shared by neuron models and plasticity rules."""
+
+    name: str
+    equations: str
+    params: Mapping[str, Quantity | float]
+    citation: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", _freeze(self.params))
+        for line in self.equation_lines():
+            _equation_variable(line)
+
+    # --- editing a hypothesis -------------------------------------------------------------
+    def with_params(self, **values) -> Record:
+        """A copy with parameters replaced; each value must carry the default's unit."""
+        unknown = sorted(set(values) - set(self.params))
+        if unknown:
+            raise ModelError(
+                f"{self.name} has no parameter {', '.join(unknown)}; "
+                f"its parameters are {', '.join(sorted(self.params))}"
+            )
+        params = dict(self.params)
+        for key, value in values.items():
+            if isinstance(value, str):
+                value = parse_quantity(value)
+            default = self.params[key]
+            if get_dimensions(value) is not get_dimensions(default):
+                raise ModelError(
+                    f"{self.name}.{key} must be in units of {unit_string(default)} "
+                    f"(default {default!r}); got {value!r}. Multiply by a Brian2 unit, "
+                    f"e.g. {key}={_example(default)}."
+                )
+            params[key] = value
+        return dataclasses.replace(self, params=params)
+
+    def with_equation(self, line: str) -> Record:
+        """A copy in which the line defining the same variable is replaced by ``line``.
+
+        A line for a variable the model does not have is added, so a hypothesis can introduce
+        a new state variable (whose own equation then refers to it).
+        """
+        variable = _equation_variable(line)
+        lines = self.equation_lines()
+        replaced = [line if _equation_variable(old) == variable else old for old in lines]
+        if replaced == lines and line not in lines:
+            replaced.append(line)
+        return dataclasses.replace(self, equations="\n".join(replaced))
+
+    # --- what experiments consume --------------------------------------------------------
+    def equation_lines(self) -> list[str]:
+        """Each equation as one line, comments dropped."""
+        lines = []
+        for raw in self.equations.splitlines():
+            code = raw.split("#", 1)[0].strip()
+            if code:
+                lines.append(code)
+        return lines
+
+    def brian_equations(self, per_neuron: tuple[str, ...] = ()) -> Equations:
+        """The model's equations with every parameter declared as a constant variable."""
+        unknown = sorted(set(per_neuron) - set(self.params))
+        if unknown:
+            raise ModelError(
+                f"cannot make {', '.join(unknown)} per-neuron: {self.name} has no such "
+                f"parameter (it has {', '.join(sorted(self.params))})"
+            )
+        declarations = [
+            f"{key} : {unit_string(value)} ({'constant' if key in per_neuron else 'shared, constant'})"
+            for key, value in self.params.items()
+        ]
+        return Equations("\n".join(self.equation_lines() + declarations))
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable description, part of every result's config (and its hash)."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "params":
+                value = {key: repr(val) for key, val in value.items()}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[field.name] = value
+        return out
+
+
+def _example(default) -> str:
+    dim = get_dimensions(default)
+    return repr(default) if dim is not DIMENSIONLESS else f"{float(default)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuronModel(Record):
+    """A neuron model: state equations plus threshold, reset and refractoriness.
+
+    ``drive`` is the external current an experiment sets (a constant or a ``TimedArray``);
+    ``synaptic_input`` is the variable that synapses increment.  ``events`` maps extra event
+    names to ``(condition, code)`` pairs, e.g. the second reset of the STDP-aware LIF.
+    """
+
+    threshold: str = ""
+    reset: str = ""
+    refractory: str | None = None
+    method: str = "exact"
+    drive: str | None = "I"
+    synaptic_input: str = "I_syn"
+    events: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "events", _freeze(self.events))
+        if not self.threshold:
+            raise ModelError(f"neuron model {self.name} needs a threshold condition")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlasticityRule(Record):
+    """A synaptic plasticity rule: synapse equations and the pre/post event code.
+
+    The weight is the dimensionless variable ``w``; how ``w`` acts on the target neuron is the
+    experiment's choice and is prepended to ``on_pre`` when the synapses are built.
+    """
+
+    on_pre: str = ""
+    on_post: str = ""
+    method: str = "exact"
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "options", _freeze(self.options))

@@ -1,0 +1,153 @@
+"""Neuron models. All share a vocabulary: membrane potential ``v``, external drive ``I`` (amp)
+and an exponentially decaying synaptic current ``I_syn`` (amp) that synapses increment, so any
+experiment can take any of them by name.
+"""
+
+from brian2 import Mohm, mV, ms, nA
+
+from models.base import ModelError, NeuronModel
+
+_SYNAPTIC_CURRENT = "dI_syn/dt = -I_syn/tau_syn : amp  # synaptic current, increments on spikes"
+_DRIVE = "I : amp  # external drive set by the experiment"
+
+LIF = NeuronModel(
+    name="lif",
+    citation="Lapicque 1907; current-based LIF as in Gerstner et al., Neuronal Dynamics (2014), ch. 1",
+    equations=f"""
+        dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m : volt (unless refractory)
+        {_SYNAPTIC_CURRENT}
+        {_DRIVE}
+    """,
+    threshold="v > v_th",
+    reset="v = v_reset",
+    refractory="t_ref",
+    method="exact",
+    params={
+        "E_L": -70 * mV,
+        "v_th": -50 * mV,
+        "v_reset": -70 * mV,
+        "R_m": 100 * Mohm,
+        "tau_m": 20 * ms,
+        "tau_syn": 5 * ms,
+        "t_ref": 2 * ms,
+    },
+)
+
+# Traub et al. 2020: v integrates through the refractory period but cannot cross threshold
+# there, and is reset twice: at the spike and when the refractory period ends, so that input
+# arriving while refractory leaves no trace afterwards (that is what gives its e-prop
+# eligibility a depression branch). The second reset is a custom event.
+STDP_LIF = NeuronModel(
+    name="stdp_lif",
+    citation=(
+        "Traub, Butz, Baayen, Otte (2020) Learning precise spike timings with eligibility "
+        "traces, ICANN 2020, doi:10.1007/978-3-030-61616-8_53"
+    ),
+    equations=f"""
+        dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m : volt
+        {_SYNAPTIC_CURRENT}
+        {_DRIVE}
+        awaiting_refractory_end : boolean  # set at a spike, cleared by the second reset
+    """,
+    threshold="v > v_th",
+    reset="v = v_reset\nawaiting_refractory_end = True",
+    refractory="t_ref",
+    method="exact",
+    events={
+        "refractory_end": (
+            "awaiting_refractory_end and timestep(t - lastspike, dt) >= timestep(t_ref, dt)",
+            "v = v_reset\nawaiting_refractory_end = False",
+        )
+    },
+    params=dict(LIF.params),
+)
+
+# Izhikevich 2003 in SI units: v, u in volt; 1 nA of drive through R_in = 1 Mohm is the
+# dimensionless I = 1 of the paper, so the classic I = 10 is 10 nA here.
+IZHIKEVICH = NeuronModel(
+    name="izhikevich",
+    citation=(
+        "Izhikevich (2003) Simple model of spiking neurons, IEEE Trans. Neural Netw. 14:1569, "
+        "doi:10.1109/TNN.2003.820440"
+    ),
+    equations=f"""
+        dv/dt = (0.04/mV*v**2 + 5*v + 140*mV - u + R_in*(I + I_syn))/ms : volt
+        du/dt = a*(b*v - u) : volt
+        {_SYNAPTIC_CURRENT}
+        {_DRIVE}
+    """,
+    threshold="v >= v_peak",
+    reset="v = c\nu += d",
+    refractory=None,
+    method="euler",
+    params={
+        "a": 0.02 / ms,
+        "b": 0.2,
+        "c": -65 * mV,
+        "d": 8 * mV,
+        "v_peak": 30 * mV,
+        "R_in": 1 * Mohm,
+        "tau_syn": 5 * ms,
+    },
+)
+
+#: Izhikevich (2003), Fig. 2: the named parameter sets (a in 1/ms, b, c in mV, d in mV).
+IZHIKEVICH_SETS = {
+    "RS": dict(a=0.02 / ms, b=0.2, c=-65 * mV, d=8 * mV),  # regular spiking
+    "IB": dict(a=0.02 / ms, b=0.2, c=-55 * mV, d=4 * mV),  # intrinsically bursting
+    "CH": dict(a=0.02 / ms, b=0.2, c=-50 * mV, d=2 * mV),  # chattering
+    "FS": dict(a=0.1 / ms, b=0.2, c=-65 * mV, d=2 * mV),  # fast spiking
+    "LTS": dict(a=0.02 / ms, b=0.25, c=-65 * mV, d=2 * mV),  # low-threshold spiking
+    "TC": dict(a=0.02 / ms, b=0.25, c=-65 * mV, d=0.05 * mV),  # thalamo-cortical
+    "RZ": dict(a=0.1 / ms, b=0.26, c=-65 * mV, d=2 * mV),  # resonator
+}
+
+#: Drive of the classic figure, in the paper's units (nA here): a step at t = 0.
+IZHIKEVICH_DEFAULT_DRIVE = 10 * nA
+
+# The conductance-based LIF of Song, Miller & Abbott (2000) in the form of Brian2's
+# examples/synapses/STDP.py; its synaptic input is the dimensionless conductance g_e.
+LIF_COND = NeuronModel(
+    name="lif_cond",
+    citation=(
+        "Song, Miller, Abbott (2000) Competitive Hebbian learning through spike-timing-dependent "
+        "synaptic plasticity, Nat. Neurosci. 3:919, doi:10.1038/78829"
+    ),
+    equations="""
+        dv/dt = (g_e*(E_e - v) + E_L - v)/tau_m : volt
+        dg_e/dt = -g_e/tau_e : 1  # excitatory conductance in units of the leak
+    """,
+    threshold="v > v_th",
+    reset="v = v_reset",
+    refractory=None,
+    method="euler",
+    drive=None,  # driven by synapses only
+    synaptic_input="g_e",
+    params={
+        "tau_m": 10 * ms,
+        "E_L": -74 * mV,
+        "v_th": -54 * mV,
+        "v_reset": -60 * mV,
+        "E_e": 0 * mV,
+        "tau_e": 5 * ms,
+    },
+)
+
+NEURONS = {model.name: model for model in (LIF, STDP_LIF, IZHIKEVICH, LIF_COND)}
+
+
+def get_neuron(name: str) -> NeuronModel:
+    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``lif_cond``),
+    or an Izhikevich named set written ``izhikevich:RS``."""
+    base, _, variant = name.partition(":")
+    if base not in NEURONS:
+        raise ModelError(f"unknown neuron model {name!r}; choose one of {', '.join(NEURONS)}")
+    model = NEURONS[base]
+    if variant:
+        if base != "izhikevich" or variant not in IZHIKEVICH_SETS:
+            raise ModelError(
+                f"unknown variant {variant!r} of {base}; Izhikevich sets are "
+                f"{', '.join(IZHIKEVICH_SETS)} (e.g. izhikevich:RS)"
+            )
+        model = model.with_params(**IZHIKEVICH_SETS[variant])
+    return model

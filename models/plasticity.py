@@ -1,0 +1,126 @@
+"""Plasticity rules as synapse equations with event-driven traces.
+
+Convention: dt_spike = t_post - t_pre; positive means pre before post. Brian2 runs the ``pre``
+pathway before the ``post`` pathway within a time step, so a coincident pair is potentiated
+(the LTP code reads a presynaptic trace that already holds the same-step spike).
+"""
+
+from brian2 import ms
+
+from models.base import ModelError, PlasticityRule
+
+PAIRINGS = ("all_to_all", "nearest")
+BOUNDS = ("additive", "multiplicative")
+
+
+def _trace_update(trace: str, pairing: str) -> str:
+    if pairing not in PAIRINGS:
+        raise ModelError(f"unknown pairing {pairing!r}; choose one of {', '.join(PAIRINGS)}")
+    # all-to-all: every earlier spike counts; nearest: only the latest one does.
+    return f"{trace} += 1" if pairing == "all_to_all" else f"{trace} = 1"
+
+
+#: Pair-STDP parameter sets. A+/A- are the weight changes of one pairing.
+PAIR_STDP_SETS = {
+    # Bi & Poo 1998 fit adopted by Pfister & Gerstner 2006; A+/A- are the relative changes
+    # after the whole 60-pair protocol (divide by the number of pairs for one pairing).
+    "bi_poo": dict(tau_plus=16.8 * ms, tau_minus=33.7 * ms, A_plus=0.777, A_minus=0.273),
+    # Brian2's examples/synapses/STDP.py (after Song et al. 2000), w in [0, g_max = 0.01].
+    "song": dict(
+        tau_plus=20 * ms, tau_minus=20 * ms, A_plus=1e-4, A_minus=1.05e-4, w_max=0.01
+    ),
+}
+
+
+def pair_stdp(pairing: str = "all_to_all", bounds: str = "additive", **params) -> PlasticityRule:
+    """Pair STDP with two exponentials (Bi & Poo time constants by default).
+
+    ``bounds='additive'``: changes independent of w, clipped to [0, w_max].
+    ``bounds='multiplicative'``: LTP scales with (w_max - w), LTD with w (soft bounds).
+    """
+    if bounds not in BOUNDS:
+        raise ModelError(f"unknown bounds {bounds!r}; choose one of {', '.join(BOUNDS)}")
+    if bounds == "additive":
+        ltd, ltp = "A_minus*apost", "A_plus*apre"
+    else:
+        ltd, ltp = "A_minus*apost*w", "A_plus*apre*(w_max - w)"
+    rule = PlasticityRule(
+        name=f"pair_stdp_{pairing}_{bounds}",
+        citation=(
+            "Bi & Poo (1998) J. Neurosci. 18:10464; trace form: Song, Miller & Abbott (2000) "
+            "Nat. Neurosci. 3:919; Morrison, Diesmann & Gerstner (2008) Biol. Cybern. 98:459"
+        ),
+        equations="""
+            w : 1  # weight, dimensionless
+            dapre/dt = -apre/tau_plus : 1 (event-driven)  # presynaptic trace, drives LTP
+            dapost/dt = -apost/tau_minus : 1 (event-driven)  # postsynaptic trace, drives LTD
+        """,
+        on_pre=f"{_trace_update('apre', pairing)}\nw = clip(w - {ltd}, 0, w_max)",
+        on_post=f"{_trace_update('apost', pairing)}\nw = clip(w + {ltp}, 0, w_max)",
+        params={**PAIR_STDP_SETS["bi_poo"], "w_max": 1.0},
+        options={"pairing": pairing, "bounds": bounds},
+    )
+    return rule.with_params(**params) if params else rule
+
+
+#: Pfister & Gerstner (2006), Table 2 (visual cortex) and Table 4 (hippocampal).
+#: Minimal sets have A3- = 0, so tau_x is unused there; it is kept at tau_plus.
+TRIPLET_SETS = {
+    "visual_all_to_all_full": dict(
+        A2_plus=5e-10, A3_plus=6.2e-3, A2_minus=7e-3, A3_minus=2.3e-4,
+        tau_x=101 * ms, tau_y=125 * ms, pairing="all_to_all"),
+    "visual_all_to_all_minimal": dict(
+        A2_plus=0.0, A3_plus=6.5e-3, A2_minus=7.1e-3, A3_minus=0.0,
+        tau_x=16.8 * ms, tau_y=125 * ms, pairing="all_to_all"),
+    "visual_nearest_full": dict(
+        A2_plus=8.8e-11, A3_plus=5.3e-2, A2_minus=6.6e-3, A3_minus=3.1e-3,
+        tau_x=714 * ms, tau_y=40 * ms, pairing="nearest"),
+    "visual_nearest_minimal": dict(
+        A2_plus=0.0, A3_plus=5.2e-2, A2_minus=8e-3, A3_minus=0.0,
+        tau_x=16.8 * ms, tau_y=40 * ms, pairing="nearest"),
+    "hippocampal_all_to_all_full": dict(
+        A2_plus=6.1e-3, A3_plus=6.7e-3, A2_minus=1.6e-3, A3_minus=1.4e-3,
+        tau_x=946 * ms, tau_y=27 * ms, pairing="all_to_all"),
+    "hippocampal_nearest_full": dict(
+        A2_plus=4.6e-3, A3_plus=9.1e-3, A2_minus=3e-3, A3_minus=7.5e-9,
+        tau_x=575 * ms, tau_y=47 * ms, pairing="nearest"),
+}  # fmt: skip
+
+
+def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> PlasticityRule:
+    """Triplet STDP (Pfister & Gerstner 2006) with one of ``TRIPLET_SETS``.
+
+    The second detectors (r2, o2) are read before the current spike increments them.
+    """
+    if parameter_set not in TRIPLET_SETS:
+        raise ModelError(
+            f"unknown triplet parameter set {parameter_set!r}; choose one of "
+            f"{', '.join(TRIPLET_SETS)}"
+        )
+    values = dict(TRIPLET_SETS[parameter_set])
+    pairing = values.pop("pairing")
+    rule = PlasticityRule(
+        name=f"triplet_stdp_{parameter_set}",
+        citation=(
+            "Pfister & Gerstner (2006) Triplets of spikes in a model of spike timing-dependent "
+            "plasticity, J. Neurosci. 26:9673, doi:10.1523/JNEUROSCI.1425-06.2006"
+        ),
+        equations="""
+            w : 1  # weight, dimensionless
+            dr1/dt = -r1/tau_plus : 1 (event-driven)  # presynaptic pair detector
+            dr2/dt = -r2/tau_x : 1 (event-driven)  # presynaptic triplet detector
+            do1/dt = -o1/tau_minus : 1 (event-driven)  # postsynaptic pair detector
+            do2/dt = -o2/tau_y : 1 (event-driven)  # postsynaptic triplet detector
+        """,
+        on_pre=(
+            "w = clip(w - o1*(A2_minus + A3_minus*r2), 0, w_max)\n"
+            f"{_trace_update('r1', pairing)}\n{_trace_update('r2', pairing)}"
+        ),
+        on_post=(
+            "w = clip(w + r1*(A2_plus + A3_plus*o2), 0, w_max)\n"
+            f"{_trace_update('o1', pairing)}\n{_trace_update('o2', pairing)}"
+        ),
+        params={**values, "tau_plus": 16.8 * ms, "tau_minus": 33.7 * ms, "w_max": 1.0},
+        options={"pairing": pairing, "parameter_set": parameter_set},
+    )
+    return rule.with_params(**params) if params else rule
