@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= quick
 DEVICE ?= cpp_standalone
 
-.PHONY: figures test lint bench clean
+.PHONY: figures test lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above."; exit 1; }

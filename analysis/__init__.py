@@ -1,0 +1,7 @@
+"""What results mean: metrics, reproduction targets and figures over saved results.
+
+Never imports Brian2, so a figure can be restyled without re-simulating.
+"""
+
+#: Experiment name -> analysis module with ``evaluate(config, data)`` and ``FIGURES``.
+ANALYSES = ("plasticity_curves", "song_stdp", "neuron_comparison")

@@ -29,7 +29,7 @@ def bursts(spike_times, max_isi=BURST_ISI_S) -> list[np.ndarray]:
     """Runs of at least two spikes separated by less than ``max_isi``."""
     times = np.sort(np.asarray(spike_times))
     runs, current = [], [times[0]] if len(times) else []
-    for previous, t in zip(times[:-1], times[1:]):
+    for previous, t in zip(times[:-1], times[1:], strict=True):
         if t - previous < max_isi:
             current.append(t)
         else:
@@ -51,15 +51,25 @@ def _trains(data, prefix_i, prefix_t, n):
     return [np.sort(t[i == k]) for k in range(n)]
 
 
+def gallery_window(config: dict) -> tuple[float, float, float, float]:
+    """(settled, stimulus onset, second phase, end) of the gallery protocol, in seconds.
+
+    The network runs as long as its longest part (the f–I curves), so the gallery's own
+    protocol ends before the simulation does."""
+    settle = config["gallery_settle_ms"] / 1e3
+    onset = settle + config["gallery_onset_ms"] / 1e3
+    release = onset + config["gallery_phase_ms"] / 1e3
+    return settle, onset, release, release + config["gallery_phase_ms"] / 1e3
+
+
 def gallery_patterns(config: dict, data: dict) -> dict[str, dict]:
     """Per named set: measured features and whether the set's signature pattern is there."""
     names = [str(n) for n in data["gallery_sets"]]
-    settle = config["gallery_settle_ms"] / 1e3
-    trains = [t[t >= settle] for t in _trains(data, "gallery_spike_i", "gallery_spike_t_s", len(names))]
-    onset = settle + config["gallery_onset_ms"] / 1e3
-    release = onset + config["gallery_phase_ms"] / 1e3
+    settle, onset, release, end = gallery_window(config)
+    all_trains = _trains(data, "gallery_spike_i", "gallery_spike_t_s", len(names))
+    trains = [t[(t >= settle) & (t < end)] for t in all_trains]
     features = {}
-    for name, train in zip(names, trains):
+    for name, train in zip(names, trains, strict=True):
         isi = np.diff(train)
         features[name] = {
             "spikes": int(len(train)),
@@ -74,9 +84,18 @@ def gallery_patterns(config: dict, data: dict) -> dict[str, dict]:
         f, train = features[name], trains[names.index(name)]
         isi = np.diff(train)
         if name == "RS":  # regular spiking: single spikes, adapting
-            return len(train) >= 3 and isi.min() > BURST_ISI_S and f["last_isi_ms"] > 1.5 * f["first_isi_ms"]
+            return (
+                len(train) >= 3
+                and isi.min() > BURST_ISI_S
+                and f["last_isi_ms"] > 1.5 * f["first_isi_ms"]
+            )
         if name == "IB":  # one burst at onset, then single spikes
-            return f["bursts"] == 1 and isi[0] < BURST_ISI_S and len(train) >= 5 and np.all(isi[3:] > 0.02)
+            return (
+                f["bursts"] == 1
+                and isi[0] < BURST_ISI_S
+                and len(train) >= 5
+                and np.all(isi[3:] > 0.02)
+            )
         if name == "CH":  # repeated high-frequency bursts
             return f["bursts"] >= 3
         if name == "FS":  # fast, without adaptation pauses
@@ -108,13 +127,15 @@ def fi_curves(config: dict, data: dict) -> list[dict]:
         trains = _trains(data, f"fi_spike_i_{k}", f"fi_spike_t_s_{k}", len(currents))
         params = data[f"fi_params_{k}"]
         theory = lif_rate(currents * 1e-9, *params) if not np.isnan(params).any() else None
-        curves.append({
-            "name": name,
-            "currents_na": currents,
-            "rates_hz": np.array([steady_rate(t) for t in trains]),
-            "counts": np.array([len(t) for t in trains]),
-            "theory_hz": theory,
-        })  # fmt: skip
+        curves.append(
+            {
+                "name": name,
+                "currents_na": currents,
+                "rates_hz": np.array([steady_rate(t) for t in trains]),
+                "counts": np.array([len(t) for t in trains]),
+                "theory_hz": theory,
+            }
+        )
     return curves
 
 
@@ -131,27 +152,36 @@ def evaluate(config: dict, data: dict) -> dict:
     patterns = gallery_patterns(config, data)
     dt = config["dt_ms"] / 1e3
     targets = [
-        target(f"N1-{name}", f"Izhikevich {name} shows its pattern "
-               f"(spikes, first/last ISI ms, bursts)",
-               [f["spikes"], round(f["first_isi_ms"], 1), round(f["last_isi_ms"], 1), f["bursts"]],
-               "Izhikevich 2003, Fig. 2", f["pattern_shown"])
+        target(
+            f"N1-{name}",
+            f"Izhikevich {name} shows its pattern (spikes, first/last ISI ms, bursts)",
+            [f["spikes"], round(f["first_isi_ms"], 1), round(f["last_isi_ms"], 1), f["bursts"]],
+            "Izhikevich 2003, Fig. 2",
+            f["pattern_shown"],
+        )
         for name, f in patterns.items()
-    ]  # fmt: skip
+    ]
     fi_summary = {}
     for curve in fi_curves(config, data):
         fi_summary[curve["name"]] = {
             "rheobase_na": float(curve["currents_na"][np.argmax(curve["counts"] > 0)])
-            if (curve["counts"] > 0).any() else float("nan"),
+            if (curve["counts"] > 0).any()
+            else float("nan"),
             "max_rate_hz": float(curve["rates_hz"].max()),
-        }  # fmt: skip
+        }
         if curve["theory_hz"] is not None:
             error, stray = lif_period_error(curve)
             fi_summary[curve["name"]]["period_error_s"] = error
-            targets.append(target(
-                "N2", f"{curve['name']} f–I = 1/(t_ref + τ ln(RI/(RI−θ))): max |period error| "
-                "(s); sub-rheobase currents that fired",
-                [error, stray], f"≤ 2 dt = {2 * dt:.0e}; 0", error <= 2 * dt and stray == 0,
-            ))  # fmt: skip
+            targets.append(
+                target(
+                    "N2",
+                    f"{curve['name']} f–I = 1/(t_ref + τ ln(RI/(RI−θ))): max |period error| "
+                    "(s); sub-rheobase currents that fired",
+                    [error, stray],
+                    f"≤ 2 dt = {2 * dt:.0e}; 0",
+                    error <= 2 * dt and stray == 0,
+                )
+            )
     return {"gallery": patterns, "fi": fi_summary, "targets": targets}
 
 
@@ -160,20 +190,29 @@ def plot_gallery(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     names = [str(n) for n in data["gallery_sets"]]
-    shown = data["gallery_v_t_s"] * 1e3 >= config["gallery_settle_ms"]
-    t_ms = data["gallery_v_t_s"][shown] * 1e3 - config["gallery_settle_ms"]
-    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.25 * len(names) + 0.6), sharex=True)
-    stimulus = data["gallery_stimulus_na"][int(config["gallery_settle_ms"]):]
-    for k, (ax, name) in enumerate(zip(axes, names)):
+    settle, _, _, end = gallery_window(config)
+    shown = (data["gallery_v_t_s"] >= settle) & (data["gallery_v_t_s"] < end)
+    t_ms = (data["gallery_v_t_s"][shown] - settle) * 1e3
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.1 * len(names) + 0.6), sharex=True)
+    stimulus = data["gallery_stimulus_na"][int(config["gallery_settle_ms"]) :]
+    for k, (ax, name) in enumerate(zip(axes, names, strict=True)):
         ax.plot(t_ms, data["gallery_v_mv"][k][shown], color="k", lw=0.8)
         ax.set_ylim(-90, 40)
         ax.set_yticks([-80, 0])
-        drive = ax.twinx()
+        drive = ax.twinx()  # the stimulus as a thin trace along the bottom of each panel
         drive.step(np.arange(len(stimulus)), stimulus[:, k], where="post", color="C0", lw=1)
-        drive.set_ylim(-25, 60)
+        drive.set_ylim(-15, 80)
         drive.set_yticks([])
-        ax.text(1.01, 0.5, name, transform=ax.transAxes, va="center", fontweight="bold")
-    axes[len(names) // 2].set_ylabel("v (mV); blue: drive (nA)")
+        drive.spines["right"].set_visible(False)
+        ax.text(
+            1.01,
+            0.5,
+            f"{name}\n{stimulus[-1, k]:g} nA" if name != "TC" else "TC\n−10 → 0 nA",
+            transform=ax.transAxes,
+            va="center",
+            fontsize=8,
+        )
+    axes[len(names) // 2].set_ylabel("v (mV)        (blue: drive)")
     axes[-1].set_xlabel("time (ms)")
     fig.suptitle("Izhikevich (2003) named parameter sets")
     return fig
@@ -184,15 +223,26 @@ def plot_fi(config: dict, data: dict):
 
     curves = fi_curves(config, data)
     fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
-    for ax, curve in zip(axes[0], curves):
+    for ax, curve in zip(axes[0], curves, strict=True):
         if curve["theory_hz"] is not None:
             fine = np.linspace(0, curve["currents_na"].max(), 400)
             k = [str(n) for n in data["neurons"]].index(curve["name"])
-            ax.plot(fine, lif_rate(fine * 1e-9, *data[f"fi_params_{k}"]), color="0.6", lw=2.5,
-                    label="LIF closed form")  # fmt: skip
-        ax.plot(curve["currents_na"], curve["rates_hz"], "o", ms=3.5, color="C3",
-                label="Brian2 simulation")  # fmt: skip
-        ax.set_title(curve["name"])
+            ax.plot(
+                fine,
+                lif_rate(fine * 1e-9, *data[f"fi_params_{k}"]),
+                color="0.6",
+                lw=2.5,
+                label="LIF closed form",
+            )
+        ax.plot(
+            curve["currents_na"],
+            curve["rates_hz"],
+            "o",
+            ms=3.5,
+            color="C3",
+            label="Brian2 simulation",
+        )
+        ax.set_title(curve["name"] + (" (RS set)" if curve["name"] == "izhikevich" else ""))
         ax.set_xlabel("input current (nA)")
         ax.legend(frameon=False, loc="upper left")
     axes[0, 0].set_ylabel("steady firing rate (Hz)")

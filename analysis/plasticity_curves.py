@@ -13,41 +13,68 @@ from analysis.stdp import (
     triplet_weight_change,
 )
 
-TRIPLET_KEYS = ("A2_plus", "A3_plus", "A2_minus", "A3_minus", "tau_plus", "tau_minus", "tau_x", "tau_y")
+TRIPLET_KEYS = (
+    "A2_plus",
+    "A3_plus",
+    "A2_minus",
+    "A3_minus",
+    "tau_plus",
+    "tau_minus",
+    "tau_x",
+    "tau_y",
+)
 BI_POO = {"tau_plus": 16.8e-3, "tau_minus": 33.7e-3, "A_plus": 0.777, "A_minus": 0.273}
 
 
 def window_reference(config: dict, data: dict) -> np.ndarray:
     """Closed-form weight change of each simulated scheme (rows) at each lag (columns)."""
     tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
-    return np.array([
-        pair_protocol_final_weight(
-            data["window_lags_s"], config["window_pairs"], a_plus, a_minus, tau_plus,
-            tau_minus, bounds=bounds, w0=config["w0"], w_max=w_max,
-        ) - config["w0"]
-        for _, bounds in config["schemes"]
-    ])  # fmt: skip
+    return np.array(
+        [
+            pair_protocol_final_weight(
+                data["window_lags_s"],
+                config["window_pairs"],
+                a_plus,
+                a_minus,
+                tau_plus,
+                tau_minus,
+                bounds=bounds,
+                w0=config["w0"],
+                w_max=w_max,
+            )
+            - config["w0"]
+            for _, bounds in config["schemes"]
+        ]
+    )
 
 
 def triplet_reference(config: dict, data: dict) -> np.ndarray:
     """Exact event-driven weight change for the simulated triplet protocol (sets x conditions)."""
     rows = []
-    for params, pairing in zip(data["triplet_params"], data["triplet_pairing"]):
-        kwargs = dict(zip(TRIPLET_KEYS, params))
-        rows.append([
-            triplet_weight_change(
-                *pairing_times(lag, rate, config["triplet_pairs"], float(data["pairing_start_s"])),
-                pairing=str(pairing), **kwargs,
-            )
-            for lag in data["triplet_lags_s"] for rate in data["triplet_rates_hz"]
-        ])  # fmt: skip
+    for params, pairing in zip(data["triplet_params"], data["triplet_pairing"], strict=True):
+        kwargs = dict(zip(TRIPLET_KEYS, params, strict=True))
+        rows.append(
+            [
+                triplet_weight_change(
+                    *pairing_times(
+                        lag, rate, config["triplet_pairs"], float(data["pairing_start_s"])
+                    ),
+                    pairing=str(pairing),
+                    **kwargs,
+                )
+                for lag in data["triplet_lags_s"]
+                for rate in data["triplet_rates_hz"]
+            ]
+        )
     return np.array(rows)
 
 
 def triplet_table(data: dict) -> np.ndarray:
     """Simulated triplet changes as [set, lag, rate]."""
     n_sets = len(data["triplet_dw"])
-    return data["triplet_dw"].reshape(n_sets, len(data["triplet_lags_s"]), len(data["triplet_rates_hz"]))
+    return data["triplet_dw"].reshape(
+        n_sets, len(data["triplet_lags_s"]), len(data["triplet_rates_hz"])
+    )
 
 
 def _lag_index(data, lag_ms):
@@ -60,23 +87,42 @@ def evaluate(config: dict, data: dict) -> dict:
     simulated, closed_form = data["window_dw"], window_reference(config, data)
     relative_error = float(np.max(np.abs(simulated - closed_form) / np.abs(closed_form)))
     targets = [
-        target("P1a", "pair window = closed form, all schemes (max relative error)",
-               relative_error, "< 1e-6", relative_error < 1e-6),
-    ]  # fmt: skip
+        target(
+            "P1a",
+            "pair window = closed form, all schemes (max relative error)",
+            relative_error,
+            "< 1e-6",
+            relative_error < 1e-6,
+        ),
+    ]
     additive = [k for k, (_, bounds) in enumerate(config["schemes"]) if bounds == "additive"]
     zero = np.flatnonzero(lags == 0)
     before = np.flatnonzero(lags < 0)
     if len(zero) and len(before):
         signs_ok = all(simulated[k, zero[0]] > 0 and simulated[k, before[-1]] < 0 for k in additive)
-        targets.append(target("P1b", "sign change at Δt = 0, Δt = 0 potentiates",
-                              "yes" if signs_ok else "no", "yes", signs_ok))  # fmt: skip
+        targets.append(
+            target(
+                "P1b",
+                "sign change at Δt = 0, Δt = 0 potentiates",
+                "yes" if signs_ok else "no",
+                "yes",
+                signs_ok,
+            )
+        )
     metrics = {"window_max_relative_error": relative_error}
     if additive and (lags > 0).sum() >= 2 and (lags < 0).sum() >= 2:
         tau_plus, tau_minus, *_ = data["window_params"]
         fitted = [fit_time_constants(lags, simulated[k]) for k in additive]
         worst = max(max(abs(fp / tau_plus - 1), abs(fm / tau_minus - 1)) for fp, fm in fitted)
-        targets.append(target("P1c", "τ± from ln|Δw| slopes (worst relative deviation)",
-                              worst, "< 2 %", worst < 0.02))  # fmt: skip
+        targets.append(
+            target(
+                "P1c",
+                "τ± from ln|Δw| slopes (worst relative deviation)",
+                worst,
+                "< 2 %",
+                worst < 0.02,
+            )
+        )
         scheme = additive[0]
         fit_plus, fit_minus = fitted[0]
         ltd = lags < 0
@@ -90,17 +136,32 @@ def evaluate(config: dict, data: dict) -> dict:
         metrics["bi_poo_measured"] = measured
         if config["pair_set"] == "bi_poo" and config["window_pairs"] == 60:
             worst = max(abs(measured[key] / BI_POO[key] - 1) for key in BI_POO)
-            targets.append(target(
-                "P2", "Bi & Poo window after 60 pairs: τ+ (ms), τ- (ms), A+, A-",
-                [measured["tau_plus"] * 1e3, measured["tau_minus"] * 1e3, measured["A_plus"],
-                 measured["A_minus"]],
-                [16.8, 33.7, 0.777, 0.273], worst < 0.02,
-            ))  # fmt: skip
+            targets.append(
+                target(
+                    "P2",
+                    "Bi & Poo window after 60 pairs: τ+ (ms), τ- (ms), A+, A-",
+                    [
+                        measured["tau_plus"] * 1e3,
+                        measured["tau_minus"] * 1e3,
+                        measured["A_plus"],
+                        measured["A_minus"],
+                    ],
+                    [16.8, 33.7, 0.777, 0.273],
+                    worst < 0.02,
+                )
+            )
 
     triplet_error = float(np.max(np.abs(data["triplet_dw"] - triplet_reference(config, data))))
     metrics["triplet_max_abs_error_vs_exact"] = triplet_error
-    targets.append(target("P5a", "triplet rule = exact event-driven computation (max |error|)",
-                          triplet_error, "< 1e-9", triplet_error < 1e-9))  # fmt: skip
+    targets.append(
+        target(
+            "P5a",
+            "triplet rule = exact event-driven computation (max |error|)",
+            triplet_error,
+            "< 1e-9",
+            triplet_error < 1e-9,
+        )
+    )
     targets += _triplet_targets(config, data, metrics)
     metrics["targets"] = targets
     return metrics
@@ -115,13 +176,19 @@ def _triplet_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
         for s, name in enumerate(config["triplet_sets"]):
             for lag_ms, predicted in references.TRIPLET_PREDICTIONS.get(name, {}).items():
                 li = _lag_index(data, lag_ms)
-                for rate, value in zip(references.TRIPLET_PREDICTION_RATES, predicted):
+                for rate, value in zip(references.TRIPLET_PREDICTION_RATES, predicted, strict=True):
                     ri = np.flatnonzero(np.isclose(rates, rate))
                     if li is not None and len(ri):
                         worst = max(worst, abs(table[s, li, ri[0]] - value))
-        targets.append(target("P5b", "triplet prediction table (max |Δw − table|)",
-                              worst, f"≤ {references.TRIPLET_PREDICTION_PRECISION}",
-                              worst <= references.TRIPLET_PREDICTION_PRECISION))  # fmt: skip
+        targets.append(
+            target(
+                "P5b",
+                "triplet prediction table (max |Δw − table|)",
+                worst,
+                f"≤ {references.TRIPLET_PREDICTION_PRECISION}",
+                worst <= references.TRIPLET_PREDICTION_PRECISION,
+            )
+        )
     plus, minus = _lag_index(data, 10), _lag_index(data, -10)
     if plus is None or minus is None or config["triplet_pairs"] != 60:
         return targets  # the data and their pattern belong to the 60-pair protocol
@@ -137,23 +204,45 @@ def _triplet_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
             sjostrom_rms[name] = float(np.sqrt(np.mean(np.square(errors))))
     metrics["sjostrom_rms"] = sjostrom_rms
     for name, rms in sjostrom_rms.items():
-        targets.append(target("P5c", f"RMS error against Sjöström 2001 data, {name}", rms,
-                              "data SEM 0.05–0.32", None))  # fmt: skip
+        targets.append(
+            target(
+                "P5c",
+                f"RMS error against Sjöström 2001 data, {name}",
+                rms,
+                "data SEM 0.05–0.32",
+                None,
+            )
+        )
     low = np.flatnonzero(rates <= 1.0)
     if len(low) and "visual" in " ".join(config["triplet_sets"]):
         visual = [s for s, n in enumerate(config["triplet_sets"]) if n.startswith("visual")]
         largest = float(np.max(np.abs(table[np.ix_(visual, [plus], low)])))
-        targets.append(target("P5d", "no pair LTP at ≤ 1 Hz, +10 ms, visual sets (max |Δw|)",
-                              largest, "< 1e-3", largest < 1e-3))  # fmt: skip
+        targets.append(
+            target(
+                "P5d",
+                "no pair LTP at ≤ 1 Hz, +10 ms, visual sets (max |Δw|)",
+                largest,
+                "< 1e-3",
+                largest < 1e-3,
+            )
+        )
     if (rates <= 20).any() and (rates >= 40).any():
         pattern = all(
             table[s, minus, rates <= 20].max() < 0
             and table[s, minus, rates >= 40].min() > 0
             and table[s, plus, rates >= 40].min() > 0
-            for s, name in enumerate(config["triplet_sets"]) if name.startswith("visual")
-        )  # fmt: skip
-        targets.append(target("P5e", "−10 ms: LTD ≤ 20 Hz, LTP ≥ 40 Hz; +10 ms LTP ≥ 40 Hz",
-                              "yes" if pattern else "no", "yes (Sjöström pattern)", pattern))  # fmt: skip
+            for s, name in enumerate(config["triplet_sets"])
+            if name.startswith("visual")
+        )
+        targets.append(
+            target(
+                "P5e",
+                "−10 ms: LTD ≤ 20 Hz, LTP ≥ 40 Hz; +10 ms LTP ≥ 40 Hz",
+                "yes" if pattern else "no",
+                "yes (Sjöström pattern)",
+                pattern,
+            )
+        )
     return targets
 
 
@@ -164,12 +253,26 @@ def plot_window(config: dict, data: dict):
     lags_ms = data["window_lags_s"] * 1e3
     fine = np.linspace(lags_ms.min(), lags_ms.max(), 801) / 1e3
     tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
-    fig, axes = plt.subplots(1, len(config["schemes"]), figsize=(4.2 * len(config["schemes"]), 3.6),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        len(config["schemes"]),
+        figsize=(4.2 * len(config["schemes"]), 3.6),
+        sharey=True,
+        squeeze=False,
+    )
     for k, (pairing, bounds) in enumerate(config["schemes"]):
         ax = axes[0, k]
-        curve = pair_protocol_final_weight(fine, config["window_pairs"], a_plus, a_minus, tau_plus,
-                                           tau_minus, bounds=bounds, w0=config["w0"], w_max=w_max)  # fmt: skip
+        curve = pair_protocol_final_weight(
+            fine,
+            config["window_pairs"],
+            a_plus,
+            a_minus,
+            tau_plus,
+            tau_minus,
+            bounds=bounds,
+            w0=config["w0"],
+            w_max=w_max,
+        )
         ax.plot(fine * 1e3, curve - config["w0"], color="0.6", lw=2.5, label="closed form")
         ax.plot(lags_ms, data["window_dw"][k], "o", ms=4, color="C3", label="Brian2 simulation")
         ax.axhline(0, color="0.8", lw=0.8)
@@ -178,8 +281,10 @@ def plot_window(config: dict, data: dict):
         ax.set_xlabel("Δt = t_post − t_pre (ms)")
     axes[0, 0].set_ylabel(f"Δw after {config['window_pairs']} pairs")
     axes[0, 0].legend(frameon=False, loc="upper left")
-    fig.suptitle(f"Pair STDP window ({config['pair_set']} parameters, "
-                 f"{config['window_pairs']} pairs at {config['window_rate_hz']:g} Hz)")  # fmt: skip
+    fig.suptitle(
+        f"Pair STDP window ({config['pair_set']} parameters, "
+        f"{config['window_pairs']} pairs at {config['window_rate_hz']:g} Hz)"
+    )
     return fig
 
 
@@ -189,18 +294,26 @@ def plot_triplet(config: dict, data: dict):
     table = triplet_table(data)
     rates = data["triplet_rates_hz"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    for ax, lag_ms in zip(axes, (10, -10)):
+    for ax, lag_ms in zip(axes, (10, -10), strict=True):
         li = _lag_index(data, lag_ms)
         if li is None:
             continue
         observed = references.SJOSTROM_2001[lag_ms]
-        ax.errorbar(list(observed), [m for m, _ in observed.values()],
-                    yerr=[e for _, e in observed.values()], fmt="s", color="k", capsize=3,
-                    label="Sjöström et al. 2001")  # fmt: skip
+        ax.errorbar(
+            list(observed),
+            [m for m, _ in observed.values()],
+            yerr=[e for _, e in observed.values()],
+            fmt="s",
+            color="k",
+            capsize=3,
+            label="Sjöström et al. 2001",
+        )
         for s, name in enumerate(config["triplet_sets"]):
             ax.plot(rates, table[s, li], "o-", ms=4, label=name.replace("_", " "))
         ax.axhline(0, color="0.8", lw=0.8)
-        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xscale("log")
+        ax.set_xlim(0.07, 70)
+        ax.set_xticks([0.1, 1, 10, 20, 50], labels=["0.1", "1", "10", "20", "50"])
         ax.set_xlabel("pairing frequency ρ (Hz)")
         ax.set_title(f"Δt = {lag_ms:+d} ms")
     axes[0].set_ylabel(f"Δw after {config['triplet_pairs']} pairs")

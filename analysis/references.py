@@ -7,9 +7,21 @@ paper or a faithful transcription; [T] computed by the team with an exact event-
 #: Sjöström, Turrigiano & Nelson (2001) Neuron 32:1149, L5 visual cortex, relative EPSP
 #: change [V]: {lag_ms: {rate_hz: (mean, sem)}}.
 SJOSTROM_2001 = {
-    10: {0.1: (-0.04, 0.05), 10: (0.14, 0.10), 20: (0.29, 0.14), 40: (0.53, 0.11), 50: (0.56, 0.26)},
-    -10: {0.1: (-0.29, 0.08), 10: (-0.41, 0.11), 20: (-0.34, 0.10), 40: (0.56, 0.32), 50: (0.75, 0.19)},
-}  # fmt: skip
+    10: {
+        0.1: (-0.04, 0.05),
+        10: (0.14, 0.10),
+        20: (0.29, 0.14),
+        40: (0.53, 0.11),
+        50: (0.56, 0.26),
+    },
+    -10: {
+        0.1: (-0.29, 0.08),
+        10: (-0.41, 0.11),
+        20: (-0.34, 0.10),
+        40: (0.56, 0.32),
+        50: (0.75, 0.19),
+    },
+}
 
 #: Pfister & Gerstner (2006) model predictions for 60 pairs, additive, w0 = 1, no bounds [T]:
 #: {parameter set: {lag_ms: [dw at 0.1, 1, 10, 20, 40, 50 Hz]}}.

@@ -50,18 +50,42 @@ def evaluate(config: dict, data: dict) -> dict:
     fall = 1 - rate_last / rate_first if rate_first > 0 else float("nan")
     reference = references.SONG_BRIAN2_500S
     metrics["targets"] = [
-        target("P3a", f"weights in bottom + top bins after {duration:g} s (fraction)",
-               float(edges), "≥ 0.5", edges >= 0.5 if judged else None),
-        target("P3b", "weights in the middle six of ten bins (fraction)",
-               middle, "< 0.4", middle < 0.4 if judged else None),
-        target("P3c", f"output rate first → last {window:g} s (Hz)", [rate_first, rate_last],
-               [reference["rate_first_hz"], reference["rate_last_hz"]], None),
-        target("P3d", "output rate fall, first to last window", fall, "≥ 40 %",
-               fall >= 0.4 if judged else None),
-        target("P3e", "fraction of weights < 0.1 g_max, > 0.9 g_max",
-               [metrics["fraction_low"], metrics["fraction_high"]],
-               [reference["low"], reference["high"]], None),
-    ]  # fmt: skip
+        target(
+            "P3a",
+            f"weights in bottom + top bins after {duration:g} s (fraction)",
+            float(edges),
+            "≥ 0.5",
+            edges >= 0.5 if judged else None,
+        ),
+        target(
+            "P3b",
+            "weights in the middle six of ten bins (fraction)",
+            middle,
+            "< 0.4",
+            middle < 0.4 if judged else None,
+        ),
+        target(
+            "P3c",
+            f"output rate first → last {window:g} s (Hz)",
+            [rate_first, rate_last],
+            [reference["rate_first_hz"], reference["rate_last_hz"]],
+            None,
+        ),
+        target(
+            "P3d",
+            "output rate fall, first to last window",
+            fall,
+            "≥ 40 %",
+            fall >= 0.4 if judged else None,
+        ),
+        target(
+            "P3e",
+            "fraction of weights < 0.1 g_max, > 0.9 g_max",
+            [metrics["fraction_low"], metrics["fraction_high"]],
+            [reference["low"], reference["high"]],
+            None,
+        ),
+    ]
     return metrics
 
 
@@ -88,16 +112,25 @@ def plot(config: dict, data: dict):
     ax_rate.set_ylim(bottom=0)
     ax_rate.set_title("Output rate is regulated")
 
-    snapshots = data["weight_snapshots"] / w_max
+    # Snapshots every Δ from t = 0; the final weights (t = duration) complete the series.
+    snapshots = np.vstack([data["weight_snapshots"], final[None, :]]) / w_max
     histograms = np.array([np.histogram(s, bins=bins)[0] for s in snapshots]).T
-    times = data["weight_snapshot_times_s"]
-    ax_evolution.imshow(histograms, origin="lower", aspect="auto", cmap="viridis",
-                        extent=(times[0], times[-1], 0, 1))  # fmt: skip
+    half_step = duration / (len(snapshots) - 1) / 2
+    image = ax_evolution.imshow(
+        histograms,
+        origin="lower",
+        aspect="auto",
+        cmap="viridis",
+        extent=(-half_step, duration + half_step, 0, 1),
+    )
+    fig.colorbar(image, ax=ax_evolution, label="synapses per bin")
     ax_evolution.set_xlabel("time (s)")
     ax_evolution.set_ylabel("w / g_max")
     ax_evolution.set_title("Weight distribution over time")
-    fig.suptitle(f"Song, Miller & Abbott 2000: {config['n_inputs']} Poisson inputs at "
-                 f"{config['input_rate_hz']:g} Hz, additive STDP, {duration:g} s")  # fmt: skip
+    fig.suptitle(
+        f"Song, Miller & Abbott 2000: {config['n_inputs']} Poisson inputs at "
+        f"{config['input_rate_hz']:g} Hz, additive STDP, {duration:g} s"
+    )
     return fig
 
 

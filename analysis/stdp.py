@@ -25,7 +25,9 @@ def pair_protocol_final_weight(
     """
     lag = np.asarray(lag, dtype=float)
     if bounds == "additive":
-        return np.clip(w0 + n_pairs * pair_window(lag, a_plus, a_minus, tau_plus, tau_minus), 0, w_max)
+        return np.clip(
+            w0 + n_pairs * pair_window(lag, a_plus, a_minus, tau_plus, tau_minus), 0, w_max
+        )
     if bounds != "multiplicative":
         raise ValueError(f"unknown bounds {bounds!r}")
     ltp_fraction = a_plus * np.exp(-lag / tau_plus)

@@ -1,0 +1,14 @@
+"""How things are run: devices, protocols and data; one module per figure family."""
+
+import importlib
+
+#: Experiment name -> module; each follows the protocol described in ``experiments.harness``.
+EXPERIMENTS = ("plasticity_curves", "song_stdp", "neuron_comparison")
+
+
+def get_experiment(name: str):
+    from models.base import ModelError
+
+    if name not in EXPERIMENTS:
+        raise ModelError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(f"experiments.{name}")

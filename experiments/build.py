@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from brian2 import (
+    BrianObjectException,
     DimensionMismatchError,
     Network,
     NeuronGroup,
@@ -97,17 +98,20 @@ def check_model(model: NeuronModel | PlasticityRule) -> None:
 
                 spikes = SpikeGeneratorGroup(1, [], [] * ms, name="checked_source")
                 objects = [spikes, plastic_synapses(model, spikes, spikes, name="checked_synapses")]
-            Network(*objects).run(0 * ms)
-        except DimensionMismatchError as err:
+            Network(*objects).run(0 * ms, namespace={})
+        except Exception as err:  # Brian2 wraps the cause in BrianObjectException
+            cause = err
+            while isinstance(cause, BrianObjectException) and cause.__cause__ is not None:
+                cause = cause.__cause__
+            if isinstance(cause, DimensionMismatchError):
+                raise ModelError(
+                    f"{model.name}: inconsistent units ({cause}). Check that both sides of each "
+                    "equation and every parameter carry the units the equation declares."
+                ) from None
+            if isinstance(cause, ModelError):
+                raise cause from None
             raise ModelError(
-                f"{model.name}: inconsistent units ({err}). Check that both sides of each "
-                "equation and every parameter carry the units the equation declares."
-            ) from None
-        except (KeyError, SyntaxError, TypeError, ValueError) as err:
-            if isinstance(err, ModelError):
-                raise
-            raise ModelError(
-                f"{model.name}: Brian2 cannot build this model ({type(err).__name__}: {err}). "
+                f"{model.name}: Brian2 cannot build this model ({type(cause).__name__}: {cause}). "
                 "Check each equation, the threshold and the reset for undefined names."
             ) from None
 
@@ -126,5 +130,7 @@ def resolve_neuron(name: str, overrides: tuple = ()) -> NeuronModel:
     for target_name, key, value in overrides:
         if target_name != name:
             continue
-        model = model.with_equation(value) if key == "equation" else model.with_params(**{key: value})
+        model = (
+            model.with_equation(value) if key == "equation" else model.with_params(**{key: value})
+        )
     return model

@@ -90,9 +90,17 @@ class Simulation:
         if gpu_available() and can_compile:
             device.run(directory=str(self.build_dir))
             return
-        what = "generated and compiled" if can_compile else "generated (not compiled: " + (
-            "nvcc not found" if shutil.which("nvcc") is None
-            else "cuRAND headers not found; pip install nvidia-curand==10.4.0.35") + ")"
+        what = (
+            "generated and compiled"
+            if can_compile
+            else "generated (not compiled: "
+            + (
+                "nvcc not found"
+                if shutil.which("nvcc") is None
+                else "cuRAND headers not found; pip install nvidia-curand==10.4.0.35"
+            )
+            + ")"
+        )
         raise BuiltButNotRun(
             f"CUDA project {what} in {self.build_dir}; there is no GPU on this machine, so it "
             "was not run and no results were written. Run it on a machine with an NVIDIA GPU."

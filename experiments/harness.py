@@ -29,6 +29,7 @@ def run(
     build_root: str | Path = "build",
     threads: int = 1,
     runtime_target: str = "numpy",
+    scale: str = "custom",
 ) -> Path:
     """Run ``module`` with ``config`` on ``device``; return the result directory."""
     check_device(device)
@@ -38,10 +39,13 @@ def run(
     with simulation(device, build_dir, threads=threads, runtime_target=runtime_target) as sim:
         # Copy while Brian2's arrays are alive: values read from groups can be views that the
         # device reset at the end of the context overwrites.
-        arrays = {key: np.array(value, copy=True) for key, value in module.simulate(config, sim).items()}
+        arrays = {
+            key: np.array(value, copy=True) for key, value in module.simulate(config, sim).items()
+        }
     wall_s = time.perf_counter() - started
     as_dict = config_dict(config)
     metrics = module.evaluate(as_dict, arrays)
     metrics["wall_time_s"] = wall_s
+    metrics["scale"] = scale
     record = provenance(device, seed=config.seed, threads=threads)
     return write_result(results_root, module.NAME, as_dict, arrays, metrics, record)

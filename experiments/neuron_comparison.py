@@ -3,8 +3,9 @@
 Gallery: Izhikevich (2003) IEEE Trans. Neural Netw. 14:1569, doi:10.1109/TNN.2003.820440 —
 the seven named parameter sets, each under the stimulus that shows its pattern (a 10 nA step
 for RS, IB, CH, FS, LTS; release from hyperpolarisation for TC's rebound burst; a weak step
-for RZ's damped subthreshold ringing, then a step above threshold). f–I: every model in ``neurons`` under constant currents,
-one neuron per current. Everything is one network, so one compile.
+for RZ's damped subthreshold ringing, then a step above threshold). f–I: every model in
+``neurons`` under constant currents, one neuron per current. Everything is one network, so
+one compile.
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def check(config: Config) -> None:
     if stray:
         raise ModelError(f"overrides name {sorted(stray)}, which are not among the neurons run")
     for name in config.neurons:
-        _fi_max(config, name)
         model = resolve_neuron(name, config.overrides)
+        _fi_max(config, name)
         if model.drive is None:
             raise ModelError(f"{name} has no external drive, so it has no f–I curve")
         check_model(model)
@@ -108,10 +109,12 @@ def simulate(config: Config, sim) -> dict:
     names = list(IZHIKEVICH_SETS)
     izhikevich = resolve_neuron("izhikevich", config.overrides)
     per_neuron = {
-        key: Quantity([float(IZHIKEVICH_SETS[n][key]) for n in names],
-                      dim=get_dimensions(IZHIKEVICH_SETS[names[0]][key]))
+        key: Quantity(
+            [float(IZHIKEVICH_SETS[n][key]) for n in names],
+            dim=get_dimensions(IZHIKEVICH_SETS[names[0]][key]),
+        )
         for key in ("a", "b", "c", "d")
-    }  # fmt: skip
+    }
     gallery = neuron_group(izhikevich, len(names), name="gallery", per_neuron=per_neuron)
     # Stimulus table at 1 ms resolution: phase 0 before onset, then phases 1 and 2.
     onset_ms = config.gallery_settle_ms + config.gallery_onset_ms
@@ -142,15 +145,17 @@ def simulate(config: Config, sim) -> dict:
         )
 
     sim.run(net, max(gallery_duration, config.fi_duration_s * second))
-    arrays.update({
-        "gallery_sets": np.array(names),
-        "gallery_spike_i": np.asarray(gallery_spikes.i),
-        "gallery_spike_t_s": np.asarray(gallery_spikes.t / second),
-        "gallery_v_t_s": np.asarray(gallery_v.t / second),
-        "gallery_v_mv": np.asarray(gallery_v.v / mV),
-        "gallery_stimulus_na": stimulus,
-        "neurons": np.array(config.neurons),
-    })  # fmt: skip
+    arrays.update(
+        {
+            "gallery_sets": np.array(names),
+            "gallery_spike_i": np.asarray(gallery_spikes.i),
+            "gallery_spike_t_s": np.asarray(gallery_spikes.t / second),
+            "gallery_v_t_s": np.asarray(gallery_v.t / second),
+            "gallery_v_mv": np.asarray(gallery_v.v / mV),
+            "gallery_stimulus_na": stimulus,
+            "neurons": np.array(config.neurons),
+        }
+    )
     for k, monitor in enumerate(fi_monitors):
         arrays[f"fi_spike_i_{k}"] = np.asarray(monitor.i)
         arrays[f"fi_spike_t_s_{k}"] = np.asarray(monitor.t / second)

@@ -16,12 +16,28 @@ import numpy as np
 from analysis.plasticity_curves import evaluate  # noqa: F401  (this experiment's metrics)
 from analysis.stdp import pairing_times
 from models.base import ModelError
-from models.plasticity import BOUNDS, PAIR_STDP_SETS, PAIRINGS, TRIPLET_SETS, pair_stdp, triplet_stdp
+from models.plasticity import (
+    BOUNDS,
+    PAIR_STDP_SETS,
+    PAIRINGS,
+    TRIPLET_SETS,
+    pair_stdp,
+    triplet_stdp,
+)
 
 NAME = "plasticity_curves"
 # Stored with the result (SI values), so the analysis needs neither Brian2 nor the models.
 WINDOW_PARAMS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_max")
-TRIPLET_PARAMS = ("A2_plus", "A3_plus", "A2_minus", "A3_minus", "tau_plus", "tau_minus", "tau_x", "tau_y")
+TRIPLET_PARAMS = (
+    "A2_plus",
+    "A3_plus",
+    "A2_minus",
+    "A3_minus",
+    "tau_plus",
+    "tau_minus",
+    "tau_x",
+    "tau_y",
+)
 PAIRING_START_S = 0.2  # first pairing; leaves room for post-before-pre lags
 
 
@@ -160,6 +176,8 @@ def simulate(config: Config, sim) -> dict:
         # rows: parameter sets; columns: (lag, rate) with rate varying fastest
         "triplet_dw": np.array([np.asarray(s.w[:]) - config.w0 for s in triplet_synapses]),
         "triplet_params": np.array(triplet_params),
-        "triplet_pairing": np.array([TRIPLET_SETS[name]["pairing"] for name in config.triplet_sets]),
+        "triplet_pairing": np.array(
+            [TRIPLET_SETS[name]["pairing"] for name in config.triplet_sets]
+        ),
         "pairing_start_s": np.array(PAIRING_START_S),
     }

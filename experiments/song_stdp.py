@@ -34,7 +34,7 @@ class Config:
 
 
 SCALES = {
-    "tiny": Config(duration_s=2.0, n_inputs=100, rate_window_s=0.5, weight_snapshots=3),
+    "tiny": Config(duration_s=1.0, rate_window_s=0.25, weight_snapshots=3),
     "quick": Config(),
     "paper": Config(duration_s=1000.0),
 }
@@ -82,7 +82,11 @@ def simulate(config: Config, sim) -> dict:
     duration = config.duration_s * second
     snapshot_dt = duration / (config.weight_snapshots - 1)
     spikes = SpikeMonitor(neuron, name="output_spikes")
-    weights = StateMonitor(synapses, "w", record=True, dt=snapshot_dt, name="weight_snapshots")
+    # Standalone cannot resolve record=True for synapses; all-to-all onto one neuron gives
+    # exactly n_inputs synapses.
+    weights = StateMonitor(
+        synapses, "w", record=np.arange(config.n_inputs), dt=snapshot_dt, name="weight_snapshots"
+    )
     net = Network(inputs, neuron, synapses, spikes, weights)
     sim.run(net, duration)
     return {

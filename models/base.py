@@ -129,10 +129,10 @@ class Record:
                 f"cannot make {', '.join(unknown)} per-neuron: {self.name} has no such "
                 f"parameter (it has {', '.join(sorted(self.params))})"
             )
-        declarations = [
-            f"{key} : {unit_string(value)} ({'constant' if key in per_neuron else 'shared, constant'})"
-            for key, value in self.params.items()
-        ]
+        declarations = []
+        for key, value in self.params.items():
+            flags = "constant" if key in per_neuron else "shared, constant"
+            declarations.append(f"{key} : {unit_string(value)} ({flags})")
         return Equations("\n".join(self.equation_lines() + declarations))
 
     def to_dict(self) -> dict:

@@ -3,7 +3,7 @@ and an exponentially decaying synaptic current ``I_syn`` (amp) that synapses inc
 experiment can take any of them by name.
 """
 
-from brian2 import Mohm, mV, ms, nA
+from brian2 import Mohm, ms, mV, nA
 
 from models.base import ModelError, NeuronModel
 
@@ -12,7 +12,7 @@ _DRIVE = "I : amp  # external drive set by the experiment"
 
 LIF = NeuronModel(
     name="lif",
-    citation="Lapicque 1907; current-based LIF as in Gerstner et al., Neuronal Dynamics (2014), ch. 1",
+    citation="Lapicque 1907; current-based form: Gerstner et al., Neuronal Dynamics (2014), ch. 1",
     equations=f"""
         dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m : volt (unless refractory)
         {_SYNAPTIC_CURRENT}
@@ -53,9 +53,11 @@ STDP_LIF = NeuronModel(
     reset="v = v_reset\nawaiting_refractory_end = True",
     refractory="t_ref",
     method="exact",
+    # The event fires on the last refractory step (after its integration), so the first step
+    # after refractoriness integrates from v_reset: exactly the trajectory of the LIF there.
     events={
         "refractory_end": (
-            "awaiting_refractory_end and timestep(t - lastspike, dt) >= timestep(t_ref, dt)",
+            "awaiting_refractory_end and timestep(t - lastspike, dt) >= timestep(t_ref, dt) - 1",
             "v = v_reset\nawaiting_refractory_end = False",
         )
     },

@@ -26,9 +26,7 @@ PAIR_STDP_SETS = {
     # after the whole 60-pair protocol (divide by the number of pairs for one pairing).
     "bi_poo": dict(tau_plus=16.8 * ms, tau_minus=33.7 * ms, A_plus=0.777, A_minus=0.273),
     # Brian2's examples/synapses/STDP.py (after Song et al. 2000), w in [0, g_max = 0.01].
-    "song": dict(
-        tau_plus=20 * ms, tau_minus=20 * ms, A_plus=1e-4, A_minus=1.05e-4, w_max=0.01
-    ),
+    "song": dict(tau_plus=20 * ms, tau_minus=20 * ms, A_plus=1e-4, A_minus=1.05e-4, w_max=0.01),
 }
 
 
@@ -67,24 +65,60 @@ def pair_stdp(pairing: str = "all_to_all", bounds: str = "additive", **params) -
 #: Minimal sets have A3- = 0, so tau_x is unused there; it is kept at tau_plus.
 TRIPLET_SETS = {
     "visual_all_to_all_full": dict(
-        A2_plus=5e-10, A3_plus=6.2e-3, A2_minus=7e-3, A3_minus=2.3e-4,
-        tau_x=101 * ms, tau_y=125 * ms, pairing="all_to_all"),
+        A2_plus=5e-10,
+        A3_plus=6.2e-3,
+        A2_minus=7e-3,
+        A3_minus=2.3e-4,
+        tau_x=101 * ms,
+        tau_y=125 * ms,
+        pairing="all_to_all",
+    ),
     "visual_all_to_all_minimal": dict(
-        A2_plus=0.0, A3_plus=6.5e-3, A2_minus=7.1e-3, A3_minus=0.0,
-        tau_x=16.8 * ms, tau_y=125 * ms, pairing="all_to_all"),
+        A2_plus=0.0,
+        A3_plus=6.5e-3,
+        A2_minus=7.1e-3,
+        A3_minus=0.0,
+        tau_x=16.8 * ms,
+        tau_y=125 * ms,
+        pairing="all_to_all",
+    ),
     "visual_nearest_full": dict(
-        A2_plus=8.8e-11, A3_plus=5.3e-2, A2_minus=6.6e-3, A3_minus=3.1e-3,
-        tau_x=714 * ms, tau_y=40 * ms, pairing="nearest"),
+        A2_plus=8.8e-11,
+        A3_plus=5.3e-2,
+        A2_minus=6.6e-3,
+        A3_minus=3.1e-3,
+        tau_x=714 * ms,
+        tau_y=40 * ms,
+        pairing="nearest",
+    ),
     "visual_nearest_minimal": dict(
-        A2_plus=0.0, A3_plus=5.2e-2, A2_minus=8e-3, A3_minus=0.0,
-        tau_x=16.8 * ms, tau_y=40 * ms, pairing="nearest"),
+        A2_plus=0.0,
+        A3_plus=5.2e-2,
+        A2_minus=8e-3,
+        A3_minus=0.0,
+        tau_x=16.8 * ms,
+        tau_y=40 * ms,
+        pairing="nearest",
+    ),
     "hippocampal_all_to_all_full": dict(
-        A2_plus=6.1e-3, A3_plus=6.7e-3, A2_minus=1.6e-3, A3_minus=1.4e-3,
-        tau_x=946 * ms, tau_y=27 * ms, pairing="all_to_all"),
+        A2_plus=6.1e-3,
+        A3_plus=6.7e-3,
+        A2_minus=1.6e-3,
+        A3_minus=1.4e-3,
+        tau_x=946 * ms,
+        tau_y=27 * ms,
+        pairing="all_to_all",
+    ),
     "hippocampal_nearest_full": dict(
-        A2_plus=4.6e-3, A3_plus=9.1e-3, A2_minus=3e-3, A3_minus=7.5e-9,
-        tau_x=575 * ms, tau_y=47 * ms, pairing="nearest"),
-}  # fmt: skip
+        A2_plus=4.6e-3,
+        A3_plus=9.1e-3,
+        A2_minus=3e-3,
+        A3_minus=7.5e-9,
+        tau_x=575 * ms,
+        tau_y=47 * ms,
+        pairing="nearest",
+    ),
+}
 
 
 def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> PlasticityRule:

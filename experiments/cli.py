@@ -1,0 +1,216 @@
+"""``stdplab``: run experiments, regenerate figures and the report.
+
+stdplab run plasticity_curves --device cpp_standalone
+stdplab run neuron_comparison --neuron lif,izhikevich:FS,stdp_lif --set lif.tau_m=10*ms
+stdplab figures                 # every experiment, then every figure and REPORT.md
+stdplab report                  # figures and REPORT.md from saved results only
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_BUILT_NOT_RUN = 3
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; the message names the fix."""
+
+
+def _parse_assignment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UsageError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def build_config(module, scale: str, seed, neurons, sets, config_values):
+    """The module's config at ``scale`` with the command line's changes applied."""
+    if scale not in module.SCALES:
+        raise UsageError(f"unknown scale {scale!r}; choose one of {', '.join(module.SCALES)}")
+    config = module.SCALES[scale]
+    fields = {f.name for f in dataclasses.fields(config)}
+    changes = {}
+    for text in config_values:
+        key, value = _parse_assignment(text)
+        if key not in fields:
+            raise UsageError(
+                f"{module.NAME} has no config field {key!r}; "
+                f"its fields are {', '.join(sorted(fields))}"
+            )
+        try:
+            changes[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            changes[key] = value
+    if seed is not None:
+        changes["seed"] = seed
+    if neurons:
+        names = tuple(n.strip() for n in neurons.split(",") if n.strip())
+        if "neurons" in fields:
+            changes["neurons"] = names
+        elif "neuron" in fields and len(names) == 1:
+            changes["neuron"] = names[0]
+        else:
+            raise UsageError(
+                f"{module.NAME} takes {'one neuron' if 'neuron' in fields else 'no --neuron'}"
+            )
+    if sets:
+        if "overrides" not in fields:
+            raise UsageError(f"{module.NAME} takes no model overrides (--set)")
+        overrides = []
+        for text in sets:
+            target, value = _parse_assignment(text)
+            model, dot, parameter = target.partition(".")
+            if not dot:
+                raise UsageError(f"--set needs MODEL.PARAMETER=VALUE, got {text!r}")
+            overrides.append((model, parameter, value))
+        changes["overrides"] = tuple(overrides)
+    return dataclasses.replace(config, **changes)
+
+
+def _print_targets(result_dir: Path) -> None:
+    from analysis.figures import load_result
+    from analysis.report import _VERDICT, _fmt
+
+    _, _, metrics = load_result(result_dir)
+    for row in metrics.get("targets", []):
+        print(
+            f"  [{_VERDICT[row['passed']]:>8}] {row['key']}: {row['description']}: "
+            f"{_fmt(row['measured'])} (reference {_fmt(row['reference'])})"
+        )
+
+
+def _run_one(args, name: str, scale: str, **changes) -> Path:
+    from experiments import get_experiment, harness
+
+    module = get_experiment(name)
+    config = build_config(module, scale, **changes)
+    started = time.perf_counter()
+    print(f"stdplab: {name} on {args.device} ({scale} scale) ...", flush=True)
+    result = harness.run(
+        module,
+        config,
+        device=args.device,
+        results_root=args.results_dir,
+        build_root=args.build_dir,
+        threads=args.threads,
+        runtime_target=args.runtime_target,
+        scale=scale,
+    )
+    print(f"stdplab: {name} done in {time.perf_counter() - started:.1f} s -> {result}")
+    _print_targets(result)
+    return result
+
+
+def _command_run(args) -> int:
+    _run_one(
+        args,
+        args.experiment,
+        args.scale,
+        seed=args.seed,
+        neurons=args.neuron,
+        sets=args.set or [],
+        config_values=args.config or [],
+    )
+    return 0
+
+
+def _command_figures(args) -> int:
+    from experiments import EXPERIMENTS
+
+    results = {
+        name: _run_one(args, name, args.scale, seed=None, neurons=None, sets=[], config_values=[])
+        for name in EXPERIMENTS
+    }
+    return _render(args, results)
+
+
+def _command_report(args) -> int:
+    return _render(args, None)
+
+
+def _render(args, results) -> int:
+    from analysis.figures import render_all
+
+    written = render_all(args.results_dir, args.figures_dir, results)
+    print("stdplab: wrote " + ", ".join(str(p) for p in written if p.suffix != ".pdf"))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from experiments import EXPERIMENTS
+    from experiments.devices import DEVICES
+
+    parser = argparse.ArgumentParser(
+        prog="stdplab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub, simulate=True):
+        sub.add_argument("--results-dir", default="results", type=Path)
+        sub.add_argument("--figures-dir", default="figures", type=Path)
+        if simulate:
+            sub.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+            sub.add_argument("--scale", default="quick", help="tiny, quick (default) or paper")
+            sub.add_argument(
+                "--build-dir",
+                default="build",
+                type=Path,
+                help="compiled projects, one stable folder per experiment and device",
+            )
+            sub.add_argument("--threads", type=int, default=1, help="OpenMP threads (standalone)")
+            sub.add_argument(
+                "--runtime-target",
+                default="cython",
+                choices=("cython", "numpy"),
+                help="code generation target of the runtime device",
+            )
+
+    run = commands.add_parser("run", help="run one experiment and save its result")
+    run.add_argument("experiment", choices=EXPERIMENTS)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--neuron", help="neuron model(s), comma-separated, e.g. lif,izhikevich:FS")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="MODEL.PARAM=VALUE",
+        help="override a model parameter, e.g. lif.tau_m=10*ms (repeatable)",
+    )
+    run.add_argument(
+        "--config",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="override an experiment config field, e.g. duration_s=100",
+    )
+    common(run)
+    run.set_defaults(handler=_command_run)
+
+    figures = commands.add_parser("figures", help="run every experiment, then figures + report")
+    common(figures)
+    figures.set_defaults(handler=_command_figures)
+
+    report = commands.add_parser("report", help="figures and REPORT.md from saved results only")
+    common(report, simulate=False)
+    report.set_defaults(handler=_command_report)
+    return parser
+
+
+def main(argv=None) -> int:
+    from experiments.devices import BuiltButNotRun, DeviceError
+    from models.base import ModelError
+
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ModelError, DeviceError, UsageError) as err:
+        print(f"stdplab: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BuiltButNotRun as note:
+        print(f"stdplab: {note}", file=sys.stderr)
+        return EXIT_BUILT_NOT_RUN

@@ -1,0 +1,101 @@
+"""Code-generation targets: the same network gives the same result on each; CUDA builds
+without a GPU."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from experiments import devices
+from experiments.devices import BuiltButNotRun, DeviceError, check_device, simulation
+from models import LIF, pair_stdp
+
+FIXED_INPUT_SEED = 3
+
+
+def _plastic_network(sim):
+    """20 fixed input trains onto a LIF neuron through additive pair STDP."""
+    from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms, second
+
+    from experiments.build import neuron_group, plastic_synapses
+
+    defaultclock.dt = 0.1 * ms
+    rng = np.random.default_rng(FIXED_INPUT_SEED)
+    n_inputs, duration_s = 20, 0.5
+    times = rng.uniform(0, duration_s, size=400)
+    indices = rng.integers(0, n_inputs, size=400)
+    steps = np.round(times / 1e-4).astype(int)
+    _, first = np.unique(np.stack([indices, steps]), axis=1, return_index=True)  # one per bin
+    inputs = SpikeGeneratorGroup(n_inputs, indices[first], steps[first] * 1e-4 * second)
+    neuron = neuron_group(LIF, 1, name="neuron")
+    rule = pair_stdp(A_plus=0.05, A_minus=0.055, w_max=1.0)
+    synapses = plastic_synapses(
+        rule,
+        inputs,
+        neuron,
+        name="synapses",
+        transmit="I_syn_post += w*nA",
+        connect="True",
+        w_init=0.6,
+    )
+    spikes = SpikeMonitor(neuron)
+    sim.run(Network(inputs, neuron, synapses, spikes), duration_s * second, report=None)
+    return np.array(synapses.w[:]), np.array(spikes.t[:])
+
+
+@pytest.mark.standalone
+def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path):
+    with simulation("runtime", tmp_path / "runtime", runtime_target="numpy") as sim:
+        runtime_w, runtime_spikes = _plastic_network(sim)
+    with simulation("cpp_standalone", tmp_path / "cpp") as sim:
+        standalone_w, standalone_spikes = _plastic_network(sim)
+    assert len(runtime_spikes) >= 3  # the neuron fires, so both LTP and LTD act
+    assert np.ptp(runtime_w) > 0.05  # and the weights have moved apart
+    np.testing.assert_allclose(standalone_spikes, runtime_spikes, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(standalone_w, runtime_w, rtol=1e-10)
+
+
+@pytest.mark.cuda
+def test_cuda_project_is_generated_without_a_gpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(devices, "gpu_available", lambda: False)
+    monkeypatch.setattr(devices, "curand_location", lambda: None)  # generate, do not compile
+    with pytest.raises(BuiltButNotRun, match="no GPU on this machine"):
+        with simulation("cuda_standalone", tmp_path / "cuda") as sim:
+            _plastic_network(sim)
+    generated = list((tmp_path / "cuda").rglob("*.cu"))
+    assert any(path.name == "main.cu" for path in generated)
+    makefile = (tmp_path / "cuda" / "makefile").read_text()
+    assert devices.CUDA_CXX_STANDARD in makefile
+
+
+@pytest.mark.cuda
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("nvcc") is None or devices.curand_location() is None,
+    reason="needs nvcc and the cuRAND headers (pip install nvidia-curand)",
+)
+def test_cuda_project_compiles_with_nvcc(tmp_path, monkeypatch):
+    monkeypatch.setattr(devices, "gpu_available", lambda: False)
+    with pytest.raises(BuiltButNotRun, match="generated and compiled"):
+        with simulation("cuda_standalone", tmp_path / "cuda") as sim:
+            _plastic_network(sim)
+    assert (tmp_path / "cuda" / "main").exists()
+
+
+def test_unknown_device_is_refused_before_anything_is_built(tmp_path):
+    with pytest.raises(DeviceError, match="choose one of runtime, cpp_standalone"):
+        with simulation("gpu_standalone", tmp_path / "build"):
+            pass
+    assert not (tmp_path / "build").exists()
+    with pytest.raises(DeviceError):
+        check_device("cuda")
+
+
+def test_simulation_context_restores_device_and_prefs(tmp_path):
+    from brian2 import get_device, prefs
+
+    before = prefs.codegen.target
+    with simulation("cpp_standalone", tmp_path / "cpp"):
+        assert type(get_device()).__name__ == "CPPStandaloneDevice"
+    assert type(get_device()).__name__ == "RuntimeDevice"
+    assert prefs.codegen.target == before

@@ -1,0 +1,117 @@
+"""Model records: editing hypotheses, and bad input answered before anything compiles."""
+
+import pytest
+from brian2 import Equations, ms, mV
+
+from experiments.build import check_model, resolve_neuron
+from models import (
+    IZHIKEVICH_SETS,
+    LIF,
+    NEURONS,
+    STDP_LIF,
+    TRIPLET_SETS,
+    ModelError,
+    get_neuron,
+    pair_stdp,
+    parse_quantity,
+    triplet_stdp,
+)
+
+
+def test_every_parameter_becomes_a_shared_constant_with_its_unit():
+    equations = LIF.brian_equations()
+    for name, value in LIF.params.items():
+        assert name in equations.names
+        assert equations[name].dim is value.dim
+        assert "shared" in equations[name].flags and "constant" in equations[name].flags
+
+
+def test_per_neuron_parameters_are_not_shared():
+    equations = get_neuron("izhikevich").brian_equations(per_neuron=("a",))
+    assert "shared" not in equations["a"].flags
+    assert "shared" in equations["b"].flags
+
+
+def test_with_params_returns_a_changed_copy():
+    faster = LIF.with_params(tau_m=10 * ms, v_th="-55*mV")
+    assert faster.params["tau_m"] == 10 * ms
+    assert faster.params["v_th"] == -55 * mV
+    assert LIF.params["tau_m"] == 20 * ms  # the original is untouched
+
+
+def test_with_equation_replaces_the_line_of_the_same_variable():
+    changed = LIF.with_equation("dv/dt = (E_L - v)/tau_m : volt (unless refractory)")
+    lines = changed.equation_lines()
+    assert sum(line.startswith("dv/dt") for line in lines) == 1
+    assert "R_m" not in lines[0]
+    assert len(lines) == len(LIF.equation_lines())
+    Equations("\n".join(lines))  # still a valid system
+
+
+def test_named_izhikevich_sets():
+    chattering = get_neuron("izhikevich:CH")
+    assert chattering.params["c"] == -50 * mV and chattering.params["d"] == 2 * mV
+    assert set(IZHIKEVICH_SETS) == {"RS", "IB", "CH", "FS", "LTS", "TC", "RZ"}
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: get_neuron("hodgkin_huxley"), "choose one of lif"),
+        (lambda: get_neuron("izhikevich:XX"), "Izhikevich sets are RS"),
+        (lambda: LIF.with_params(tau_m=20), "must be in units of second"),
+        (lambda: LIF.with_params(tau_m=20 * mV), "must be in units of second"),
+        (lambda: LIF.with_params(tau_n=20 * ms), "its parameters are E_L"),
+        (lambda: LIF.with_equation("dv/dt = (E_L - v/tau_m : volt"), "cannot parse the equation"),
+        (lambda: parse_quantity("20 parsecs"), "cannot read"),
+        (lambda: parse_quantity("__import__('os')"), "cannot read"),
+        (lambda: pair_stdp(pairing="causal"), "choose one of all_to_all"),
+        (lambda: pair_stdp(bounds="soft"), "choose one of additive"),
+        (lambda: triplet_stdp("visual"), "choose one of visual_all_to_all_full"),
+    ],
+)
+def test_bad_input_names_the_problem_and_the_fix(call, fragment):
+    with pytest.raises(ModelError, match=fragment):
+        call()
+
+
+def test_inconsistent_units_are_caught_on_the_runtime_before_any_compile(tmp_path):
+    broken = LIF.with_equation("dv/dt = (E_L - v)/tau_m + I : volt")  # amp added to volt/second
+    with pytest.raises(ModelError, match="inconsistent units"):
+        check_model(broken)
+
+
+def test_undefined_name_is_caught_before_any_compile():
+    broken = LIF.with_equation("dv/dt = (E_L - v + R_m*I_typo)/tau_m : volt")
+    with pytest.raises(ModelError, match="cannot build this model"):
+        check_model(broken)
+
+
+@pytest.mark.parametrize("name", sorted(NEURONS))
+def test_every_shipped_neuron_model_builds(name):
+    check_model(get_neuron(name))
+
+
+@pytest.mark.parametrize("parameter_set", sorted(TRIPLET_SETS))
+def test_every_shipped_plasticity_rule_builds(parameter_set):
+    check_model(triplet_stdp(parameter_set))
+    check_model(pair_stdp("nearest", "multiplicative"))
+
+
+def test_resolve_neuron_applies_overrides_to_the_named_model_only():
+    overrides = (
+        ("lif", "tau_m", "10*ms"),
+        ("stdp_lif", "R_m", "50*Mohm"),
+        ("lif", "equation", "dI_syn/dt = -I_syn/(2*tau_syn) : amp"),
+    )
+    lif = resolve_neuron("lif", overrides)
+    assert lif.params["tau_m"] == 10 * ms
+    assert "2*tau_syn" in lif.equations
+    assert resolve_neuron("stdp_lif", overrides).params["tau_m"] == STDP_LIF.params["tau_m"]
+
+
+def test_records_serialise_to_json_ready_dicts():
+    import json
+
+    text = json.dumps(LIF.to_dict())
+    assert "tau_m" in text and "unless refractory" in text

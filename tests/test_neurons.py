@@ -1,0 +1,82 @@
+"""Neuron models against closed forms and their defining behaviour."""
+
+import numpy as np
+import pytest
+from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, ms, nA, prefs
+
+from analysis.figures import load_result
+from analysis.neuron_comparison import bursts, fi_curves, gallery_patterns, lif_rate
+from experiments.build import neuron_group
+from models import LIF, STDP_LIF
+
+
+def _run(model, drive, duration, dt=0.05 * ms):
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = dt
+    group = neuron_group(model, 1, name="neuron")
+    group.I = drive
+    spikes = SpikeMonitor(group)
+    trace = StateMonitor(group, "v", record=0)
+    Network(group, spikes, trace).run(duration, namespace={})
+    return np.asarray(spikes.t / ms), np.asarray(trace.t / ms), np.asarray(trace.v[0])
+
+
+def test_lif_and_stdp_lif_f_i_curves_equal_the_closed_form(tiny_results):
+    config, data, metrics = load_result(tiny_results["neuron_comparison"])
+    dt = config["dt_ms"] / 1e3
+    checked = 0
+    for curve in fi_curves(config, data):
+        if curve["theory_hz"] is None:
+            continue
+        usable = curve["counts"] >= 3
+        periods, theory = 1 / curve["rates_hz"][usable], 1 / curve["theory_hz"][usable]
+        assert np.all(np.abs(periods - theory) <= 2 * dt)  # spikes land on the time grid
+        assert not np.any((curve["theory_hz"] == 0) & (curve["counts"] > 0))
+        checked += usable.sum()
+    assert checked >= 8
+
+
+def test_lif_closed_form_limits():
+    params = [float(LIF.params[k]) for k in ("E_L", "v_th", "v_reset", "R_m", "tau_m", "t_ref")]
+    assert lif_rate(0.2e-9, *params) == 0  # exactly at rheobase: never reaches threshold
+    assert lif_rate(1e-6, *params) == pytest.approx(1 / params[-1], rel=1e-2)  # refractory limit
+
+
+def test_stdp_lif_integrates_while_refractory_and_is_reset_again_at_its_end():
+    t_ref = float(STDP_LIF.params["t_ref"] / ms)
+    v_reset = float(STDP_LIF.params["v_reset"])
+    spikes, t, v = _run(STDP_LIF, 0.5 * nA, 60 * ms)
+    lif_spikes, _, lif_v = _run(LIF, 0.5 * nA, 60 * ms)
+    refractory = np.zeros_like(t, dtype=bool)
+    for spike in spikes:
+        refractory |= (t > spike) & (t < spike + t_ref)
+    assert len(spikes) >= 2
+    assert np.all(np.diff(v[refractory & (t < spikes[0] + t_ref)]) > 0)  # integrates...
+    assert np.allclose(lif_v[refractory], v_reset)  # ...where the LIF is clamped
+    # Reset again at refractory end: afterwards the trajectory is the LIF's, step for step.
+    np.testing.assert_allclose(v[~refractory], lif_v[~refractory], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(spikes, lif_spikes)
+
+
+def test_every_named_izhikevich_set_shows_its_pattern(tiny_results):
+    config, data, _ = load_result(tiny_results["neuron_comparison"])
+    patterns = gallery_patterns(config, data)
+    assert {name: f["pattern_shown"] for name, f in patterns.items()} == dict.fromkeys(
+        patterns, True
+    )
+
+
+def test_pattern_checks_reject_other_patterns(tiny_results):
+    """The criteria discriminate: relabel the traces and the swapped sets fail."""
+    config, data, _ = load_result(tiny_results["neuron_comparison"])
+    names = [str(n) for n in data["gallery_sets"]]
+    swap = {"RS": "CH", "CH": "RS", "TC": "FS", "FS": "TC", "RZ": "IB", "IB": "RZ"}
+    relabelled = dict(data)
+    relabelled["gallery_sets"] = np.array([swap.get(n, n) for n in names])
+    patterns = gallery_patterns(config, relabelled)
+    assert not any(patterns[name]["pattern_shown"] for name in swap)
+
+
+def test_burst_detection():
+    assert [len(b) for b in bursts([0.0, 0.002, 0.004, 0.1, 0.2, 0.203])] == [3, 2]
+    assert bursts([0.0, 0.05, 0.1]) == []

@@ -1,0 +1,113 @@
+"""Plasticity rules against closed forms, an independent event-driven model and published tables."""
+
+import numpy as np
+import pytest
+from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, second
+
+from analysis import references
+from analysis.figures import load_result
+from analysis.plasticity_curves import TRIPLET_KEYS, window_reference
+from analysis.stdp import (
+    minimal_triplet_crossover_rate,
+    pair_protocol_final_weight,
+    pairing_times,
+    triplet_weight_change,
+)
+from experiments.build import plastic_synapses
+from models import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp
+
+
+def _final_weights(rule, pre_times_ms, post_times_ms, w0=1.0, dt=0.1 * ms):
+    """Simulate one synapse with forced pre and post spike trains (numpy runtime)."""
+    from brian2 import prefs
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = dt
+    pre = SpikeGeneratorGroup(1, [0] * len(pre_times_ms), np.array(pre_times_ms) * ms)
+    post = SpikeGeneratorGroup(1, [0] * len(post_times_ms), np.array(post_times_ms) * ms)
+    synapses = plastic_synapses(rule, pre, post, name="synapse", w_init=w0)
+    end = max(max(pre_times_ms, default=0), max(post_times_ms, default=0)) + 1
+    Network(pre, post, synapses).run(end * ms, namespace={})
+    return float(synapses.w[0])
+
+
+def test_simulated_window_equals_the_closed_form_for_every_scheme(tiny_results):
+    config, data, metrics = load_result(tiny_results["plasticity_curves"])
+    closed_form = window_reference(config, data)
+    np.testing.assert_allclose(data["window_dw"], closed_form, rtol=1e-9, atol=0)
+    assert metrics["window_max_relative_error"] < 1e-9
+
+
+def test_coincident_spikes_potentiate_because_brian2_runs_pre_before_post():
+    rule = pair_stdp(A_plus=0.01, A_minus=0.02, w_max=2.0)
+    assert _final_weights(rule, [10.0], [10.0]) == pytest.approx(1.01, abs=1e-12)
+
+
+def test_pairing_schemes_differ_when_pairs_overlap_and_match_the_exact_reference():
+    # A pre burst then one post spike: all-to-all sums three pre traces, nearest keeps one.
+    pre_ms, post_ms = [10.0, 15.0, 20.0], [25.0]
+    params = dict(A_plus=0.01, A_minus=0.012, w_max=5.0)
+    tau_plus, tau_minus = (float(PAIR_STDP_SETS["bi_poo"][k]) for k in ("tau_plus", "tau_minus"))
+    changes = {}
+    for pairing in ("all_to_all", "nearest"):
+        simulated = _final_weights(pair_stdp(pairing, **params), pre_ms, post_ms) - 1.0
+        exact = triplet_weight_change(
+            np.array(pre_ms) / 1e3,
+            np.array(post_ms) / 1e3,
+            A2_plus=0.01,
+            A3_plus=0.0,
+            A2_minus=0.012,
+            A3_minus=0.0,
+            tau_plus=tau_plus,
+            tau_minus=tau_minus,
+            tau_x=1.0,
+            tau_y=1.0,
+            pairing=pairing,
+        )
+        assert simulated == pytest.approx(exact, rel=1e-9)
+        changes[pairing] = simulated
+    assert changes["all_to_all"] > 2 * changes["nearest"]
+
+
+def test_multiplicative_weights_approach_the_bound_without_crossing_it():
+    rule = pair_stdp(bounds="multiplicative", A_plus=0.5, A_minus=0.5, w_max=1.0)
+    pre = list(np.arange(20) * 1000.0 + 10)  # 1 s apart: pairs do not interact
+    w = _final_weights(rule, pre, [t + 1 for t in pre], w0=0.5, dt=1 * ms)
+    expected = pair_protocol_final_weight(
+        1e-3, 20, 0.5, 0.5, 16.8e-3, 33.7e-3, bounds="multiplicative", w0=0.5, w_max=1.0
+    )
+    assert w == pytest.approx(float(expected), rel=1e-6)
+    assert 0.99 < w < 1.0
+
+
+@pytest.mark.parametrize("parameter_set", sorted(TRIPLET_SETS))
+def test_triplet_synapse_matches_the_exact_event_driven_reference(parameter_set):
+    rng = np.random.default_rng(7)
+    pre = np.sort(rng.choice(np.arange(5, 500), 25, replace=False)).astype(float)
+    post = np.sort(rng.choice(np.arange(5, 500), 25, replace=False)).astype(float)
+    rule = triplet_stdp(parameter_set, w_max=100.0)
+    simulated = _final_weights(rule, list(pre), list(post), dt=1 * ms) - 1.0
+    kwargs = {key: float(rule.params[key]) for key in TRIPLET_KEYS}
+    exact = triplet_weight_change(pre / 1e3, post / 1e3, pairing=rule.options["pairing"], **kwargs)
+    assert simulated == pytest.approx(exact, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("parameter_set", sorted(references.TRIPLET_PREDICTIONS))
+def test_reference_implementation_reproduces_the_published_prediction_table(parameter_set):
+    params = dict(TRIPLET_SETS[parameter_set])
+    pairing = params.pop("pairing")
+    values = {key: float(value) for key, value in params.items()}
+    values.update(tau_plus=16.8e-3, tau_minus=33.7e-3)
+    for lag_ms, predicted in references.TRIPLET_PREDICTIONS[parameter_set].items():
+        for rate, expected in zip(references.TRIPLET_PREDICTION_RATES, predicted, strict=True):
+            pre, post = pairing_times(lag_ms / 1e3, rate, 60)
+            dw = triplet_weight_change(pre, post, pairing=pairing, **values)
+            assert abs(dw - expected) <= references.TRIPLET_PREDICTION_PRECISION
+
+
+def test_bcm_crossover_of_the_minimal_visual_set_is_17_5_hz():
+    s = TRIPLET_SETS["visual_all_to_all_minimal"]
+    rate = minimal_triplet_crossover_rate(
+        s["A2_minus"], s["A3_plus"], 16.8e-3, 33.7e-3, float(s["tau_y"] / second)
+    )
+    assert rate == pytest.approx(17.5, abs=0.05)
