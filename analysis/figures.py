@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import ANALYSES
+from analysis import ANALYSES, references
 from analysis.report import render, write_atomic
 
 STYLE = Path(__file__).with_name("stdplab.mplstyle")
@@ -87,6 +87,6 @@ def render_all(
                     written.append(path)
                 plt.close(fig)
     report = figures_dir / "REPORT.md"
-    write_atomic(report, render(sections))
+    write_atomic(report, render(sections, references.PENDING_TARGETS))
     written.append(report)
     return written

@@ -10,7 +10,9 @@ from analysis.stdp import (
     fit_time_constants,
     pair_protocol_final_weight,
     pairing_times,
+    triplet_poisson_drift,
     triplet_weight_change,
+    zero_crossing,
 )
 
 TRIPLET_KEYS = (
@@ -23,6 +25,7 @@ TRIPLET_KEYS = (
     "tau_x",
     "tau_y",
 )
+MIN_DRIFT_DURATION_S = 100.0  # shorter Poisson runs are too noisy to locate the crossover
 BI_POO = {"tau_plus": 16.8e-3, "tau_minus": 33.7e-3, "A_plus": 0.777, "A_minus": 0.273}
 
 
@@ -163,8 +166,55 @@ def evaluate(config: dict, data: dict) -> dict:
         )
     )
     targets += _triplet_targets(config, data, metrics)
+    targets += _drift_targets(config, data, metrics)
     metrics["targets"] = targets
     return metrics
+
+
+def drift_summary(config: dict, data: dict) -> dict:
+    """Mean and SEM of the Poisson drift per post rate, the closed form and both crossovers."""
+    rates = np.asarray(config["drift_post_rates_hz"], dtype=float)
+    per_rate = data["drift_per_s"].reshape(len(rates), config["drift_synapses_per_rate"])
+    n = per_rate.shape[1]
+    params = dict(zip(TRIPLET_KEYS, data["drift_params"], strict=True))
+    fine = np.linspace(rates.min(), rates.max(), 2001)
+    return {
+        "rates_hz": rates,
+        "mean": per_rate.mean(axis=1),
+        "sem": per_rate.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(rates), np.nan),
+        "theory": triplet_poisson_drift(config["drift_pre_rate_hz"], rates, **params),
+        "fine_rates_hz": fine,
+        "fine_theory": triplet_poisson_drift(config["drift_pre_rate_hz"], fine, **params),
+        "crossover_hz": zero_crossing(rates, per_rate.mean(axis=1)),
+        "theory_crossover_hz": zero_crossing(
+            fine, triplet_poisson_drift(config["drift_pre_rate_hz"], fine, **params)
+        ),
+    }
+
+
+def _drift_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
+    summary = drift_summary(config, data)
+    judged = float(data["duration_s"]) >= MIN_DRIFT_DURATION_S
+    measured, expected = summary["crossover_hz"], summary["theory_crossover_hz"]
+    z_scores = np.abs(summary["mean"] - summary["theory"]) / summary["sem"]
+    metrics["drift_crossover_hz"] = measured
+    metrics["drift_max_z"] = float(np.max(z_scores))
+    return [
+        target(
+            "P6a",
+            f"{config['drift_set']}: Poisson drift changes sign at post rate (Hz)",
+            measured,
+            f"{expected:.1f} ± 1 (closed form)",
+            abs(measured - expected) < 1 if judged else None,
+        ),
+        target(
+            "P6b",
+            "Poisson drift vs closed form ρxρy(A2+τ+ − A2−τ− + A3+τ+τyρy − …): max |z|",
+            float(np.max(z_scores)),
+            "< 4",
+            float(np.max(z_scores)) < 4 if judged else None,
+        ),
+    ]
 
 
 def _triplet_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
@@ -322,4 +372,42 @@ def plot_triplet(config: dict, data: dict):
     return fig
 
 
-FIGURES = {"stdp_window": plot_window, "triplet_frequency": plot_triplet}
+def plot_drift(config: dict, data: dict):
+    import matplotlib.pyplot as plt
+
+    summary = drift_summary(config, data)
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot(
+        summary["fine_rates_hz"],
+        summary["fine_theory"],
+        color="0.6",
+        lw=2.5,
+        label="closed form (Pfister & Gerstner 2006)",
+    )
+    ax.errorbar(
+        summary["rates_hz"],
+        summary["mean"],
+        yerr=summary["sem"],
+        fmt="o",
+        ms=4,
+        color="C3",
+        capsize=2,
+        label="Brian2, mean ± SEM over synapses",
+    )
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.axvline(summary["theory_crossover_hz"], color="0.6", ls=":", lw=1)
+    ax.set_xlabel("postsynaptic rate ρy (Hz)")
+    ax.set_ylabel("weight drift (1/s)")
+    ax.set_title(
+        f"{config['drift_set'].replace('_', ' ')}: ρx = {config['drift_pre_rate_hz']:g} Hz, "
+        f"{float(data['duration_s']):.0f} s; sign change {summary['crossover_hz']:.1f} Hz"
+    )
+    ax.legend(frameon=False, loc="upper left")
+    return fig
+
+
+FIGURES = {
+    "stdp_window": plot_window,
+    "triplet_frequency": plot_triplet,
+    "triplet_poisson_drift": plot_drift,
+}

@@ -45,3 +45,23 @@ TRIPLET_PREDICTION_PRECISION = 0.0005
 #: Brian2 examples/synapses/STDP.py variant of Song et al. 2000, team run [T] (500 s,
 #: cpp_standalone, seed 1): post rate 36.0 -> 17.0 Hz, 0.292 below 0.1 g_max, 0.263 above 0.9.
 SONG_BRIAN2_500S = {"rate_first_hz": 36.0, "rate_last_hz": 17.0, "low": 0.292, "high": 0.263}
+
+#: Targets of the science notes (plasticity.md) that no experiment measures yet; REPORT.md
+#: lists them so that a missing reproduction is visible rather than silently absent.
+PENDING_TARGETS = (
+    (
+        "P4",
+        "Song et al. with the paper's parameters: output rate flatter across 10–40 Hz "
+        "input with STDP than without; mean weight falls with input rate",
+    ),
+    (
+        "P7",
+        "VQ-STDP: weights converge to P(active | win)/(1+λ); θ settles at about one "
+        "winner per step",
+    ),
+    (
+        "P8",
+        "e-prop eligibility windows: the timing.md table to 1e-4 for LIF and STDP-LIF; "
+        "LIF e ≥ 0 for random trains; Izhikevich trace structure",
+    ),
+)

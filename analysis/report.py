@@ -33,8 +33,13 @@ def _fmt(value) -> str:
 _VERDICT = {True: "pass", False: "**FAIL**", None: "measured"}
 
 
-def render(sections: list[tuple[str, dict]]) -> str:
-    """REPORT.md text from ``[(experiment name, metrics)]``."""
+def _cell(text) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|")
+
+
+def render(sections: list[tuple[str, dict]], pending: tuple = ()) -> str:
+    """REPORT.md text from ``[(experiment name, metrics)]`` and ``(key, target)`` not measured."""
     lines = [
         "# stdplab reproduction report",
         "",
@@ -58,10 +63,17 @@ def render(sections: list[tuple[str, dict]]) -> str:
             "|---|---|---|---|",
         ]
         for row in metrics.get("targets", []):
-            lines.append(
-                f"| {row['key']}: {row['description']} | {_fmt(row['measured'])} | "
-                f"{_fmt(row['reference'])} | {_VERDICT[row['passed']]} |"
+            cells = (
+                _cell(f"{row['key']}: {row['description']}"),
+                _cell(_fmt(row["measured"])),
+                _cell(_fmt(row["reference"])),
+                _VERDICT[row["passed"]],
             )
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if pending:
+        lines += ["## Not yet measured", "", "| target | status |", "|---|---|"]
+        lines += [f"| {_cell(key + ': ' + text)} | no experiment yet |" for key, text in pending]
         lines.append("")
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     lines.append(f"_Generated {stamp}._")

@@ -96,6 +96,34 @@ def fit_time_constants(lag, dw):
     return -1.0 / slope_plus, 1.0 / slope_minus
 
 
+def triplet_poisson_drift(
+    rate_pre, rate_post, *, A2_plus, A3_plus, A2_minus, A3_minus, tau_plus, tau_minus, tau_x, tau_y
+):
+    """Mean drift (per second) of the all-to-all triplet rule for independent Poisson trains
+    (Pfister & Gerstner 2006): rho_x rho_y (A2+ tau+ - A2- tau- + A3+ tau+ tau_y rho_y
+    - A3- tau- tau_x rho_x)."""
+    rate_post = np.asarray(rate_post, dtype=float)
+    return (
+        rate_pre
+        * rate_post
+        * (
+            A2_plus * tau_plus
+            - A2_minus * tau_minus
+            + A3_plus * tau_plus * tau_y * rate_post
+            - A3_minus * tau_minus * tau_x * rate_pre
+        )
+    )
+
+
 def minimal_triplet_crossover_rate(A2_minus, A3_plus, tau_plus, tau_minus, tau_y):
     """Post rate (Hz) where the all-to-all minimal triplet rule's Poisson drift changes sign."""
     return A2_minus * tau_minus / (A3_plus * tau_plus * tau_y)
+
+
+def zero_crossing(x, y):
+    """First x where y changes sign from negative to positive (linear interpolation), or nan."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for k in range(len(x) - 1):
+        if y[k] < 0 <= y[k + 1]:
+            return float(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]))
+    return float("nan")

@@ -47,17 +47,20 @@ def gpu_available() -> bool:
 
 
 def curand_location() -> tuple[Path, Path] | None:
-    """(include dir, library dir) of cuRAND: the ``nvidia-curand`` wheel, else the toolkit."""
+    """(include dir, library file) of cuRAND: the ``nvidia-curand`` wheel, else the toolkit."""
     spec = importlib.util.find_spec("nvidia")
-    roots = [Path(p) / "curand" for p in (spec.submodule_search_locations or [])] if spec else []
+    roots = []
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        roots += [header.parent.parent for header in Path(location).glob("*/include/curand.h")]
     nvcc = shutil.which("nvcc")
     if nvcc:
         roots.append(Path(nvcc).resolve().parent.parent)
     for root in roots:
         if (root / "include" / "curand.h").exists():
             for lib in ("lib", "lib64"):
-                if any((root / lib).glob("libcurand.so*")):
-                    return root / "include", root / lib
+                libraries = sorted((root / lib).glob("libcurand.so*"))
+                if libraries:
+                    return root / "include", libraries[0]
     return None
 
 
@@ -107,7 +110,7 @@ class Simulation:
         )
 
 
-def _configure_cuda(prefs) -> None:
+def _configure_cuda(prefs, build_dir: Path) -> None:
     import brian2cuda  # noqa: F401  (registers the cuda_standalone device and its preferences)
 
     backend = prefs.devices.cuda_standalone.cuda_backend
@@ -122,12 +125,19 @@ def _configure_cuda(prefs) -> None:
     ]
     curand = curand_location()
     if curand:
-        include_dir, library_dir = map(str, curand)
-        prefs.codegen.cpp.include_dirs = [*prefs.codegen.cpp.include_dirs, include_dir]
-        prefs.codegen.cpp.library_dirs = [*prefs.codegen.cpp.library_dirs, library_dir]
+        include_dir, library = curand
+        # The wheel ships only libcurand.so.10, but brian2cuda links with -lcurand: give the
+        # linker a libcurand.so inside our own build directory, never in site-packages.
+        link_dir = build_dir / "curand_link"
+        link_dir.mkdir(parents=True, exist_ok=True)
+        link = link_dir / "libcurand.so"
+        if not link.exists():
+            link.symlink_to(library)
+        prefs.codegen.cpp.include_dirs = [*prefs.codegen.cpp.include_dirs, str(include_dir)]
+        prefs.codegen.cpp.library_dirs = [*prefs.codegen.cpp.library_dirs, str(link_dir)]
         prefs.codegen.cpp.runtime_library_dirs = [
             *prefs.codegen.cpp.runtime_library_dirs,
-            library_dir,
+            str(library.parent),
         ]
 
 
@@ -155,11 +165,11 @@ def simulation(
             prefs.codegen.target = runtime_target
             set_device("runtime")
         else:
+            build_dir.mkdir(parents=True, exist_ok=True)
             if device == "cuda_standalone":
-                _configure_cuda(prefs)
+                _configure_cuda(prefs, build_dir)
             elif threads > 1:  # 0 (the default) compiles without OpenMP at all
                 prefs.devices.cpp_standalone.openmp_threads = threads
-            build_dir.mkdir(parents=True, exist_ok=True)
             set_device(device, directory=str(build_dir), build_on_run=False)
         yield Simulation(device=device, build_dir=build_dir, threads=threads)
     finally:

@@ -3,8 +3,10 @@
 Reproduces the two-exponential pair window (Bi & Poo 1998 time constants) for each pairing
 scheme and weight dependence, and the weight change versus pairing frequency of the triplet
 rule (Pfister & Gerstner 2006, doi:10.1523/JNEUROSCI.1425-06.2006) over the Sjöström et al.
-(2001) data. Every (scheme, Δt) and every (parameter set, Δt, frequency) is an independent
-pre/post pair driven by spike generators, so the whole experiment is one compile and one run.
+(2001) data; and the triplet rule's weight drift under independent Poisson trains, which
+changes sign at a postsynaptic rate set by its parameters (its BCM-like threshold). Every
+(scheme, Δt), every (parameter set, Δt, frequency) and every Poisson rate is an independent
+pre/post pair, so the whole experiment is one compile and one run.
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ class Config:
     triplet_lags_ms: tuple[float, ...] = (10.0, -10.0)
     triplet_rates_hz: tuple[float, ...] = (0.1, 1.0, 10.0, 20.0, 40.0, 50.0)
     triplet_pairs: int = 60
+    # Independent Poisson pre/post trains for the whole run, one synapse per pair.
+    drift_set: str = "visual_all_to_all_minimal"
+    drift_pre_rate_hz: float = 10.0
+    drift_post_rates_hz: tuple[float, ...] = (5.0, 10.0, 15.0, 17.5, 20.0, 25.0, 30.0, 40.0)
+    drift_synapses_per_rate: int = 20
+    drift_w0: float = 100.0  # far from both bounds for the whole run
 
 
 SCALES = {
@@ -74,6 +82,8 @@ SCALES = {
         window_pairs=3,
         triplet_rates_hz=(10.0, 50.0),
         triplet_pairs=4,
+        drift_post_rates_hz=(10.0, 30.0),
+        drift_synapses_per_rate=2,
     ),
     "quick": Config(),
     "paper": Config(),
@@ -91,7 +101,7 @@ def check(config: Config) -> None:
                 f"unknown scheme ({pairing!r}, {bounds!r}); pairing is one of {PAIRINGS}, "
                 f"bounds one of {BOUNDS}"
             )
-    unknown = [name for name in config.triplet_sets if name not in TRIPLET_SETS]
+    unknown = [n for n in (*config.triplet_sets, config.drift_set) if n not in TRIPLET_SETS]
     if unknown:
         raise ModelError(f"unknown triplet sets {unknown}; choose from {', '.join(TRIPLET_SETS)}")
     span_ms = 1000 / config.window_rate_hz
@@ -115,11 +125,21 @@ def _pair_conditions(lags_s, rates_hz, n_pairs):
 
 
 def simulate(config: Config, sim) -> dict:
-    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, second
+    from brian2 import (
+        Hz,
+        Network,
+        PoissonGroup,
+        SpikeGeneratorGroup,
+        defaultclock,
+        ms,
+        second,
+        seed,
+    )
 
     from experiments.build import plastic_synapses
 
     defaultclock.dt = config.dt_ms * ms
+    seed(config.seed)  # only the Poisson drift protocol is random
     net = Network()
 
     def generators(label, lags_ms, rates_hz, n_pairs):
@@ -166,7 +186,17 @@ def simulate(config: Config, sim) -> dict:
         triplet_synapses.append(synapses)
         net.add(synapses)
 
-    sim.run(net, (max(window_end, triplet_end) + 0.1) * second)
+    drift_rates = np.repeat(config.drift_post_rates_hz, config.drift_synapses_per_rate)
+    drift_pre = PoissonGroup(len(drift_rates), config.drift_pre_rate_hz * Hz, name="drift_pre")
+    drift_post = PoissonGroup(len(drift_rates), drift_rates * Hz, name="drift_post")
+    drift_rule = triplet_stdp(config.drift_set, w_max=10 * config.drift_w0)
+    drift_synapses = plastic_synapses(
+        drift_rule, drift_pre, drift_post, name="drift_synapses", w_init=config.drift_w0
+    )
+    net.add(drift_pre, drift_post, drift_synapses)
+
+    duration_s = max(window_end, triplet_end) + 0.1
+    sim.run(net, duration_s * second)
     return {
         "window_lags_s": np.asarray(config.window_lags_ms) / 1000,
         "window_dw": np.array([np.asarray(s.w[:]) - config.w0 for s in window_synapses]),
@@ -180,4 +210,8 @@ def simulate(config: Config, sim) -> dict:
             [TRIPLET_SETS[name]["pairing"] for name in config.triplet_sets]
         ),
         "pairing_start_s": np.array(PAIRING_START_S),
+        "duration_s": np.array(duration_s),
+        "drift_post_rates_hz": drift_rates,
+        "drift_per_s": (np.asarray(drift_synapses.w[:]) - config.drift_w0) / duration_s,
+        "drift_params": np.array([float(drift_rule.params[key]) for key in TRIPLET_PARAMS]),
     }

@@ -11,7 +11,9 @@ from analysis.stdp import (
     minimal_triplet_crossover_rate,
     pair_protocol_final_weight,
     pairing_times,
+    triplet_poisson_drift,
     triplet_weight_change,
+    zero_crossing,
 )
 from experiments.build import plastic_synapses
 from models import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp
@@ -111,3 +113,38 @@ def test_bcm_crossover_of_the_minimal_visual_set_is_17_5_hz():
         s["A2_minus"], s["A3_plus"], 16.8e-3, 33.7e-3, float(s["tau_y"] / second)
     )
     assert rate == pytest.approx(17.5, abs=0.05)
+
+
+def test_poisson_drift_closed_form_changes_sign_at_the_minimal_rule_crossover():
+    s = {
+        k: float(v) for k, v in TRIPLET_SETS["visual_all_to_all_minimal"].items() if k != "pairing"
+    }
+    rates = np.linspace(1, 40, 3901)
+    drift = triplet_poisson_drift(10.0, rates, tau_plus=16.8e-3, tau_minus=33.7e-3, **s)
+    crossover = minimal_triplet_crossover_rate(
+        s["A2_minus"], s["A3_plus"], 16.8e-3, 33.7e-3, s["tau_y"]
+    )
+    assert zero_crossing(rates, drift) == pytest.approx(crossover, abs=0.01)
+
+
+def test_triplet_synapses_drift_as_the_closed_form_under_independent_poisson_trains():
+    from brian2 import Hz, PoissonGroup, prefs, seed
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 1 * ms
+    seed(11)
+    n, duration_s = 40, 30.0
+    post_rates = np.repeat([5.0, 40.0], n // 2)
+    pre = PoissonGroup(n, 10 * Hz)
+    post = PoissonGroup(n, post_rates * Hz)
+    rule = triplet_stdp("visual_all_to_all_minimal", w_max=1000.0)
+    synapses = plastic_synapses(rule, pre, post, name="synapses", w_init=100.0)
+    Network(pre, post, synapses).run(duration_s * second, namespace={})
+    drift = (np.asarray(synapses.w[:]) - 100.0) / duration_s
+    params = {key: float(rule.params[key]) for key in TRIPLET_KEYS}
+    for rate in (5.0, 40.0):
+        measured = drift[post_rates == rate]
+        expected = triplet_poisson_drift(10.0, rate, **params)
+        sem = measured.std(ddof=1) / np.sqrt(len(measured))
+        assert abs(measured.mean() - expected) < 4 * sem
+        assert np.sign(measured.mean()) == np.sign(expected)  # depression at 5 Hz, LTP at 40
