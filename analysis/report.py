@@ -20,17 +20,17 @@ def target(key: str, description: str, measured, reference, passed: bool | None)
     }
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
     if isinstance(value, float):
         if value == 0 or math.isnan(value):
             return f"{value:g}"
         return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_fmt(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
     return str(value)
 
 
-_VERDICT = {True: "pass", False: "**FAIL**", None: "measured"}
+VERDICT = {True: "pass", False: "**FAIL**", None: "measured"}
 
 
 def _cell(text) -> str:
@@ -65,9 +65,9 @@ def render(sections: list[tuple[str, dict]], pending: tuple = ()) -> str:
         for row in metrics.get("targets", []):
             cells = (
                 _cell(f"{row['key']}: {row['description']}"),
-                _cell(_fmt(row["measured"])),
-                _cell(_fmt(row["reference"])),
-                _VERDICT[row["passed"]],
+                _cell(format_value(row["measured"])),
+                _cell(format_value(row["reference"])),
+                VERDICT[row["passed"]],
             )
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

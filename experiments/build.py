@@ -89,7 +89,7 @@ def check_model(model: NeuronModel | PlasticityRule) -> None:
     and unit error surfaces in well under a second, long before a standalone compile."""
     from experiments.devices import simulation
 
-    with simulation("runtime", build_dir=".", runtime_target="numpy"):
+    with simulation("runtime", runtime_target="numpy"):
         try:
             if isinstance(model, NeuronModel):
                 objects = [neuron_group(model, 1, name="checked_neuron")]

@@ -76,13 +76,13 @@ def build_config(module, scale: str, seed, neurons, sets, config_values):
 
 def _print_targets(result_dir: Path) -> None:
     from analysis.figures import load_result
-    from analysis.report import _VERDICT, _fmt
+    from analysis.report import VERDICT, format_value
 
     _, _, metrics = load_result(result_dir)
     for row in metrics.get("targets", []):
         print(
-            f"  [{_VERDICT[row['passed']]:>8}] {row['key']}: {row['description']}: "
-            f"{_fmt(row['measured'])} (reference {_fmt(row['reference'])})"
+            f"  [{VERDICT[row['passed']]:>8}] {row['key']}: {row['description']}: "
+            f"{format_value(row['measured'])} (reference {format_value(row['reference'])})"
         )
 
 
@@ -93,6 +93,12 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
     config = build_config(module, scale, **changes)
     started = time.perf_counter()
     print(f"stdplab: {name} on {args.device} ({scale} scale) ...", flush=True)
+    if args.device == "runtime" and scale != "tiny":
+        print(
+            "stdplab: note: the runtime device steps through Python every time step; at this "
+            "scale cpp_standalone is orders of magnitude faster.",
+            flush=True,
+        )
     result = harness.run(
         module,
         config,

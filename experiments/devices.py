@@ -79,7 +79,7 @@ class Simulation:
 
         # An empty run namespace: every name must be a model variable or in a group's own
         # namespace, never picked up from whichever Python frame happens to call run().
-        net.run(duration, namespace={}, report=report if self.device == "runtime" else None)
+        net.run(duration, namespace={}, report=report)
         if self.device == "cpp_standalone":
             device.build(directory=str(self.build_dir), compile=True, run=True)
         elif self.device == "cuda_standalone":
@@ -144,20 +144,23 @@ def _configure_cuda(prefs, build_dir: Path) -> None:
 @contextlib.contextmanager
 def simulation(
     device: str,
-    build_dir: str | Path,
+    build_dir: str | Path | None = None,
     threads: int = 1,
     runtime_target: str = "numpy",
 ) -> Iterator[Simulation]:
     """A fresh Brian2 state on ``device``; the caller's device and prefs are restored after.
 
-    ``build_dir`` should be stable per experiment and device, so that a rerun reuses the
-    compiled objects. ``runtime_target`` ('numpy' or 'cython') applies to the runtime device.
+    ``build_dir`` (standalone devices only) should be stable per experiment and device, so
+    that a rerun reuses the compiled objects. ``runtime_target`` ('numpy' or 'cython')
+    applies to the runtime device.
     """
     from brian2 import prefs, set_device
     from brian2.devices.device import reinit_devices, reset_device
 
     check_device(device)
-    build_dir = Path(build_dir).resolve()
+    if build_dir is None and device != "runtime":
+        raise DeviceError(f"{device} needs a build directory for its generated project")
+    build_dir = Path(build_dir or ".").resolve()
     prefs._backup()
     reinit_devices()
     try:

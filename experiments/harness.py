@@ -43,7 +43,8 @@ def run(
             key: np.array(value, copy=True) for key, value in module.simulate(config, sim).items()
         }
     wall_s = time.perf_counter() - started
-    as_dict = config_dict(config)
+    # The device is part of what was run: results of different devices never overwrite.
+    as_dict = {**config_dict(config), "device": device}
     metrics = module.evaluate(as_dict, arrays)
     metrics["wall_time_s"] = wall_s
     metrics["scale"] = scale

@@ -134,7 +134,14 @@ def test_cli_runs_an_experiment_with_a_changed_parameter(tmp_path, capsys):
 def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny_results, tmp_path):
     written = render_all(figures_dir=tmp_path, results=tiny_results, formats=("png",))
     pngs = [p for p in written if p.suffix == ".png"]
-    expected = {"stdp_window", "triplet_frequency", "song_stdp", "izhikevich_gallery", "fi_curves"}
+    expected = {
+        "stdp_window",
+        "triplet_frequency",
+        "triplet_poisson_drift",
+        "song_stdp",
+        "izhikevich_gallery",
+        "fi_curves",
+    }
     assert {p.stem for p in pngs} == expected
     assert all(p.stat().st_size > 10_000 for p in pngs)
     report = (tmp_path / "REPORT.md").read_text()
