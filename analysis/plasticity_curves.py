@@ -7,6 +7,7 @@ import numpy as np
 from analysis import references
 from analysis.report import target
 from analysis.stdp import (
+    TRIPLET_PARAMS,
     fit_time_constants,
     pair_protocol_final_weight,
     pairing_times,
@@ -15,47 +16,31 @@ from analysis.stdp import (
     zero_crossing,
 )
 
-TRIPLET_KEYS = (
-    "A2_plus",
-    "A3_plus",
-    "A2_minus",
-    "A3_minus",
-    "tau_plus",
-    "tau_minus",
-    "tau_x",
-    "tau_y",
-)
 MIN_DRIFT_DURATION_S = 100.0  # shorter Poisson runs are too noisy to locate the crossover
 BI_POO = {"tau_plus": 16.8e-3, "tau_minus": 33.7e-3, "A_plus": 0.777, "A_minus": 0.273}
 
 
+def window_closed_form(config: dict, data: dict, lags_s, bounds: str) -> np.ndarray:
+    """Closed-form weight change after the window protocol at ``lags_s`` for one scheme."""
+    tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
+    final = pair_protocol_final_weight(
+        lags_s, config["window_pairs"], a_plus, a_minus, tau_plus, tau_minus,
+        bounds=bounds, w0=config["w0"], w_max=w_max,
+    )  # fmt: skip
+    return final - config["w0"]
+
+
 def window_reference(config: dict, data: dict) -> np.ndarray:
     """Closed-form weight change of each simulated scheme (rows) at each lag (columns)."""
-    tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
-    return np.array(
-        [
-            pair_protocol_final_weight(
-                data["window_lags_s"],
-                config["window_pairs"],
-                a_plus,
-                a_minus,
-                tau_plus,
-                tau_minus,
-                bounds=bounds,
-                w0=config["w0"],
-                w_max=w_max,
-            )
-            - config["w0"]
-            for _, bounds in config["schemes"]
-        ]
-    )
+    lags = data["window_lags_s"]
+    return np.array([window_closed_form(config, data, lags, b) for _, b in config["schemes"]])
 
 
 def triplet_reference(config: dict, data: dict) -> np.ndarray:
     """Exact event-driven weight change for the simulated triplet protocol (sets x conditions)."""
     rows = []
     for params, pairing in zip(data["triplet_params"], data["triplet_pairing"], strict=True):
-        kwargs = dict(zip(TRIPLET_KEYS, params, strict=True))
+        kwargs = dict(zip(TRIPLET_PARAMS, params, strict=True))
         rows.append(
             [
                 triplet_weight_change(
@@ -176,7 +161,7 @@ def drift_summary(config: dict, data: dict) -> dict:
     rates = np.asarray(config["drift_post_rates_hz"], dtype=float)
     per_rate = data["drift_per_s"].reshape(len(rates), config["drift_synapses_per_rate"])
     n = per_rate.shape[1]
-    params = dict(zip(TRIPLET_KEYS, data["drift_params"], strict=True))
+    params = dict(zip(TRIPLET_PARAMS, data["drift_params"], strict=True))
     fine = np.linspace(rates.min(), rates.max(), 2001)
     return {
         "rates_hz": rates,
@@ -302,7 +287,6 @@ def plot_window(config: dict, data: dict):
 
     lags_ms = data["window_lags_s"] * 1e3
     fine = np.linspace(lags_ms.min(), lags_ms.max(), 801) / 1e3
-    tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
     fig, axes = plt.subplots(
         1,
         len(config["schemes"]),
@@ -312,18 +296,8 @@ def plot_window(config: dict, data: dict):
     )
     for k, (pairing, bounds) in enumerate(config["schemes"]):
         ax = axes[0, k]
-        curve = pair_protocol_final_weight(
-            fine,
-            config["window_pairs"],
-            a_plus,
-            a_minus,
-            tau_plus,
-            tau_minus,
-            bounds=bounds,
-            w0=config["w0"],
-            w_max=w_max,
-        )
-        ax.plot(fine * 1e3, curve - config["w0"], color="0.6", lw=2.5, label="closed form")
+        curve = window_closed_form(config, data, fine, bounds)
+        ax.plot(fine * 1e3, curve, color="0.6", lw=2.5, label="closed form")
         ax.plot(lags_ms, data["window_dw"][k], "o", ms=4, color="C3", label="Brian2 simulation")
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)

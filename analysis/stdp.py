@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Order in which triplet parameters are stored with results (SI values).
+TRIPLET_PARAMS = (
+    "A2_plus",
+    "A3_plus",
+    "A2_minus",
+    "A3_minus",
+    "tau_plus",
+    "tau_minus",
+    "tau_x",
+    "tau_y",
+)
+
 
 def pair_window(lag, A_plus, A_minus, tau_plus, tau_minus):
     """Two-exponential STDP window: +A+ exp(-lag/tau+) for lag >= 0, -A- exp(lag/tau-) else."""

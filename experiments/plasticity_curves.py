@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.plasticity_curves import evaluate  # noqa: F401  (this experiment's metrics)
-from analysis.stdp import pairing_times
+from analysis.stdp import TRIPLET_PARAMS, pairing_times
 from models.base import ModelError
 from models.plasticity import (
     BOUNDS,
@@ -30,16 +30,6 @@ from models.plasticity import (
 NAME = "plasticity_curves"
 # Stored with the result (SI values), so the analysis needs neither Brian2 nor the models.
 WINDOW_PARAMS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_max")
-TRIPLET_PARAMS = (
-    "A2_plus",
-    "A3_plus",
-    "A2_minus",
-    "A3_minus",
-    "tau_plus",
-    "tau_minus",
-    "tau_x",
-    "tau_y",
-)
 PAIRING_START_S = 0.2  # first pairing; leaves room for post-before-pre lags
 
 

@@ -6,8 +6,9 @@ from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, second
 
 from analysis import references
 from analysis.figures import load_result
-from analysis.plasticity_curves import TRIPLET_KEYS, window_reference
+from analysis.plasticity_curves import window_reference
 from analysis.stdp import (
+    TRIPLET_PARAMS,
     minimal_triplet_crossover_rate,
     pair_protocol_final_weight,
     pairing_times,
@@ -89,7 +90,7 @@ def test_triplet_synapse_matches_the_exact_event_driven_reference(parameter_set)
     post = np.sort(rng.choice(np.arange(5, 500), 25, replace=False)).astype(float)
     rule = triplet_stdp(parameter_set, w_max=100.0)
     simulated = _final_weights(rule, list(pre), list(post), dt=1 * ms) - 1.0
-    kwargs = {key: float(rule.params[key]) for key in TRIPLET_KEYS}
+    kwargs = {key: float(rule.params[key]) for key in TRIPLET_PARAMS}
     exact = triplet_weight_change(pre / 1e3, post / 1e3, pairing=rule.options["pairing"], **kwargs)
     assert simulated == pytest.approx(exact, rel=1e-9, abs=1e-12)
 
@@ -141,7 +142,7 @@ def test_triplet_synapses_drift_as_the_closed_form_under_independent_poisson_tra
     synapses = plastic_synapses(rule, pre, post, name="synapses", w_init=100.0)
     Network(pre, post, synapses).run(duration_s * second, namespace={})
     drift = (np.asarray(synapses.w[:]) - 100.0) / duration_s
-    params = {key: float(rule.params[key]) for key in TRIPLET_KEYS}
+    params = {key: float(rule.params[key]) for key in TRIPLET_PARAMS}
     for rate in (5.0, 40.0):
         measured = drift[post_rates == rate]
         expected = triplet_poisson_drift(10.0, rate, **params)
