@@ -193,7 +193,9 @@ def plot_gallery(config: dict, data: dict):
     settle, _, _, end = gallery_window(config)
     shown = (data["gallery_v_t_s"] >= settle) & (data["gallery_v_t_s"] < end)
     t_ms = (data["gallery_v_t_s"][shown] - settle) * 1e3
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.1 * len(names) + 0.6), sharex=True)
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(7, 1.1 * len(names) + 0.6), sharex=True, layout="constrained"
+    )
     stimulus = data["gallery_stimulus_na"][int(config["gallery_settle_ms"]) :]
     for k, (ax, name) in enumerate(zip(axes, names, strict=True)):
         ax.plot(t_ms, data["gallery_v_mv"][k][shown], color="k", lw=0.8)
