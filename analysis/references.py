@@ -50,11 +50,6 @@ SONG_BRIAN2_500S = {"rate_first_hz": 36.0, "rate_last_hz": 17.0, "low": 0.292, "
 #: lists them so that a missing reproduction is visible rather than silently absent.
 PENDING_TARGETS = (
     (
-        "P4",
-        "Song et al. with the paper's parameters: output rate flatter across 10–40 Hz "
-        "input with STDP than without; mean weight falls with input rate",
-    ),
-    (
         "P7",
         "VQ-STDP: weights converge to P(active | win)/(1+λ); θ settles at about one "
         "winner per step",

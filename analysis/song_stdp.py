@@ -8,6 +8,7 @@ from analysis import references
 from analysis.report import target
 
 MIN_DURATION_FOR_BIMODALITY_S = 300.0
+FINAL_FRACTION = 0.2  # the paper protocol's final rates are taken over the last 20 % of the run
 
 
 def weight_histogram(weights, w_max, bins=10) -> np.ndarray:
@@ -86,7 +87,53 @@ def evaluate(config: dict, data: dict) -> dict:
             None,
         ),
     ]
+    if config["paper_rates_hz"]:
+        metrics["targets"] += _paper_targets(config, data, metrics, judged)
     return metrics
+
+
+def paper_summary(config: dict, data: dict) -> dict:
+    """Final output rates of the STDP and static neurons and the mean learnt weight, per
+    excitatory input rate, for the paper-parameter protocol."""
+    input_rates = np.asarray(config["paper_rates_hz"], dtype=float)
+    n = len(input_rates)
+    duration = config["duration_s"]
+    start = duration * (1 - FINAL_FRACTION)
+    late = data["paper_spike_t_s"] >= start
+    counts = np.bincount(data["paper_spike_i"][late], minlength=2 * n)
+    rates = counts / (duration - start)
+    weights = data["paper_final_weights"].reshape(n, config["n_inputs"])
+    return {
+        "input_rates_hz": input_rates,
+        "stdp_rate_hz": rates[:n],
+        "static_rate_hz": rates[n:],
+        "mean_weight": weights.mean(axis=1) / float(data["paper_g_max"]),
+    }
+
+
+def _paper_targets(config: dict, data: dict, metrics: dict, judged: bool) -> list[dict]:
+    summary = paper_summary(config, data)
+    metrics["paper"] = {key: np.asarray(value).tolist() for key, value in summary.items()}
+    stdp_range = float(np.ptp(summary["stdp_rate_hz"]))
+    static_range = float(np.ptp(summary["static_rate_hz"]))
+    falling = bool(np.all(np.diff(summary["mean_weight"]) < 0))
+    span = f"{summary['input_rates_hz'][0]:g}–{summary['input_rates_hz'][-1]:g} Hz"
+    return [
+        target(
+            "P4a",
+            f"paper parameters: output-rate range over {span} input, STDP vs static (Hz)",
+            [stdp_range, static_range],
+            "STDP range < static range",
+            stdp_range < static_range if judged else None,
+        ),
+        target(
+            "P4b",
+            "paper parameters: mean w/g_max per input rate (falls with rate)",
+            [round(float(w), 3) for w in summary["mean_weight"]],
+            "monotonically falling",
+            falling if judged else None,
+        ),
+    ]
 
 
 def plot(config: dict, data: dict):
@@ -134,4 +181,31 @@ def plot(config: dict, data: dict):
     return fig
 
 
-FIGURES = {"song_stdp": plot}
+def plot_paper(config: dict, data: dict):
+    import matplotlib.pyplot as plt
+
+    fig, (ax_rate, ax_weight) = plt.subplots(1, 2, figsize=(9, 3.6))
+    if not config["paper_rates_hz"]:
+        return fig
+    summary = paper_summary(config, data)
+    rates = summary["input_rates_hz"]
+    ax_rate.plot(rates, summary["static_rate_hz"], "s--", color="0.5", label="static synapses")
+    ax_rate.plot(rates, summary["stdp_rate_hz"], "o-", color="C3", label="with STDP")
+    ax_rate.set_xlabel("excitatory input rate (Hz)")
+    ax_rate.set_ylabel(f"output rate, last {FINAL_FRACTION:.0%} of run (Hz)")
+    ax_rate.set_ylim(bottom=0)
+    ax_rate.legend(frameon=False)
+    ax_rate.set_title("STDP regulates the output rate")
+    ax_weight.plot(rates, summary["mean_weight"], "o-", color="C0")
+    ax_weight.set_xlabel("excitatory input rate (Hz)")
+    ax_weight.set_ylabel("mean final w / g_max")
+    ax_weight.set_ylim(0, 1)
+    ax_weight.set_title("Mean weight falls with input rate")
+    fig.suptitle(
+        f"Song, Miller & Abbott 2000, paper parameters ({config['n_inputs']} excitatory + "
+        f"{config['paper_inhibitory_inputs']} inhibitory inputs, {config['duration_s']:g} s)"
+    )
+    return fig
+
+
+FIGURES = {"song_stdp": plot, "song_rate_regulation": plot_paper}

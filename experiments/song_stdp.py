@@ -4,6 +4,11 @@ Song, Miller & Abbott (2000) Nat. Neurosci. 3:919, doi:10.1038/78829, in the for
 examples/synapses/STDP.py (tau_m = 10 ms, 1000 inputs at 15 Hz, g_max = 0.01, A- = 1.05 A+).
 From uniform initial weights, STDP drives the weights to a bimodal distribution (near 0 and
 near g_max) and lowers the output rate: the neuron regulates its own firing.
+
+In the same network, the paper's own parameters (tau_m = 20 ms, g_max = 0.015, 200 fixed
+inhibitory inputs): for each excitatory input rate one neuron learns with STDP and a twin
+receives the same input trains through static synapses with the same initial weights, so
+rate regulation is measured against its own control.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import numpy as np
 
 from analysis.song_stdp import evaluate  # noqa: F401  (this experiment's metrics)
 from models.base import ModelError
-from models.neurons import get_neuron
+from models.neurons import SONG_2000_PARAMS, get_neuron
 from models.plasticity import PAIR_STDP_SETS, pair_stdp
 
 NAME = "song_stdp"
@@ -31,10 +36,16 @@ class Config:
     rule_set: str = "song"
     rate_window_s: float = 10.0  # output rate is compared over the first and last window
     weight_snapshots: int = 11
+    paper_rates_hz: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0)  # () skips this protocol
+    paper_inhibitory_inputs: int = 200
+    paper_inhibitory_rate_hz: float = 10.0
+    paper_g_in: float = 0.05  # fixed inhibitory weight, in units of the leak
 
 
 SCALES = {
-    "tiny": Config(duration_s=1.0, rate_window_s=0.25, weight_snapshots=3),
+    "tiny": Config(
+        duration_s=1.0, rate_window_s=0.25, weight_snapshots=3, paper_rates_hz=(10.0, 40.0)
+    ),
     "quick": Config(),
     "paper": Config(duration_s=1000.0),
 }
@@ -88,11 +99,57 @@ def simulate(config: Config, sim) -> dict:
         synapses, "w", record=np.arange(config.n_inputs), dt=snapshot_dt, name="weight_snapshots"
     )
     net = Network(inputs, neuron, synapses, spikes, weights)
+    paper = _paper_protocol(config, net) if config.paper_rates_hz else {}
     sim.run(net, duration)
     return {
+        **{key: np.asarray(read()) for key, read in paper.items()},
         "output_spike_times_s": np.asarray(spikes.t / second),
         "weight_snapshot_times_s": np.asarray(weights.t / second),
         "weight_snapshots": np.asarray(weights.w).T,  # [time, synapse]
         "final_weights": np.asarray(synapses.w[:]),
         "w_max": np.array(float(rule.params["w_max"])),
+    }
+
+
+def _paper_protocol(config: Config, net) -> dict:
+    """Add the paper-parameter neurons (STDP and static twins) to ``net``; return readers of
+    their results, to be called after the run."""
+    from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, second
+
+    from experiments.build import neuron_group, plastic_synapses
+
+    n_rates = len(config.paper_rates_hz)
+    rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS["song_2000"])
+    g_max = float(rule.params["w_max"])
+    model = get_neuron(config.neuron).with_params(**SONG_2000_PARAMS)
+    # Neurons 0..n-1 learn; neurons n..2n-1 are their static twins.
+    neurons = neuron_group(model, 2 * n_rates, name="paper_neurons")
+    rates = np.repeat(config.paper_rates_hz, config.n_inputs)
+    inputs = PoissonGroup(len(rates), rates * Hz, name="paper_inputs")
+    sources = np.arange(len(rates))
+    targets = sources // config.n_inputs
+    initial = np.random.default_rng(config.seed).uniform(0, g_max, len(rates))
+    plastic = plastic_synapses(
+        rule, inputs, neurons, name="paper_plastic", transmit="g_e_post += w",
+        connect=dict(i=sources, j=targets), w_init=initial,
+    )  # fmt: skip
+    static = Synapses(inputs, neurons, "w : 1 (constant)", on_pre="g_e_post += w",
+                      name="paper_static")  # fmt: skip
+    static.connect(i=sources, j=targets + n_rates)
+    static.w = initial
+    inhibitory = PoissonGroup(
+        config.paper_inhibitory_inputs, config.paper_inhibitory_rate_hz * Hz,
+        name="paper_inhibitory",
+    )  # fmt: skip
+    inhibition = Synapses(inhibitory, neurons, "g_in : 1 (shared, constant)",
+                          on_pre="g_i_post += g_in", name="paper_inhibition")  # fmt: skip
+    inhibition.connect()
+    inhibition.g_in = config.paper_g_in
+    spikes = SpikeMonitor(neurons, name="paper_spikes")
+    net.add(neurons, inputs, plastic, static, inhibitory, inhibition, spikes)
+    return {
+        "paper_spike_i": lambda: spikes.i[:],
+        "paper_spike_t_s": lambda: spikes.t / second,
+        "paper_final_weights": lambda: plastic.w[:],
+        "paper_g_max": lambda: g_max,
     }

@@ -15,6 +15,7 @@ from models.neurons import (
     LIF,
     LIF_COND,
     NEURONS,
+    SONG_2000_PARAMS,
     STDP_LIF,
     get_neuron,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "LIF_COND",
     "NEURONS",
     "PAIR_STDP_SETS",
+    "SONG_2000_PARAMS",
     "STDP_LIF",
     "TRIPLET_SETS",
     "ModelError",

@@ -107,8 +107,9 @@ IZHIKEVICH_SETS = {
 #: Drive of the classic figure, in the paper's units (nA here): a step at t = 0.
 IZHIKEVICH_DEFAULT_DRIVE = 10 * nA
 
-# The conductance-based LIF of Song, Miller & Abbott (2000) in the form of Brian2's
-# examples/synapses/STDP.py; its synaptic input is the dimensionless conductance g_e.
+# The conductance-based LIF of Song, Miller & Abbott (2000); defaults are the form of Brian2's
+# examples/synapses/STDP.py (no inhibition), SONG_2000_PARAMS the paper's. Its synaptic input
+# is the excitatory conductance g_e, in units of the leak; g_i is the inhibitory one.
 LIF_COND = NeuronModel(
     name="lif_cond",
     citation=(
@@ -116,8 +117,9 @@ LIF_COND = NeuronModel(
         "synaptic plasticity, Nat. Neurosci. 3:919, doi:10.1038/78829"
     ),
     equations="""
-        dv/dt = (g_e*(E_e - v) + E_L - v)/tau_m : volt
+        dv/dt = (g_e*(E_e - v) + g_i*(E_i - v) + E_L - v)/tau_m : volt
         dg_e/dt = -g_e/tau_e : 1  # excitatory conductance in units of the leak
+        dg_i/dt = -g_i/tau_i : 1  # inhibitory conductance in units of the leak
     """,
     threshold="v > v_th",
     reset="v = v_reset",
@@ -132,8 +134,13 @@ LIF_COND = NeuronModel(
         "v_reset": -60 * mV,
         "E_e": 0 * mV,
         "tau_e": 5 * ms,
+        "E_i": -70 * mV,
+        "tau_i": 5 * ms,
     },
 )
+
+#: Song, Miller & Abbott (2000) parameters (as transcribed in Brian 1 reimplementations).
+SONG_2000_PARAMS = dict(tau_m=20 * ms, E_L=-70 * mV, v_th=-54 * mV, v_reset=-60 * mV)
 
 NEURONS = {model.name: model for model in (LIF, STDP_LIF, IZHIKEVICH, LIF_COND)}
 

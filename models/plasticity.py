@@ -27,6 +27,10 @@ PAIR_STDP_SETS = {
     "bi_poo": dict(tau_plus=16.8 * ms, tau_minus=33.7 * ms, A_plus=0.777, A_minus=0.273),
     # Brian2's examples/synapses/STDP.py (after Song et al. 2000), w in [0, g_max = 0.01].
     "song": dict(tau_plus=20 * ms, tau_minus=20 * ms, A_plus=1e-4, A_minus=1.05e-4, w_max=0.01),
+    # Song, Miller & Abbott 2000: g_max = 0.015, A+ = 0.005 g_max, A-/A+ = 1.05.
+    "song_2000": dict(
+        tau_plus=20 * ms, tau_minus=20 * ms, A_plus=7.5e-5, A_minus=7.875e-5, w_max=0.015
+    ),
 }
 
 

@@ -139,6 +139,7 @@ def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny
         "triplet_frequency",
         "triplet_poisson_drift",
         "song_stdp",
+        "song_rate_regulation",
         "izhikevich_gallery",
         "fi_curves",
     }
