@@ -55,8 +55,21 @@ PENDING_TARGETS = (
         "winner per step",
     ),
     (
-        "P8",
-        "e-prop eligibility windows: the timing.md table to 1e-4 for LIF and STDP-LIF; "
-        "LIF e ≥ 0 for random trains; Izhikevich trace structure",
+        "P8 (Izhikevich)",
+        "e-prop Izhikevich traces: eps^v zeroed at post spikes, eps^u not; LTP lobe peak about "
+        "9 at 4 ms from rest; bounded at dt = 0.5 ms",
     ),
 )
+
+#: e-prop single-pairing eligibility windows, sum of e for L = 1 (alpha 0.9, v_th 1, gamma 0.3,
+#: n_ref 5; post spike at step 100 after a 10-step ramp), exact for the protocol [T]:
+#: {variant: {lag in steps (t_post - t_pre): value}}.
+ELIGIBILITY_WINDOWS = {
+    "lif": {-4: 0, -3: 0, -2: 0, -1: 0, 0: 0, 1: 0.3000, 2: 0.5522, 3: 0.7593, 5: 1.0471,
+            8: 1.1835, 10: 1.0835, 15: 0.6398, 20: 0.3778},
+    "stdp_lif": {-4: 0, -3: -0.3000, -2: -0.5700, -1: -0.8130, 0: -1.0317, 1: -0.3000,
+                 2: 0.0122, 3: 0.2733, 5: 0.6534, 8: 0.8965, 10: 0.8510, 15: 0.5025,
+                 20: 0.2967},
+    "stdp_lif_strict": {-4: -0.3000, 0: -1.2285},
+}  # fmt: skip
+ELIGIBILITY_WINDOW_PRECISION = 1e-4

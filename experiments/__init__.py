@@ -3,7 +3,7 @@
 import importlib
 
 #: Experiment name -> module; each follows the protocol described in ``experiments.harness``.
-EXPERIMENTS = ("plasticity_curves", "song_stdp", "neuron_comparison")
+EXPERIMENTS = ("plasticity_curves", "song_stdp", "neuron_comparison", "eligibility_windows")
 
 
 def get_experiment(name: str):

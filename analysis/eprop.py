@@ -1,0 +1,80 @@
+"""Pure-numpy reference of the e-prop discrete maps (LIF, STDP-LIF) and eligibility windows.
+
+An independent second implementation of the maps in the project's timing notes, used to check
+the Brian2 models step by step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_map(
+    model: str,
+    external_input,
+    pre_spikes,
+    weights=None,
+    *,
+    alpha=0.9,
+    v_th=1.0,
+    gamma=0.3,
+    n_ref=5,
+    refractory_boundary="exclusive",
+    spike_step_h="negative",
+) -> dict[str, np.ndarray]:
+    """Run one post neuron for ``len(external_input)`` steps.
+
+    ``pre_spikes`` is (steps, n_pre) of 0/1; a presynaptic spike at step t enters v and eps at
+    t + 1. Returns v, z, psi (per step) and eps, e (per step and synapse), eps being the value
+    used in step t.
+    """
+    external_input = np.asarray(external_input, dtype=float)
+    pre_spikes = np.asarray(pre_spikes, dtype=float)
+    steps, n_pre = pre_spikes.shape
+    weights = np.zeros(n_pre) if weights is None else np.asarray(weights, dtype=float)
+    out = {key: np.zeros(steps) for key in ("v", "z", "psi")}
+    out["eps"], out["e"] = np.zeros((steps, n_pre)), np.zeros((steps, n_pre))
+    v, eps, since = 0.0, np.zeros(n_pre), 10**9
+    for t in range(steps):
+        refractory = since < n_ref if refractory_boundary == "exclusive" else since <= n_ref
+        z = float(v > v_th and not refractory)
+        surrogate = gamma / v_th * max(0.0, 1 - abs(v - v_th) / v_th)
+        if model == "lif":
+            psi = 0.0 if refractory else surrogate
+            keep = 1.0
+        elif model == "stdp_lif":
+            r = float(since == n_ref)
+            negative = refractory or (z and spike_step_h == "negative")
+            psi = -gamma / v_th if negative else surrogate
+            keep = 1.0 - min(1.0, z + r)
+        else:
+            raise ValueError(f"unknown model {model!r}")
+        out["v"][t], out["z"][t], out["psi"][t] = v, z, psi
+        out["eps"][t], out["e"][t] = eps, psi * eps
+        drive = external_input[t] + pre_spikes[t] @ weights
+        if model == "lif":
+            v = alpha * v + drive - z * v_th
+        else:
+            v = alpha * v * keep + drive
+        eps = alpha * keep * eps + pre_spikes[t]
+        since = 1 if z else since + 1
+    return out
+
+
+def window_protocol_input(steps=140, spike_step=100, ramp=10, alpha=0.9, v_th=1.0):
+    """Constant input on the ``ramp`` steps before ``spike_step``, just enough to cross v_th
+    there (times 1 + 1e-7), zero elsewhere: the post neuron fires once, at ``spike_step``."""
+    amplitude = v_th * (1 - alpha) / (1 - alpha**ramp) * (1 + 1e-7)
+    drive = np.zeros(steps)
+    drive[spike_step - ramp : spike_step] = amplitude
+    return drive
+
+
+def eligibility_window(model: str, lags, steps=140, spike_step=100, **options) -> np.ndarray:
+    """Sum of e over the run for one pre spike at ``spike_step - lag`` (learning signal 1)."""
+    lags = np.asarray(lags, dtype=int)
+    pre = np.zeros((steps, len(lags)))
+    pre[spike_step - lags, np.arange(len(lags))] = 1
+    alpha = options.get("alpha", 0.9)
+    drive = window_protocol_input(steps, spike_step, alpha=alpha, v_th=options.get("v_th", 1.0))
+    return run_map(model, drive, pre, **options)["e"].sum(axis=0)

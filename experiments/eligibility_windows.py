@@ -1,0 +1,116 @@
+"""Single-pairing e-prop eligibility windows of LIF and STDP-LIF (Traub et al. 2020).
+
+Traub, Butz, Baayen, Otte (2020), doi:10.1007/978-3-030-61616-8_53, argue that the e-prop
+eligibility of LIF neurons has no depression branch while that of their STDP-aware LIF does.
+Protocol (the project's timing notes): a post neuron is driven to fire exactly once, at step
+100, by a 10-step ramp; one presynaptic spike at step 100 - lag (weight 0, so it does not
+change the post neuron); the window is the summed eligibility trace (learning signal 1).
+Every lag of every model variant is one synapse of one network, so this is one compile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.eligibility_windows import evaluate  # noqa: F401  (this experiment's metrics)
+from analysis.eprop import window_protocol_input
+from models.base import ModelError
+from models.eprop import REFRACTORY_BOUNDARIES, SPIKE_STEP_H, lif_eprop, stdp_lif_eprop
+
+NAME = "eligibility_windows"
+SPIKE_STEP = 100
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0  # deterministic; recorded for uniformity
+    lags: tuple[int, ...] = tuple(range(-10, 31))  # t_post - t_pre, in steps
+    steps: int = 140
+    # (model, refractory boundary, h at the spike step) of each simulated variant
+    variants: tuple[tuple[str, str, str], ...] = (
+        ("lif", "exclusive", "negative"),
+        ("stdp_lif", "exclusive", "negative"),
+        ("stdp_lif", "exclusive", "surrogate"),
+        ("stdp_lif", "strict", "negative"),
+    )
+    alpha: float = 0.9
+    v_th: float = 1.0
+    gamma: float = 0.3
+    n_ref: int = 5
+
+
+SCALES = {
+    "tiny": Config(lags=(-5, -4, -3, -2, -1, 0, 1, 2, 5, 10, 20)),
+    "quick": Config(),
+    "paper": Config(),
+}
+
+
+def variant_label(variant) -> str:
+    model, boundary, spike_step_h = variant
+    suffix = [
+        s for s, default in ((boundary, "exclusive"), (spike_step_h, "negative")) if s != default
+    ]
+    return "_".join([model, *suffix])
+
+
+def _model(config: Config, variant):
+    model, boundary, spike_step_h = variant
+    params = dict(alpha=config.alpha, v_th=config.v_th, gamma=config.gamma, n_ref=config.n_ref)
+    if model == "lif":
+        return lif_eprop(boundary, **params)
+    return stdp_lif_eprop(boundary, spike_step_h, **params)
+
+
+def check(config: Config) -> None:
+    for model, boundary, spike_step_h in config.variants:
+        if model not in ("lif", "stdp_lif"):
+            raise ModelError(f"unknown e-prop model {model!r}; choose lif or stdp_lif")
+        if boundary not in REFRACTORY_BOUNDARIES or spike_step_h not in SPIKE_STEP_H:
+            raise ModelError(
+                f"unknown options ({boundary!r}, {spike_step_h!r}); boundaries are "
+                f"{REFRACTORY_BOUNDARIES}, spike-step h {SPIKE_STEP_H}"
+            )
+    bad = [lag for lag in config.lags if not 0 <= SPIKE_STEP - lag < config.steps]
+    if bad:
+        raise ModelError(
+            f"lags {bad} put the pre spike outside the {config.steps}-step trial; "
+            f"use lags in ({SPIKE_STEP - config.steps}, {SPIKE_STEP}]"
+        )
+
+
+def simulate(config: Config, sim) -> dict:
+    from brian2 import Network, SpikeGeneratorGroup, StateMonitor, TimedArray, defaultclock, ms
+
+    from experiments.eprop import eligibility_synapses, eprop_group
+
+    defaultclock.dt = 1 * ms  # one map step
+    net = Network()
+    drive = window_protocol_input(config.steps, SPIKE_STEP, alpha=config.alpha, v_th=config.v_th)
+    lags = np.asarray(config.lags)
+    arrays = {"lags": lags, "drive": drive}
+    monitors = {}
+    for k, variant in enumerate(config.variants):
+        label = variant_label(variant)
+        post = eprop_group(
+            _model(config, variant), 1, name=f"post_{k}",
+            drive=TimedArray(drive[:, None], dt=1 * ms),
+        )  # fmt: skip
+        pre = SpikeGeneratorGroup(len(lags), np.arange(len(lags)), (SPIKE_STEP - lags) * ms,
+                                  name=f"pre_{k}")  # fmt: skip
+        one_to_post = dict(i=np.arange(len(lags)), j=np.zeros(len(lags), dtype=int))
+        synapses = eligibility_synapses(pre, post, name=f"synapses_{k}", connect=one_to_post)
+        # Sampled where the synapses read them: this step's v, z and psi, before v^{t+1}.
+        trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
+                             order=0, name=f"post_trace_{k}")  # fmt: skip
+        net.add(post, pre, synapses, trace)
+        monitors[label] = (synapses, trace)
+    sim.run(net, config.steps * ms, report=None)
+    for label, (synapses, trace) in monitors.items():
+        arrays[f"{label}_window"] = np.asarray(synapses.trace_sum[:])
+        for variable in ("v", "z", "psi"):
+            arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])
+    arrays["variants"] = np.array([variant_label(v) for v in config.variants])
+    return arrays
