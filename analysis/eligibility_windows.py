@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis import references
-from analysis.eprop import eligibility_window
+from analysis.eprop import eligibility_window, run_map, two_halves_protocol
 from analysis.report import target
 
 
@@ -72,8 +72,69 @@ def evaluate(config: dict, data: dict) -> dict:
                 width_ok,
             )
         )
+    if "halves_lif_trace_sum" in data:
+        targets += _halves_targets(config, data, metrics)
     metrics["targets"] = targets
     return metrics
+
+
+def _halves_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
+    options = {key: config[key] for key in ("alpha", "v_th", "gamma", "n_ref")}
+    drive, pre_steps, _, steps = two_halves_protocol(alpha=config["alpha"], v_th=config["v_th"])
+    pre = np.zeros((steps, 1))
+    pre[pre_steps, 0] = 1
+    mid = steps // 2
+    changes, worst = {}, 0.0
+    for model in ("lif", "stdp_lif"):
+        reference = run_map(model, drive, pre, **options)["e"][:, 0]
+        worst = max(worst, float(np.max(np.abs(data[f"halves_{model}_trace"] - reference))))
+        running = data[f"halves_{model}_trace_sum"]
+        changes[model] = (float(running[mid - 1]), float(running[-1] - running[mid - 1]))
+    metrics["two_halves"] = changes
+    rises = all(first > 0 for first, _ in changes.values())
+    pattern = changes["lif"][1] >= 0 > changes["stdp_lif"][1]
+    return [
+        target("P8e", "two halves: Brian2 e^t = numpy reference (max |diff|)", worst, "< 1e-9",
+               worst < 1e-9),
+        target("P8f", "two halves, Σe change in pre→post half (LIF, STDP-LIF)",
+               [changes["lif"][0], changes["stdp_lif"][0]], "> 0 for both", rises),
+        target("P8g", "two halves, Σe change in post→pre half (LIF, STDP-LIF)",
+               [changes["lif"][1], changes["stdp_lif"][1]], "LIF ≥ 0, STDP-LIF < 0", pattern),
+    ]  # fmt: skip
+
+
+def plot_two_halves(config: dict, data: dict):
+    import matplotlib.pyplot as plt
+
+    models = ("lif", "stdp_lif")
+    rows = (("v", "v (threshold 1)"), ("eps", "ε (eligibility vector)"),
+            ("psi", "ψ / h (pseudo-derivative)"), ("trace", "e (eligibility trace)"),
+            ("trace_sum", "Σ e (running)"))  # fmt: skip
+    fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(11, 9), sharex=True, layout="constrained")
+    steps = np.arange(len(data["halves_lif_v"]))
+    mid = len(steps) // 2
+    for column, model in enumerate(models):
+        ax = axes[0, column]
+        post = steps[data[f"halves_{model}_z"] > 0.5]
+        ax.eventplot([data["halves_pre_steps"], post], colors=["C0", "C3"], lineoffsets=[1, 0],
+                     linelengths=0.8)  # fmt: skip
+        ax.set_yticks([1, 0], ["pre i", "post j"])
+        ax.set_title(model.replace("_", " ").upper().replace("STDP LIF", "STDP-LIF"))
+        for row, (variable, label) in enumerate(rows, start=1):
+            ax = axes[row, column]
+            ax.step(steps, data[f"halves_{model}_{variable}"], where="post", color="k", lw=0.9)
+            ax.axhline(0, color="0.85", lw=0.8)
+            if column == 0:
+                ax.set_ylabel(label, fontsize=8)
+        for ax in axes[:, column]:
+            ax.axvline(mid, color="C2", lw=1, ls="--")
+        axes[-1, column].set_xlabel("step")
+    axes[0, 0].text(mid / 2, 1.6, "pre → post", ha="center")
+    axes[0, 0].text(1.5 * mid, 1.6, "post → pre", ha="center")
+    axes[0, 0].set_ylim(-0.6, 2)
+    axes[0, 1].set_ylim(-0.6, 2)
+    fig.suptitle("Two-halves protocol: the running Σe falls in the post→pre half only for STDP-LIF")
+    return fig
 
 
 def plot(config: dict, data: dict):
@@ -134,4 +195,4 @@ def plot(config: dict, data: dict):
     return fig
 
 
-FIGURES = {"eligibility_windows": plot}
+FIGURES = {"eligibility_windows": plot, "eligibility_two_halves": plot_two_halves}

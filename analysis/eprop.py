@@ -78,3 +78,24 @@ def eligibility_window(model: str, lags, steps=140, spike_step=100, **options) -
     alpha = options.get("alpha", 0.9)
     drive = window_protocol_input(steps, spike_step, alpha=alpha, v_th=options.get("v_th", 1.0))
     return run_map(model, drive, pre, **options)["e"].sum(axis=0)
+
+
+def two_halves_protocol(pairings=5, period=50, lag=3, ramp=10, alpha=0.9, v_th=1.0):
+    """Pre and post spike schedule of the two-halves protocol (Traub et al. 2020, as
+    reconstructed in the timing notes): first half pre -> post (post fires ``lag`` steps after
+    each pre spike), second half post -> pre (pre fires ``lag`` steps after each post spike).
+
+    Returns (external input of the post neuron, pre spike steps, post spike steps, steps).
+    Each post spike is produced by a ``ramp``-step input that crosses v_th at its step (with a
+    1 % margin for what is left of the previous spike's reset).
+    """
+    half = pairings * period
+    first = period // 2 + period * np.arange(pairings)
+    post_steps = np.concatenate([first + lag, half + first])
+    pre_steps = np.concatenate([first, half + first + lag])
+    steps = 2 * half
+    amplitude = v_th * (1 - alpha) / (1 - alpha**ramp) * 1.01
+    drive = np.zeros(steps)
+    for spike in post_steps:
+        drive[spike - ramp : spike] = amplitude
+    return drive, pre_steps, post_steps, steps

@@ -5,6 +5,8 @@ eligibility of LIF neurons has no depression branch while that of their STDP-awa
 Protocol (the project's timing notes): a post neuron is driven to fire exactly once, at step
 100, by a 10-step ramp; one presynaptic spike at step 100 - lag (weight 0, so it does not
 change the post neuron); the window is the summed eligibility trace (learning signal 1).
+The two-halves protocol (pre -> post pairings, then post -> pre) runs in the same network and
+records every step of the post neuron and the synapse.
 Every lag of every model variant is one synapse of one network, so this is one compile.
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.eligibility_windows import evaluate  # noqa: F401  (this experiment's metrics)
-from analysis.eprop import window_protocol_input
+from analysis.eprop import two_halves_protocol, window_protocol_input
 from models.base import ModelError
 from models.eprop import REFRACTORY_BOUNDARIES, SPIKE_STEP_H, lif_eprop, stdp_lif_eprop
 
@@ -107,10 +109,36 @@ def simulate(config: Config, sim) -> dict:
                              order=0, name=f"post_trace_{k}")  # fmt: skip
         net.add(post, pre, synapses, trace)
         monitors[label] = (synapses, trace)
-    sim.run(net, config.steps * ms, report=None)
+    halves_drive, halves_pre, _, halves_steps = two_halves_protocol(alpha=config.alpha,
+                                                                    v_th=config.v_th)  # fmt: skip
+    for model_name in ("lif", "stdp_lif"):
+        model = _model(config, (model_name, "exclusive", "negative"))
+        post = eprop_group(model, 1, name=f"halves_post_{model_name}",
+                           drive=TimedArray(halves_drive[:, None], dt=1 * ms))  # fmt: skip
+        pre = SpikeGeneratorGroup(1, np.zeros(len(halves_pre), dtype=int), halves_pre * ms,
+                                  name=f"halves_pre_{model_name}")  # fmt: skip
+        synapses = eligibility_synapses(pre, post, name=f"halves_synapse_{model_name}")
+        neuron_trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
+                                    order=0, name=f"halves_post_trace_{model_name}")  # fmt: skip
+        # eps^t is read before the eligibility update (order 0) advances it; e^t after.
+        eps_trace = StateMonitor(synapses, "eps", record=0, when="after_synapses", order=-1,
+                                 name=f"halves_eps_{model_name}")  # fmt: skip
+        e_trace = StateMonitor(synapses, ("trace", "trace_sum"), record=0, when="after_synapses",
+                               order=0.5, name=f"halves_e_{model_name}")  # fmt: skip
+        net.add(post, pre, synapses, neuron_trace, eps_trace, e_trace)
+        monitors[f"halves_{model_name}"] = (neuron_trace, eps_trace, e_trace)
+    sim.run(net, max(config.steps, halves_steps) * ms, report=None)
+    arrays["halves_pre_steps"] = halves_pre
+    for model_name in ("lif", "stdp_lif"):
+        neuron_trace, eps_trace, e_trace = monitors.pop(f"halves_{model_name}")
+        for monitor, variables in ((neuron_trace, ("v", "z", "psi")), (eps_trace, ("eps",)),
+                                   (e_trace, ("trace", "trace_sum"))):  # fmt: skip
+            for variable in variables:
+                values = np.asarray(getattr(monitor, variable)[0])
+                arrays[f"halves_{model_name}_{variable}"] = values[:halves_steps]
     for label, (synapses, trace) in monitors.items():
         arrays[f"{label}_window"] = np.asarray(synapses.trace_sum[:])
         for variable in ("v", "z", "psi"):
-            arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])
+            arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])[: config.steps]
     arrays["variants"] = np.array([variant_label(v) for v in config.variants])
     return arrays

@@ -118,5 +118,5 @@ def test_stdp_lif_eligibility_is_wiped_after_a_post_spike_and_after_refractory_e
 def test_the_experiment_reproduces_its_targets_at_tiny_scale(tiny_results):
     _, _, metrics = load_result(tiny_results["eligibility_windows"])
     assert {row["key"]: row["passed"] for row in metrics["targets"]} == {
-        "P8a": True, "P8b": True, "P8c": True, "P8d": True,
+        "P8a": True, "P8b": True, "P8c": True, "P8d": True, "P8e": True, "P8f": True, "P8g": True,
     }  # fmt: skip
