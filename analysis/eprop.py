@@ -99,3 +99,53 @@ def two_halves_protocol(pairings=5, period=50, lag=3, ramp=10, alpha=0.9, v_th=1
     for spike in post_steps:
         drive[spike - ramp : spike] = amplitude
     return drive, pre_steps, post_steps, steps
+
+
+def run_izhikevich_map(
+    external_input,
+    pre_spikes,
+    weights=None,
+    *,
+    a=0.02,
+    b=0.2,
+    c=-65.0,
+    d=8.0,
+    v_th=30.0,
+    gamma=0.3,
+    dt_step=0.5,
+    v_rest=-70.0,
+) -> dict[str, np.ndarray]:
+    """Forward-Euler Izhikevich map with eligibility vectors eps^v, eps^u (reset path dropped),
+    from rest (v_rest, b v_rest). Same conventions and outputs as ``run_map``, plus u, eps_u."""
+    external_input = np.asarray(external_input, dtype=float)
+    pre_spikes = np.asarray(pre_spikes, dtype=float)
+    steps, n_pre = pre_spikes.shape
+    weights = np.zeros(n_pre) if weights is None else np.asarray(weights, dtype=float)
+    out = {key: np.zeros(steps) for key in ("v", "u", "z", "psi")}
+    for key in ("eps", "eps_u", "e"):
+        out[key] = np.zeros((steps, n_pre))
+    v, u = v_rest, b * v_rest
+    eps_v, eps_u = np.zeros(n_pre), np.zeros(n_pre)
+    for t in range(steps):
+        z = float(v >= v_th)
+        psi = gamma * np.exp((min(v, v_th) - v_th) / v_th)
+        out["v"][t], out["u"][t], out["z"][t], out["psi"][t] = v, u, z, psi
+        out["eps"][t], out["eps_u"][t], out["e"][t] = eps_v, eps_u, psi * eps_v
+        eps_v, eps_u = (
+            (1 - z) * (1 + dt_step * (0.08 * v + 5)) * eps_v
+            - dt_step * eps_u
+            + dt_step * pre_spikes[t],
+            dt_step * a * b * (1 - z) * eps_v + (1 - dt_step * a) * eps_u,
+        )
+        v_reset, u_reset = v - (v - c) * z, u + d * z
+        drive = external_input[t] + pre_spikes[t] @ weights
+        v = v_reset + dt_step * (0.04 * v_reset**2 + 5 * v_reset + 140 - u_reset + drive)
+        u = u_reset + dt_step * a * (b * v_reset - u_reset)
+    return out
+
+
+def izhikevich_pulse(steps, onset, width, amplitude):
+    """External input: ``amplitude`` for ``width`` steps from ``onset``, zero elsewhere."""
+    drive = np.zeros(steps)
+    drive[onset : onset + width] = amplitude
+    return drive

@@ -54,11 +54,6 @@ PENDING_TARGETS = (
         "VQ-STDP: weights converge to P(active | win)/(1+λ); θ settles at about one "
         "winner per step",
     ),
-    (
-        "P8 (Izhikevich)",
-        "e-prop Izhikevich traces: eps^v zeroed at post spikes, eps^u not; LTP lobe peak about "
-        "9 at 4 ms from rest; bounded at dt = 0.5 ms",
-    ),
 )
 
 #: e-prop single-pairing eligibility windows, sum of e for L = 1 (alpha 0.9, v_th 1, gamma 0.3,

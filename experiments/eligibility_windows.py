@@ -6,7 +6,9 @@ Protocol (the project's timing notes): a post neuron is driven to fire exactly o
 100, by a 10-step ramp; one presynaptic spike at step 100 - lag (weight 0, so it does not
 change the post neuron); the window is the summed eligibility trace (learning signal 1).
 The two-halves protocol (pre -> post pairings, then post -> pre) runs in the same network and
-records every step of the post neuron and the synapse.
+records every step of the post neuron and the synapse. The Izhikevich window runs there too,
+on its own 0.5 ms clock: from rest, a 3 ms pulse makes the post neuron fire once; its spike
+step is found with the numpy map (the weights are zero, so the pre spikes cannot move it).
 Every lag of every model variant is one synapse of one network, so this is one compile.
 """
 
@@ -17,9 +19,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.eligibility_windows import evaluate  # noqa: F401  (this experiment's metrics)
-from analysis.eprop import two_halves_protocol, window_protocol_input
+from analysis.eprop import (
+    izhikevich_pulse,
+    run_izhikevich_map,
+    two_halves_protocol,
+    window_protocol_input,
+)
 from models.base import ModelError
-from models.eprop import REFRACTORY_BOUNDARIES, SPIKE_STEP_H, lif_eprop, stdp_lif_eprop
+from models.eprop import (
+    REFRACTORY_BOUNDARIES,
+    SPIKE_STEP_H,
+    izhikevich_eprop,
+    lif_eprop,
+    stdp_lif_eprop,
+)
 
 NAME = "eligibility_windows"
 SPIKE_STEP = 100
@@ -41,6 +54,13 @@ class Config:
     v_th: float = 1.0
     gamma: float = 0.3
     n_ref: int = 5
+    izhikevich_lags_ms: tuple[float, ...] = (
+        -20.0, -10.0, -5.0, -2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0,
+        6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0,
+    )  # fmt: skip
+    izhikevich_dt_ms: float = 0.5
+    izhikevich_steps: int = 400
+    izhikevich_pulse: tuple[int, int, float] = (100, 6, 15.0)  # onset step, steps, amplitude
 
 
 SCALES = {
@@ -96,14 +116,15 @@ def simulate(config: Config, sim) -> dict:
     monitors = {}
     for k, variant in enumerate(config.variants):
         label = variant_label(variant)
+        model = _model(config, variant)
         post = eprop_group(
-            _model(config, variant), 1, name=f"post_{k}",
+            model, 1, name=f"post_{k}",
             drive=TimedArray(drive[:, None], dt=1 * ms),
         )  # fmt: skip
         pre = SpikeGeneratorGroup(len(lags), np.arange(len(lags)), (SPIKE_STEP - lags) * ms,
                                   name=f"pre_{k}")  # fmt: skip
         one_to_post = dict(i=np.arange(len(lags)), j=np.zeros(len(lags), dtype=int))
-        synapses = eligibility_synapses(pre, post, name=f"synapses_{k}", connect=one_to_post)
+        synapses = eligibility_synapses(model, pre, post, name=f"synapses_{k}", connect=one_to_post)
         # Sampled where the synapses read them: this step's v, z and psi, before v^{t+1}.
         trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
                              order=0, name=f"post_trace_{k}")  # fmt: skip
@@ -117,7 +138,7 @@ def simulate(config: Config, sim) -> dict:
                            drive=TimedArray(halves_drive[:, None], dt=1 * ms))  # fmt: skip
         pre = SpikeGeneratorGroup(1, np.zeros(len(halves_pre), dtype=int), halves_pre * ms,
                                   name=f"halves_pre_{model_name}")  # fmt: skip
-        synapses = eligibility_synapses(pre, post, name=f"halves_synapse_{model_name}")
+        synapses = eligibility_synapses(model, pre, post, name=f"halves_synapse_{model_name}")
         neuron_trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
                                     order=0, name=f"halves_post_trace_{model_name}")  # fmt: skip
         # eps^t is read before the eligibility update (order 0) advances it; e^t after.
@@ -127,7 +148,10 @@ def simulate(config: Config, sim) -> dict:
                                order=0.5, name=f"halves_e_{model_name}")  # fmt: skip
         net.add(post, pre, synapses, neuron_trace, eps_trace, e_trace)
         monitors[f"halves_{model_name}"] = (neuron_trace, eps_trace, e_trace)
-    sim.run(net, max(config.steps, halves_steps) * ms, report=None)
+    izhikevich = _add_izhikevich_window(config, net)
+    izhikevich_ms = config.izhikevich_steps * config.izhikevich_dt_ms
+    sim.run(net, max(config.steps, halves_steps, izhikevich_ms) * ms, report=None)
+    arrays.update({key: np.asarray(read()) for key, read in izhikevich.items()})
     arrays["halves_pre_steps"] = halves_pre
     for model_name in ("lif", "stdp_lif"):
         neuron_trace, eps_trace, e_trace = monitors.pop(f"halves_{model_name}")
@@ -142,3 +166,57 @@ def simulate(config: Config, sim) -> dict:
             arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])[: config.steps]
     arrays["variants"] = np.array([variant_label(v) for v in config.variants])
     return arrays
+
+
+def izhikevich_spike_step(config: Config) -> int:
+    """The single post spike of the Izhikevich window protocol (numpy map; weights are zero)."""
+    drive = izhikevich_pulse(config.izhikevich_steps, *config.izhikevich_pulse)
+    spikes = np.flatnonzero(
+        run_izhikevich_map(drive, np.zeros((config.izhikevich_steps, 1)),
+                           dt_step=config.izhikevich_dt_ms)["z"]
+    )  # fmt: skip
+    if len(spikes) != 1:
+        raise ModelError(
+            f"the Izhikevich pulse {config.izhikevich_pulse} gives {len(spikes)} spikes; "
+            "choose one that gives exactly one"
+        )
+    return int(spikes[0])
+
+
+def _add_izhikevich_window(config: Config, net) -> dict:
+    from brian2 import SpikeGeneratorGroup, StateMonitor, TimedArray, ms
+
+    from experiments.eprop import eligibility_synapses, eprop_group
+
+    dt = config.izhikevich_dt_ms * ms
+    steps = config.izhikevich_steps
+    model = izhikevich_eprop(dt_step=config.izhikevich_dt_ms)
+    post_step = izhikevich_spike_step(config)
+    lag_steps = np.round(np.asarray(config.izhikevich_lags_ms) / config.izhikevich_dt_ms)
+    n = len(lag_steps)
+    drive = izhikevich_pulse(steps, *config.izhikevich_pulse)
+    post = eprop_group(model, 1, name="izhikevich_post", dt=dt,
+                       drive=TimedArray(drive[:, None], dt=dt))  # fmt: skip
+    pre = SpikeGeneratorGroup(n, np.arange(n), (post_step - lag_steps) * dt, dt=dt,
+                              name="izhikevich_pre")  # fmt: skip
+    synapses = eligibility_synapses(
+        model, pre, post, name="izhikevich_synapses", dt=dt,
+        connect=dict(i=np.arange(n), j=np.zeros(n, dtype=int)),
+    )  # fmt: skip
+    neuron_trace = StateMonitor(post, ("v", "z"), record=0, when="after_synapses", order=0,
+                                name="izhikevich_post_trace")  # fmt: skip
+    eps_trace = StateMonitor(synapses, ("eps", "eps_u"), record=np.arange(n),
+                             when="after_synapses", order=-1, name="izhikevich_eps")  # fmt: skip
+    net.add(post, pre, synapses, neuron_trace, eps_trace)
+    return {
+        "izhikevich_lags_ms": lambda: np.asarray(config.izhikevich_lags_ms),
+        "izhikevich_post_step": lambda: post_step,
+        "izhikevich_a": lambda: float(model.params["a"]),
+        # the network runs as long as its longest protocol; the sums cover every step run
+        "izhikevich_steps_run": lambda: len(neuron_trace.t),
+        "izhikevich_window": lambda: synapses.trace_sum[:],
+        "izhikevich_v": lambda: neuron_trace.v[0][:steps],
+        "izhikevich_z": lambda: neuron_trace.z[0][:steps],
+        "izhikevich_eps": lambda: np.asarray(eps_trace.eps)[:, :steps],
+        "izhikevich_eps_u": lambda: np.asarray(eps_trace.eps_u)[:, :steps],
+    }

@@ -6,19 +6,20 @@ by convention) before building.
 
 from __future__ import annotations
 
-from models.eprop import ELIGIBILITY_CODE, ON_PRE, SYNAPSE_EQUATIONS, EpropNeuronModel
+from models.eprop import ON_PRE, EpropNeuronModel
 
 
-def eprop_group(model: EpropNeuronModel, n: int, name: str, drive=None):
+def eprop_group(model: EpropNeuronModel, n: int, name: str, drive=None, dt=None):
     """``n`` neurons following ``model``'s map; ``drive`` is an optional 2-D ``TimedArray``
     (step x neuron) of external input."""
     from brian2 import NeuronGroup
 
     # The map resets v itself in state_code, so the threshold only emits the spike event.
-    group = NeuronGroup(n, model.brian_equations(), threshold="z > 0.5", reset="", name=name)
+    group = NeuronGroup(n, model.brian_equations(), threshold="z > 0.5", reset="", name=name, dt=dt)
     for key, value in model.params.items():
         setattr(group, key, value)
-    group.steps_since_spike = 10**9  # no spike yet
+    for variable, value in model.initial_values.items():
+        setattr(group, variable, value)
     group.run_regularly(model.spike_code, when="before_thresholds", name=f"{name}_spike_step")
     update = model.state_code
     if drive is not None:  # this step's external input, read before v is updated
@@ -29,16 +30,18 @@ def eprop_group(model: EpropNeuronModel, n: int, name: str, drive=None):
     return group
 
 
-def eligibility_synapses(source, target, name: str, connect="True", weights=0.0):
-    """Synapses carrying input and the eligibility vector/trace of the target's map."""
+def eligibility_synapses(
+    model: EpropNeuronModel, source, target, name: str, connect="True", weights=0.0, dt=None
+):
+    """Synapses carrying input and the eligibility vector/trace of ``model`` (the target's)."""
     from brian2 import Synapses
 
-    synapses = Synapses(source, target, SYNAPSE_EQUATIONS, on_pre=ON_PRE, name=name)
+    synapses = Synapses(source, target, model.synapse_equations, on_pre=ON_PRE, name=name, dt=dt)
     if isinstance(connect, dict):
         synapses.connect(**connect)
     else:
         synapses.connect(connect)
     synapses.w = weights
-    synapses.run_regularly(ELIGIBILITY_CODE, when="after_synapses", order=0,
+    synapses.run_regularly(model.eligibility_code, when="after_synapses", order=0,
                            name=f"{name}_eligibility_step")  # fmt: skip
     return synapses

@@ -9,7 +9,7 @@ as the map itself, run in a fixed order within a step:
    pseudo-derivative psi^t and ``wipe`` (what multiplies the eligibility vector to zero).
 2. The threshold ``z > 0.5`` emits the spike; presynaptic spikes add to ``I_in`` and set
    ``pre_spiked`` on their synapses.
-3. ``ELIGIBILITY_CODE`` (synapses): e^t = psi^t eps^t, then eps^{t+1}.
+3. ``eligibility_code`` (synapses): e^t = psi^t eps^t, then eps^{t+1}.
 4. ``state_code``: v^{t+1} from v^t, z^t and the step's input, then the counter.
 
 Variables are dimensionless (v in units of the threshold scale, time in steps). Every open
@@ -61,11 +61,17 @@ class EpropNeuronModel(Record):
 
     spike_code: str = ""
     state_code: str = ""
+    synapse_equations: str = SYNAPSE_EQUATIONS
+    eligibility_code: str = ELIGIBILITY_CODE
+    initial_values: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: {"steps_since_spike": "1000000000"}  # no spike yet
+    )
     options: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "options", _freeze(self.options))
+        object.__setattr__(self, "initial_values", _freeze(self.initial_values))
 
 
 def _refractory(boundary: str) -> str:
@@ -137,4 +143,58 @@ def stdp_lif_eprop(
     return model.with_params(**params) if params else model
 
 
-EPROP_NEURONS = {"lif": lif_eprop, "stdp_lif": stdp_lif_eprop}
+_IZHIKEVICH_SYNAPSE_EQUATIONS = SYNAPSE_EQUATIONS + "    eps_u : 1  # eligibility vector of u\n"
+# Jacobian of the map with the reset path dropped (z held fixed): the timing notes' table.
+_IZHIKEVICH_ELIGIBILITY_CODE = """
+trace = psi_post*eps
+trace_sum += trace
+jacobian_vv = (1 - z_post)*(1 + dt_step_post*(0.08*v_post + 5))
+eps_v_next = jacobian_vv*eps - dt_step_post*eps_u + dt_step_post*pre_spiked
+eps_u = dt_step_post*a_post*b_post*(1 - z_post)*eps + (1 - dt_step_post*a_post)*eps_u
+eps = eps_v_next
+pre_spiked = 0
+"""
+
+
+def izhikevich_eprop(**params) -> EpropNeuronModel:
+    """Izhikevich (2003) as a forward-Euler map in mV and ms (``dt_step`` ms per step), with
+    the one-sided pseudo-derivative h = gamma exp((min(v, v_th) - v_th)/v_th). The reset's own
+    derivative is dropped (option A7 of the timing notes); use dt_step <= 0.5, since the
+    upstroke multiplies eps^v by up to 1 + dt_step (0.08 v + 5)."""
+    model = EpropNeuronModel(
+        name="izhikevich_eprop",
+        citation="Izhikevich (2003) doi:10.1109/TNN.2003.820440; Traub et al. (2020)",
+        equations="""
+            v : 1  # membrane potential (mV)
+            u : 1  # recovery variable (mV)
+            z : 1  # spike in the current step
+            psi : 1  # pseudo-derivative of the current step
+            I_in : 1  # input of the current step from presynaptic spikes
+            I_ext : 1  # external input of the current step
+        """,
+        params={
+            "a": 0.02,
+            "b": 0.2,
+            "c": -65.0,
+            "d": 8.0,
+            "v_th": 30.0,
+            "gamma": 0.3,
+            "dt_step": 0.5,
+            "v_rest": -70.0,
+        },  # fmt: skip
+        spike_code="z = int(v >= v_th)\npsi = gamma*exp((clip(v, -1e9, v_th) - v_th)/v_th)",
+        state_code="""
+v_tilde = v - (v - c)*z
+u_tilde = u + d*z
+v = v_tilde + dt_step*(0.04*v_tilde**2 + 5*v_tilde + 140 - u_tilde + I_in + I_ext)
+u = u_tilde + dt_step*a*(b*v_tilde - u_tilde)
+I_in = 0
+""",
+        synapse_equations=_IZHIKEVICH_SYNAPSE_EQUATIONS,
+        eligibility_code=_IZHIKEVICH_ELIGIBILITY_CODE,
+        initial_values={"v": "v_rest", "u": "b*v_rest"},
+    )
+    return model.with_params(**params) if params else model
+
+
+EPROP_NEURONS = {"lif": lif_eprop, "stdp_lif": stdp_lif_eprop, "izhikevich": izhikevich_eprop}

@@ -144,6 +144,7 @@ def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny
         "fi_curves",
         "eligibility_windows",
         "eligibility_two_halves",
+        "eligibility_izhikevich",
     }
     assert {p.stem for p in pngs} == expected
     assert all(p.stat().st_size > 10_000 for p in pngs)
