@@ -161,6 +161,8 @@ def simulate(config: Config, sim) -> dict:
                 values = np.asarray(getattr(monitor, variable)[0])
                 arrays[f"halves_{model_name}_{variable}"] = values[:halves_steps]
     for label, (synapses, trace) in monitors.items():
+        # Summed over the whole run; after the trial psi is exactly 0 (v far below threshold,
+        # no input), so the sum equals the trial's.
         arrays[f"{label}_window"] = np.asarray(synapses.trace_sum[:])
         for variable in ("v", "z", "psi"):
             arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])[: config.steps]
