@@ -184,12 +184,18 @@ def plot_izhikevich(config: dict, data: dict):
     time_ms = np.arange(data["izhikevich_eps"].shape[1]) * dt
     shown = (time_ms > spike * dt - 10) & (time_ms < spike * dt + 60)
     ax_eps.plot(time_ms[shown], data["izhikevich_eps"][example, shown], color="k", label="ε^v")
-    ax_eps.plot(time_ms[shown], data["izhikevich_eps_u"][example, shown], color="C1", label="ε^u")
     ax_eps.axvline(spike * dt, color="C3", ls=":", label="post spike")
     ax_eps.axhline(0, color="0.8", lw=0.8)
     ax_eps.set_xlabel("time (ms)")
+    ax_eps.set_ylabel("ε^v")
+    # eps^u is a thousand times smaller: its own axis shows that the spike does not reset it.
+    ax_u = ax_eps.twinx()
+    ax_u.plot(time_ms[shown], data["izhikevich_eps_u"][example, shown], color="C1", label="ε^u")
+    ax_u.set_ylabel("ε^u", color="C1")
+    ax_u.tick_params(axis="y", colors="C1")
     ax_eps.set_title(f"eligibility vectors for a pre spike {lags[example]:g} ms before post")
-    ax_eps.legend(frameon=False)
+    handles = ax_eps.get_legend_handles_labels()[0] + ax_u.get_legend_handles_labels()[0]
+    ax_eps.legend(handles=handles, frameon=False)
     fig.suptitle(
         "e-prop eligibility of the Izhikevich neuron (dt = 0.5 ms, reset derivative dropped)"
     )
