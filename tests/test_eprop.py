@@ -26,7 +26,9 @@ def _random_inputs(seed, steps=300, n_pre=12):
     return pre, weights, drive
 
 
-def _brian_run(model_name, options, pre, weights, drive):
+def _brian_run(model, pre, weights, drive, step_ms=1.0, state=("v", "z", "psi"), eps=("eps",)):
+    """Run ``model``'s map in Brian2 (numpy runtime) for fixed input; per-step traces out,
+    sampled where the map uses them (eps before its update, e after)."""
     from brian2 import (
         Network,
         SpikeGeneratorGroup,
@@ -40,37 +42,44 @@ def _brian_run(model_name, options, pre, weights, drive):
     from experiments.eprop import eligibility_synapses, eprop_group
 
     prefs.codegen.target = "numpy"
-    defaultclock.dt = 1 * ms
-    build = lif_eprop if model_name == "lif" else stdp_lif_eprop
+    step = step_ms * ms
+    defaultclock.dt = step
     steps, n_pre = pre.shape
-    model = build(**options)
-    post = eprop_group(model, 1, name="post", drive=TimedArray(drive[:, None], dt=1 * ms))
+    post = eprop_group(model, 1, name="post", drive=TimedArray(drive[:, None], dt=step))
     step_index, neuron_index = np.nonzero(pre)
-    source = SpikeGeneratorGroup(n_pre, neuron_index, step_index * ms)
-    synapses = eligibility_synapses(model, source, post, name="synapses",
-                                    connect=dict(i=np.arange(n_pre), j=np.zeros(n_pre, int)),
-                                    weights=weights)  # fmt: skip
-    trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses", order=0)
-    traces = StateMonitor(synapses, "trace", record=np.arange(n_pre), when="after_synapses",
-                          order=0.5)  # fmt: skip
-    Network(post, source, synapses, trace, traces).run(steps * ms, namespace={})
-    return {
-        "v": trace.v[0].copy(), "z": trace.z[0].copy(), "psi": trace.psi[0].copy(),
-        "e": np.asarray(traces.trace).T.copy(), "e_sum": np.asarray(synapses.trace_sum[:]).copy(),
-    }  # fmt: skip
+    source = SpikeGeneratorGroup(n_pre, neuron_index, step_index * step)
+    one_to_post = dict(i=np.arange(n_pre), j=np.zeros(n_pre, int))
+    synapses = eligibility_synapses(
+        model, source, post, name="synapses", weights=weights, connect=one_to_post
+    )
+    everyone = np.arange(n_pre)
+    monitors = {
+        "state": StateMonitor(post, state, record=0, when="after_synapses", order=0),
+        "eps": StateMonitor(synapses, eps, record=everyone, when="after_synapses", order=-1),
+        "e": StateMonitor(synapses, "trace", record=everyone, when="after_synapses", order=0.5),
+    }
+    Network(post, source, synapses, *monitors.values()).run(steps * step, namespace={})
+    out = {name: getattr(monitors["state"], name)[0].copy() for name in state}
+    out.update({name: np.asarray(getattr(monitors["eps"], name)).T.copy() for name in eps})
+    out["e"] = np.asarray(monitors["e"].trace).T.copy()
+    out["e_sum"] = np.asarray(synapses.trace_sum[:]).copy()
+    return out
+
+
+def _assert_same_map(simulated, expected):
+    assert expected["z"].sum() >= 5  # the post neuron fires, so resets act
+    np.testing.assert_array_equal(simulated["z"], expected["z"])
+    for name, values in simulated.items():
+        reference = expected["e"].sum(axis=0) if name == "e_sum" else expected[name]
+        np.testing.assert_allclose(values, reference, rtol=1e-9, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("model_name, options", VARIANTS)
 def test_brian2_map_equals_the_numpy_reference_step_by_step(model_name, options):
     pre, weights, drive = _random_inputs(seed=5)
-    expected = run_map(model_name, drive, pre, weights, **options)
-    simulated = _brian_run(model_name, options, pre, weights, drive)
-    assert expected["z"].sum() >= 5  # the post neuron fires, so resets and refractoriness act
-    np.testing.assert_array_equal(simulated["z"], expected["z"])
-    np.testing.assert_allclose(simulated["v"], expected["v"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(simulated["psi"], expected["psi"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(simulated["e"], expected["e"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(simulated["e_sum"], expected["e"].sum(axis=0), rtol=1e-9, atol=1e-12)
+    build = lif_eprop if model_name == "lif" else stdp_lif_eprop
+    simulated = _brian_run(build(**options), pre, weights, drive)
+    _assert_same_map(simulated, run_map(model_name, drive, pre, weights, **options))
 
 
 @pytest.mark.parametrize("label", sorted(references.ELIGIBILITY_WINDOWS))
@@ -122,42 +131,11 @@ def test_the_experiment_reproduces_its_targets_at_tiny_scale(tiny_results):
 
 
 def test_brian2_izhikevich_map_equals_the_numpy_reference_step_by_step():
-    from brian2 import (
-        Network,
-        SpikeGeneratorGroup,
-        StateMonitor,
-        TimedArray,
-        defaultclock,
-        ms,
-        prefs,
-    )
-
-    from experiments.eprop import eligibility_synapses, eprop_group
-
-    prefs.codegen.target = "numpy"
-    defaultclock.dt = 0.5 * ms
     rng = np.random.default_rng(21)
     steps, n_pre = 600, 8
     pre = (rng.random((steps, n_pre)) < 0.02).astype(float)
     weights = rng.normal(2.0, 1.0, n_pre)
     drive = rng.uniform(0, 12, steps)
-    model = izhikevich_eprop()
-    post = eprop_group(model, 1, name="post", drive=TimedArray(drive[:, None], dt=0.5 * ms))
-    step_index, neuron_index = np.nonzero(pre)
-    source = SpikeGeneratorGroup(n_pre, neuron_index, step_index * 0.5 * ms)
-    one_to_post = dict(i=np.arange(n_pre), j=np.zeros(n_pre, int))
-    synapses = eligibility_synapses(
-        model, source, post, name="synapses", weights=weights, connect=one_to_post
-    )
-    state = StateMonitor(post, ("v", "u", "z"), record=0, when="after_synapses", order=0)
-    eps = StateMonitor(synapses, ("eps", "eps_u"), record=np.arange(n_pre), when="after_synapses",
-                       order=-1)  # fmt: skip
-    Network(post, source, synapses, state, eps).run(steps * 0.5 * ms, namespace={})
-    expected = run_izhikevich_map(drive, pre, weights)
-    assert expected["z"].sum() >= 5
-    np.testing.assert_array_equal(state.z[0], expected["z"])
-    np.testing.assert_allclose(state.v[0], expected["v"], rtol=1e-9)
-    np.testing.assert_allclose(state.u[0], expected["u"], rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(eps.eps).T, expected["eps"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(np.asarray(eps.eps_u).T, expected["eps_u"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(synapses.trace_sum[:], expected["e"].sum(axis=0), rtol=1e-9)
+    simulated = _brian_run(izhikevich_eprop(), pre, weights, drive, step_ms=0.5,
+                           state=("v", "u", "z", "psi"), eps=("eps", "eps_u"))  # fmt: skip
+    _assert_same_map(simulated, run_izhikevich_map(drive, pre, weights))
