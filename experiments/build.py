@@ -41,15 +41,17 @@ def neuron_group(
     )
     for event, (_, code) in model.events.items():
         group.run_on_event(event, code)
-    for key, value in {**model.params, **per_neuron}.items():
-        setattr(group, key, value)
-    # Start at rest; string assignments are code-generated, so they also work in standalone.
-    if "E_L" in model.params:
-        group.v = "E_L"
-    elif "c" in model.params:  # Izhikevich: v at the reset value, u on its nullcline b*v
-        group.v = "c"
-        group.u = "b*v"
+    set_parameters_and_state(group, model, per_neuron)
     return group
+
+
+def set_parameters_and_state(group, model, per_neuron: dict | None = None) -> None:
+    """Give ``group`` the record's parameter values (``per_neuron`` ones as arrays) and its
+    initial state."""
+    for key, value in {**model.params, **(per_neuron or {})}.items():
+        setattr(group, key, value)
+    for variable, value in model.initial_values.items():
+        setattr(group, variable, value)
 
 
 def plastic_synapses(

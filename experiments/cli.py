@@ -107,7 +107,8 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
         build_root=args.build_dir,
         threads=args.threads,
         runtime_target=args.runtime_target,
-        scale=scale,
+        # A config changed on the command line is no longer the named scale's.
+        scale=scale if config == module.SCALES[scale] else f"{scale}, modified",
     )
     print(f"stdplab: {name} done in {time.perf_counter() - started:.1f} s -> {result}")
     _print_targets(result)

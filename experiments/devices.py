@@ -70,8 +70,6 @@ class Simulation:
 
     device: str
     build_dir: Path
-    threads: int = 1
-    ran: bool = False
 
     def run(self, net, duration, report: str | None = "text") -> None:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
@@ -84,7 +82,6 @@ class Simulation:
             device.build(directory=str(self.build_dir), compile=True, run=True)
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
-        self.ran = True
 
     def _build_cuda(self, device) -> None:
         curand = curand_location()
@@ -174,7 +171,7 @@ def simulation(
             elif threads > 1:  # 0 (the default) compiles without OpenMP at all
                 prefs.devices.cpp_standalone.openmp_threads = threads
             set_device(device, directory=str(build_dir), build_on_run=False)
-        yield Simulation(device=device, build_dir=build_dir, threads=threads)
+        yield Simulation(device=device, build_dir=build_dir)
     finally:
         reinit_devices()
         reset_device("runtime")

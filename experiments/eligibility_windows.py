@@ -104,70 +104,93 @@ def check(config: Config) -> None:
 
 
 def simulate(config: Config, sim) -> dict:
-    from brian2 import Network, SpikeGeneratorGroup, StateMonitor, TimedArray, defaultclock, ms
+    from brian2 import Network, defaultclock, ms
+
+    defaultclock.dt = 1 * ms  # one map step (the Izhikevich window has its own clock)
+    net = Network()
+    readers = {
+        **_add_windows(config, net),
+        **_add_two_halves(config, net),
+        **_add_izhikevich_window(config, net),
+    }
+    halves_steps = two_halves_protocol()[3]
+    izhikevich_ms = config.izhikevich_steps * config.izhikevich_dt_ms
+    sim.run(net, max(config.steps, halves_steps, izhikevich_ms) * ms, report=None)
+    return {key: np.asarray(read()) for key, read in readers.items()}
+
+
+def _sampled(group, variables, record, order, name):
+    """A monitor reading ``variables`` where the map uses them in a step: order -1 before the
+    eligibility update, 0 between it and the state update (v^t, psi^t), 0.5 after (e^t)."""
+    from brian2 import StateMonitor
+
+    return StateMonitor(group, variables, record=record, when="after_synapses", order=order,
+                        name=name)  # fmt: skip
+
+
+def _add_windows(config: Config, net) -> dict:
+    """One post neuron per variant and one synapse per lag; readers of the windows and of the
+    post neurons' v, z, psi over the trial."""
+    from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
     from experiments.eprop import eligibility_synapses, eprop_group
 
-    defaultclock.dt = 1 * ms  # one map step
-    net = Network()
     drive = window_protocol_input(config.steps, SPIKE_STEP, alpha=config.alpha, v_th=config.v_th)
     lags = np.asarray(config.lags)
-    arrays = {"lags": lags, "drive": drive}
-    monitors = {}
+    readers = {
+        "lags": lambda: lags,
+        "drive": lambda: drive,
+        "variants": lambda: np.array([variant_label(v) for v in config.variants]),
+    }
     for k, variant in enumerate(config.variants):
-        label = variant_label(variant)
-        model = _model(config, variant)
-        post = eprop_group(
-            model, 1, name=f"post_{k}",
-            drive=TimedArray(drive[:, None], dt=1 * ms),
-        )  # fmt: skip
+        label, model = variant_label(variant), _model(config, variant)
+        post = eprop_group(model, 1, name=f"post_{k}", drive=TimedArray(drive[:, None], dt=1 * ms))
         pre = SpikeGeneratorGroup(len(lags), np.arange(len(lags)), (SPIKE_STEP - lags) * ms,
                                   name=f"pre_{k}")  # fmt: skip
         one_to_post = dict(i=np.arange(len(lags)), j=np.zeros(len(lags), dtype=int))
         synapses = eligibility_synapses(model, pre, post, name=f"synapses_{k}", connect=one_to_post)
-        # Sampled where the synapses read them: this step's v, z and psi, before v^{t+1}.
-        trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
-                             order=0, name=f"post_trace_{k}")  # fmt: skip
+        trace = _sampled(post, ("v", "z", "psi"), 0, 0, f"post_trace_{k}")
         net.add(post, pre, synapses, trace)
-        monitors[label] = (synapses, trace)
-    halves_drive, halves_pre, _, halves_steps = two_halves_protocol(alpha=config.alpha,
-                                                                    v_th=config.v_th)  # fmt: skip
-    for model_name in ("lif", "stdp_lif"):
-        model = _model(config, (model_name, "exclusive", "negative"))
-        post = eprop_group(model, 1, name=f"halves_post_{model_name}",
-                           drive=TimedArray(halves_drive[:, None], dt=1 * ms))  # fmt: skip
-        pre = SpikeGeneratorGroup(1, np.zeros(len(halves_pre), dtype=int), halves_pre * ms,
-                                  name=f"halves_pre_{model_name}")  # fmt: skip
-        synapses = eligibility_synapses(model, pre, post, name=f"halves_synapse_{model_name}")
-        neuron_trace = StateMonitor(post, ("v", "z", "psi"), record=0, when="after_synapses",
-                                    order=0, name=f"halves_post_trace_{model_name}")  # fmt: skip
-        # eps^t is read before the eligibility update (order 0) advances it; e^t after.
-        eps_trace = StateMonitor(synapses, "eps", record=0, when="after_synapses", order=-1,
-                                 name=f"halves_eps_{model_name}")  # fmt: skip
-        e_trace = StateMonitor(synapses, ("trace", "trace_sum"), record=0, when="after_synapses",
-                               order=0.5, name=f"halves_e_{model_name}")  # fmt: skip
-        net.add(post, pre, synapses, neuron_trace, eps_trace, e_trace)
-        monitors[f"halves_{model_name}"] = (neuron_trace, eps_trace, e_trace)
-    izhikevich = _add_izhikevich_window(config, net)
-    izhikevich_ms = config.izhikevich_steps * config.izhikevich_dt_ms
-    sim.run(net, max(config.steps, halves_steps, izhikevich_ms) * ms, report=None)
-    arrays.update({key: np.asarray(read()) for key, read in izhikevich.items()})
-    arrays["halves_pre_steps"] = halves_pre
-    for model_name in ("lif", "stdp_lif"):
-        neuron_trace, eps_trace, e_trace = monitors.pop(f"halves_{model_name}")
-        for monitor, variables in ((neuron_trace, ("v", "z", "psi")), (eps_trace, ("eps",)),
-                                   (e_trace, ("trace", "trace_sum"))):  # fmt: skip
-            for variable in variables:
-                values = np.asarray(getattr(monitor, variable)[0])
-                arrays[f"halves_{model_name}_{variable}"] = values[:halves_steps]
-    for label, (synapses, trace) in monitors.items():
         # Summed over the whole run; after the trial psi is exactly 0 (v far below threshold,
         # no input), so the sum equals the trial's.
-        arrays[f"{label}_window"] = np.asarray(synapses.trace_sum[:])
+        readers[f"{label}_window"] = lambda synapses=synapses: synapses.trace_sum[:]
         for variable in ("v", "z", "psi"):
-            arrays[f"{label}_{variable}"] = np.asarray(getattr(trace, variable)[0])[: config.steps]
-    arrays["variants"] = np.array([variant_label(v) for v in config.variants])
-    return arrays
+            readers[f"{label}_{variable}"] = lambda trace=trace, variable=variable: getattr(
+                trace, variable
+            )[0][: config.steps]
+    return readers
+
+
+def _add_two_halves(config: Config, net) -> dict:
+    """The two-halves protocol for LIF and STDP-LIF; readers of every step of the post
+    neuron and the synapse."""
+    from brian2 import SpikeGeneratorGroup, TimedArray, ms
+
+    from experiments.eprop import eligibility_synapses, eprop_group
+
+    drive, pre_steps, _, steps = two_halves_protocol(alpha=config.alpha, v_th=config.v_th)
+    readers = {"halves_pre_steps": lambda: pre_steps}
+    for name in ("lif", "stdp_lif"):
+        model = _model(config, (name, "exclusive", "negative"))
+        post = eprop_group(model, 1, name=f"halves_post_{name}",
+                           drive=TimedArray(drive[:, None], dt=1 * ms))  # fmt: skip
+        pre = SpikeGeneratorGroup(1, np.zeros(len(pre_steps), dtype=int), pre_steps * ms,
+                                  name=f"halves_pre_{name}")  # fmt: skip
+        synapses = eligibility_synapses(model, pre, post, name=f"halves_synapse_{name}")
+        monitors = (
+            (_sampled(post, ("v", "z", "psi"), 0, 0, f"halves_post_trace_{name}"),
+             ("v", "z", "psi")),
+            (_sampled(synapses, "eps", 0, -1, f"halves_eps_{name}"), ("eps",)),
+            (_sampled(synapses, ("trace", "trace_sum"), 0, 0.5, f"halves_e_{name}"),
+             ("trace", "trace_sum")),
+        )  # fmt: skip
+        net.add(post, pre, synapses, *(monitor for monitor, _ in monitors))
+        for monitor, variables in monitors:
+            for variable in variables:
+                readers[f"halves_{name}_{variable}"] = lambda monitor=monitor, variable=variable: (
+                    getattr(monitor, variable)[0][:steps]
+                )
+    return readers
 
 
 def izhikevich_spike_step(config: Config) -> int:
@@ -186,7 +209,7 @@ def izhikevich_spike_step(config: Config) -> int:
 
 
 def _add_izhikevich_window(config: Config, net) -> dict:
-    from brian2 import SpikeGeneratorGroup, StateMonitor, TimedArray, ms
+    from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
     from experiments.eprop import eligibility_synapses, eprop_group
 
@@ -205,10 +228,8 @@ def _add_izhikevich_window(config: Config, net) -> dict:
         model, pre, post, name="izhikevich_synapses", dt=dt,
         connect=dict(i=np.arange(n), j=np.zeros(n, dtype=int)),
     )  # fmt: skip
-    neuron_trace = StateMonitor(post, ("v", "z"), record=0, when="after_synapses", order=0,
-                                name="izhikevich_post_trace")  # fmt: skip
-    eps_trace = StateMonitor(synapses, ("eps", "eps_u"), record=np.arange(n),
-                             when="after_synapses", order=-1, name="izhikevich_eps")  # fmt: skip
+    neuron_trace = _sampled(post, ("v", "z"), 0, 0, "izhikevich_post_trace")
+    eps_trace = _sampled(synapses, ("eps", "eps_u"), np.arange(n), -1, "izhikevich_eps")
     net.add(post, pre, synapses, neuron_trace, eps_trace)
     return {
         "izhikevich_lags_ms": lambda: np.asarray(config.izhikevich_lags_ms),

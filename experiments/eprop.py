@@ -6,6 +6,7 @@ by convention) before building.
 
 from __future__ import annotations
 
+from experiments.build import set_parameters_and_state
 from models.eprop import ON_PRE, EpropNeuronModel
 
 
@@ -16,10 +17,7 @@ def eprop_group(model: EpropNeuronModel, n: int, name: str, drive=None, dt=None)
 
     # The map resets v itself in state_code, so the threshold only emits the spike event.
     group = NeuronGroup(n, model.brian_equations(), threshold="z > 0.5", reset="", name=name, dt=dt)
-    for key, value in model.params.items():
-        setattr(group, key, value)
-    for variable, value in model.initial_values.items():
-        setattr(group, variable, value)
+    set_parameters_and_state(group, model)
     group.run_regularly(model.spike_code, when="before_thresholds", name=f"{name}_spike_step")
     update = model.state_code
     if drive is not None:  # this step's external input, read before v is updated

@@ -17,10 +17,6 @@ from experiments.devices import check_device, simulation
 from experiments.results import provenance, write_result
 
 
-def config_dict(config) -> dict:
-    return dataclasses.asdict(config)
-
-
 def run(
     module,
     config,
@@ -44,7 +40,7 @@ def run(
         }
     wall_s = time.perf_counter() - started
     # The device is part of what was run: results of different devices never overwrite.
-    as_dict = {**config_dict(config), "device": device}
+    as_dict = {**dataclasses.asdict(config), "device": device}
     metrics = module.evaluate(as_dict, arrays)
     metrics["wall_time_s"] = wall_s
     metrics["scale"] = scale

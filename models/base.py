@@ -69,9 +69,13 @@ class Record:
     equations: str
     params: Mapping[str, Quantity | float]
     citation: str
+    # Initial state as Brian2 assignments (variable -> expression, e.g. {"v": "E_L"}); strings
+    # are code-generated, so they work on every device.
+    initial_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
+        object.__setattr__(self, "initial_values", _freeze(self.initial_values))
         for line in self.equation_lines():
             _equation_variable(line)
 

@@ -71,7 +71,6 @@ class EpropNeuronModel(Record):
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "options", _freeze(self.options))
-        object.__setattr__(self, "initial_values", _freeze(self.initial_values))
 
 
 def _refractory(boundary: str) -> str:
@@ -196,5 +195,3 @@ I_in = 0
     )
     return model.with_params(**params) if params else model
 
-
-EPROP_NEURONS = {"lif": lif_eprop, "stdp_lif": stdp_lif_eprop, "izhikevich": izhikevich_eprop}

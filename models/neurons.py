@@ -3,7 +3,7 @@ and an exponentially decaying synaptic current ``I_syn`` (amp) that synapses inc
 experiment can take any of them by name.
 """
 
-from brian2 import Mohm, ms, mV, nA
+from brian2 import Mohm, ms, mV
 
 from models.base import ModelError, NeuronModel
 
@@ -22,6 +22,7 @@ LIF = NeuronModel(
     reset="v = v_reset",
     refractory="t_ref",
     method="exact",
+    initial_values={"v": "E_L"},
     params={
         "E_L": -70 * mV,
         "v_th": -50 * mV,
@@ -62,6 +63,7 @@ STDP_LIF = NeuronModel(
         )
     },
     params=dict(LIF.params),
+    initial_values=dict(LIF.initial_values),
 )
 
 # Izhikevich 2003 in SI units: v, u in volt; 1 nA of drive through R_in = 1 Mohm is the
@@ -82,6 +84,7 @@ IZHIKEVICH = NeuronModel(
     reset="v = c\nu += d",
     refractory=None,
     method="euler",
+    initial_values={"v": "c", "u": "b*v"},  # v at the reset value, u on its nullcline
     params={
         "a": 0.02 / ms,
         "b": 0.2,
@@ -104,9 +107,6 @@ IZHIKEVICH_SETS = {
     "RZ": dict(a=0.1 / ms, b=0.26, c=-65 * mV, d=2 * mV),  # resonator
 }
 
-#: Drive of the classic figure, in the paper's units (nA here): a step at t = 0.
-IZHIKEVICH_DEFAULT_DRIVE = 10 * nA
-
 # The conductance-based LIF of Song, Miller & Abbott (2000); defaults are the form of Brian2's
 # examples/synapses/STDP.py (no inhibition), SONG_2000_PARAMS the paper's. Its synaptic input
 # is the excitatory conductance g_e, in units of the leak; g_i is the inhibitory one.
@@ -125,6 +125,7 @@ LIF_COND = NeuronModel(
     reset="v = v_reset",
     refractory=None,
     method="euler",
+    initial_values={"v": "E_L"},
     drive=None,  # driven by synapses only
     synaptic_input="g_e",
     params={

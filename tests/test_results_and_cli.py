@@ -127,6 +127,7 @@ def test_cli_runs_an_experiment_with_a_changed_parameter(tmp_path, capsys):
     config, _, metrics = load_result(latest_result(tmp_path, "neuron_comparison"))
     assert config["overrides"] == [["lif", "tau_m", "10*ms"]]
     assert config["neurons"] == ["lif"]
+    assert metrics["scale"] == "tiny, modified"
     assert all(row["passed"] for row in metrics["targets"])  # closed form with τ_m = 10 ms too
     assert "[    pass] N2" in capsys.readouterr().out
 
