@@ -4,4 +4,10 @@ Never imports Brian2, so a figure can be restyled without re-simulating.
 """
 
 #: Experiment name -> analysis module with ``evaluate(config, data)`` and ``FIGURES``.
-ANALYSES = ("plasticity_curves", "song_stdp", "neuron_comparison", "eligibility_windows")
+ANALYSES = (
+    "plasticity_curves",
+    "song_stdp",
+    "neuron_comparison",
+    "eligibility_windows",
+    "timing_learning",
+)

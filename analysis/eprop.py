@@ -1,10 +1,13 @@
 """Pure-numpy reference of the e-prop discrete maps (LIF, STDP-LIF) and eligibility windows.
 
 An independent second implementation of the maps in the project's timing notes, used to check
-the Brian2 models step by step.
+the Brian2 models step by step; plus the spike-timing training loop (``train_reference``) and an
+adjoint gradient (``bptt_gradient``) that checks its e-prop gradient without eligibility traces.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
@@ -149,3 +152,158 @@ def izhikevich_pulse(steps, onset, width, amplitude):
     drive = np.zeros(steps)
     drive[onset : onset + width] = amplitude
     return drive
+
+
+MODELS = ("lif", "stdp_lif", "izhikevich")
+OPTIMIZERS = ("adam", "gd")
+LEARNING_SIGNALS = ("plain", "rectified")
+
+
+def _require(kind: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {kind} {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _option(function, options: dict, name: str):
+    """``options[name]``, else ``function``'s default, so the defaults live in one place."""
+    return options.get(name, inspect.signature(function).parameters[name].default)
+
+
+def _forward(model: str, pre_spikes: np.ndarray, weights, options: dict) -> dict[str, np.ndarray]:
+    """One trial from the fresh initial state, with zero external input."""
+    silence = np.zeros(len(pre_spikes))
+    if model == "izhikevich":
+        return run_izhikevich_map(silence, pre_spikes, weights, **options)
+    return run_map(model, silence, pre_spikes, weights, **options)
+
+
+def _leaky(x: np.ndarray, kappa: float) -> np.ndarray:
+    """x filtered along axis 0 as y^t = kappa y^{t-1} + x^t, y^{-1} = 0 (no (1 - kappa))."""
+    out = np.empty(np.shape(x))
+    total = np.zeros(np.shape(x)[1:])
+    for t, value in enumerate(x):
+        total = kappa * total + value
+        out[t] = total
+    return out
+
+
+def _learning_signal(z: np.ndarray, target_steps, kappa: float) -> np.ndarray:
+    """L^t = y^t - y*^t, readout and target through the same filter."""
+    target = np.zeros(len(z))
+    target[np.asarray(target_steps, dtype=int)] = 1.0
+    return _leaky(z, kappa) - _leaky(target, kappa)
+
+
+def train_reference(
+    model: str,
+    pre_spikes,
+    target_steps,
+    weights0,
+    *,
+    iterations: int,
+    lr: float,
+    optimizer="adam",
+    learning_signal="plain",
+    kappa: float,
+    c_reg=0.0,
+    f_target_hz=0.0,
+    trial_s: float,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    **model_options,
+) -> dict[str, np.ndarray]:
+    """Spike-timing task of the timing notes (§6) in numpy: one output neuron, the same frozen
+    input every trial, one e-prop update per trial; the reference for the Brian2 trainer.
+
+    ``learning_signal="rectified"`` drops L^t ebar^t where L^t > 0 and ebar^t < 0, the
+    safeguard against the STDP-LIF runaway (refractory-window eligibility raising weights).
+    Returns per-iteration loss, spike_count, gradient, spikes (iterations, steps) and weights
+    (iterations + 1, n_pre), row k being the weights after k updates.
+    """
+    _require("model", model, MODELS)
+    _require("optimizer", optimizer, OPTIMIZERS)
+    _require("learning_signal", learning_signal, LEARNING_SIGNALS)
+    pre_spikes = np.asarray(pre_spikes, dtype=float)
+    steps, n_pre = pre_spikes.shape
+    weights = np.array(weights0, dtype=float)
+    moment1, moment2 = np.zeros(n_pre), np.zeros(n_pre)
+    history = {
+        "loss": np.zeros(iterations),
+        "spike_count": np.zeros(iterations, dtype=int),
+        "weights": np.zeros((iterations + 1, n_pre)),
+        "gradient": np.zeros((iterations, n_pre)),
+        "spikes": np.zeros((iterations, steps), dtype=int),
+    }
+    history["weights"][0] = weights
+    for k in range(1, iterations + 1):
+        run = _forward(model, pre_spikes, weights, model_options)
+        signal = _learning_signal(run["z"], target_steps, kappa)
+        filtered = _leaky(run["e"], kappa)
+        terms = signal[:, None] * filtered
+        if learning_signal == "rectified":
+            terms[(signal[:, None] > 0) & (filtered < 0)] = 0.0
+        n_spikes = run["z"].sum()
+        rate_error = n_spikes / trial_s - f_target_hz
+        gradient = terms.sum(axis=0) + c_reg * rate_error * run["e"].sum(axis=0)
+        if optimizer == "adam":
+            moment1 = beta1 * moment1 + (1 - beta1) * gradient
+            moment2 = beta2 * moment2 + (1 - beta2) * gradient**2
+            step = (moment1 / (1 - beta1**k)) / (np.sqrt(moment2 / (1 - beta2**k)) + epsilon)
+            weights = weights - lr * step
+        else:
+            weights = weights - lr * gradient
+        history["loss"][k - 1] = 0.5 * np.sum(signal**2)
+        history["spike_count"][k - 1] = n_spikes
+        history["gradient"][k - 1] = gradient
+        history["spikes"][k - 1] = run["z"]
+        history["weights"][k] = weights
+    return history
+
+
+def _refractory_end(z: np.ndarray, n_ref: int) -> np.ndarray:
+    """r^t of the STDP-LIF map, recomputed from the spikes with run_map's step counter."""
+    r, since = np.zeros(len(z)), 10**9
+    for t, spike in enumerate(z):
+        r[t] = since == n_ref
+        since = 1 if spike else since + 1
+    return r
+
+
+def bptt_gradient(
+    model: str, pre_spikes, target_steps, weights, *, kappa: float, **model_options
+) -> np.ndarray:
+    """dE/dW by a backward adjoint pass through the forward map, without eligibility vectors:
+    an independent check of the e-prop gradient, which is exact for one neuron without
+    recurrence. Plain learning signal; dz^t/dv^t := psi^t; resets not differentiated."""
+    _require("model", model, MODELS)
+    pre_spikes = np.asarray(pre_spikes, dtype=float)
+    run = _forward(model, pre_spikes, weights, model_options)
+    z, psi, steps = run["z"], run["psi"], len(pre_spikes)
+    # dE/dz^t = sum_{t' >= t} kappa^{t' - t} L^{t'}: the readout filter run backwards.
+    dz = _leaky(_learning_signal(z, target_steps, kappa)[::-1], kappa)[::-1]
+    adjoint_v = np.zeros(steps + 1)  # adjoint_v[t] = dE/dv^t; nothing after the last step
+    if model == "izhikevich":
+        a, b, dt_step = (
+            _option(run_izhikevich_map, model_options, k) for k in ("a", "b", "dt_step")
+        )
+        adjoint_u = 0.0
+        for t in reversed(range(steps)):
+            adjoint_v[t], adjoint_u = (
+                psi[t] * dz[t]
+                + (1 - z[t]) * (1 + dt_step * (0.08 * run["v"][t] + 5)) * adjoint_v[t + 1]
+                + dt_step * a * b * (1 - z[t]) * adjoint_u,
+                -dt_step * adjoint_v[t + 1] + (1 - dt_step * a) * adjoint_u,
+            )
+        input_gain = dt_step
+    else:
+        alpha = _option(run_map, model_options, "alpha")
+        if model == "lif":
+            decay = np.full(steps, alpha)
+        else:
+            r = _refractory_end(z, _option(run_map, model_options, "n_ref"))
+            decay = alpha * (1 - np.minimum(1.0, z + r))
+        for t in reversed(range(steps)):
+            adjoint_v[t] = psi[t] * dz[t] + decay[t] * adjoint_v[t + 1]
+        input_gain = 1.0
+    return input_gain * (pre_spikes.T @ adjoint_v[1:])

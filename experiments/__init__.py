@@ -3,7 +3,13 @@
 import importlib
 
 #: Experiment name -> module; each follows the protocol described in ``experiments.harness``.
-EXPERIMENTS = ("plasticity_curves", "song_stdp", "neuron_comparison", "eligibility_windows")
+EXPERIMENTS = (
+    "plasticity_curves",
+    "song_stdp",
+    "neuron_comparison",
+    "eligibility_windows",
+    "timing_learning",
+)
 
 
 def get_experiment(name: str):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from brian2 import Equations
+
 from models.base import ModelError, Record, _freeze
 
 REFRACTORY_BOUNDARIES = ("exclusive", "strict")  # refractory while t - t_spike < n_ref / <= n_ref
@@ -64,13 +66,22 @@ class EpropNeuronModel(Record):
     synapse_equations: str = SYNAPSE_EQUATIONS
     eligibility_code: str = ELIGIBILITY_CODE
     initial_values: Mapping[str, str] = dataclasses.field(
-        default_factory=lambda: {"steps_since_spike": "1000000000"}  # no spike yet
+        default_factory=lambda: {"v": "0", "steps_since_spike": "1000000000"}  # no spike yet
     )
     options: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "options", _freeze(self.options))
+
+    def synapse_reset_code(self) -> str:
+        """Zero every synaptic state but the weight: a fresh trial's eligibility."""
+        names = Equations(self.synapse_equations).names
+        return "\n".join(f"{name} = 0" for name in sorted(names) if name != "w")
+
+    def neuron_reset_code(self) -> str:
+        """The initial state as code, so that each trial of a training starts from it."""
+        return "\n".join(f"{name} = {value}" for name, value in self.initial_values.items())
 
 
 def _refractory(boundary: str) -> str:
@@ -195,3 +206,126 @@ I_in = 0
     )
     return model.with_params(**params) if params else model
 
+
+# --- training: readout, learning signal, optimizer, rate regulariser -----------------------
+
+LEARNING_SIGNALS = ("plain", "rectified")
+OPTIMIZERS = ("adam", "gd")
+
+_READOUT_EQUATIONS = """
+    lr : 1 (constant)  # learning rate of the run this neuron belongs to
+    target_spike : 1  # target train at the current step
+    y : 1  # readout: kappa-filtered output train
+    y_target : 1  # the same filter on the target train
+    learning_signal : 1  # L = y - y_target (one readout, feedback weight 1)
+    loss : 1  # 0.5 sum of L^2 over the current trial
+    spike_count : 1  # output spikes in the current trial
+    step_in_trial : integer
+"""
+_TRAINING_SYNAPSE_EQUATIONS = """
+    e_filtered : 1  # eligibility trace filtered like the readout
+    grad : 1  # gradient accumulated over the current trial
+"""
+# With no (1 - kappa) factor on y, none on e_filtered either: the filters must match.
+_READOUT_CODE = """
+target_spike = target_train(step_in_trial*dt)
+y = kappa*y + z
+y_target = kappa*y_target + target_spike
+learning_signal = y - y_target
+loss += 0.5*learning_signal**2
+spike_count += z
+step_in_trial += 1
+"""
+_ACCUMULATE_CODE = {
+    "plain": "e_filtered = kappa_post*e_filtered + trace\ngrad += learning_signal_post*e_filtered",
+    # Drops the contributions that raise weights while the neuron fires too much (L > 0)
+    # through negative (refractory-window) eligibility: the runaway of the timing notes.
+    "rectified": "e_filtered = kappa_post*e_filtered + trace\n"
+    "grad += learning_signal_post*e_filtered"
+    "*(1 - int(learning_signal_post > 0)*int(e_filtered < 0))",
+}
+_RATE_REGULARISER = (
+    "grad += c_reg_post*(spike_count_post/trial_duration_post - f_target_post)/Hz*trace_sum"
+)
+# Runs at the start of every trial, on the gradient of the trial that ended; at t = 0 the
+# gradient is zero, so the step is zero (the Adam step count is clipped to >= 1 for that).
+_OPTIMIZER_CODE = {
+    "adam": """
+adam_step = clip(floor(t/trial_duration_post + 0.5), 1, 1e9)
+adam_m = beta1_post*adam_m + (1 - beta1_post)*grad
+adam_v = beta2_post*adam_v + (1 - beta2_post)*grad**2
+w -= lr_post*(adam_m/(1 - beta1_post**adam_step))/(sqrt(adam_v/(1 - beta2_post**adam_step)) + adam_epsilon_post)
+""",  # noqa: E501  (one statement, as Brian2 reads it)
+    "gd": "w -= lr_post*grad",
+}
+_OPTIMIZER_EQUATIONS = {
+    "adam": "    adam_m : 1  # first-moment estimate\n    adam_v : 1  # second-moment estimate\n",
+    "gd": "",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class EpropTraining(Record):
+    """Readout, learning signal, optimizer and rate regulariser of one-readout e-prop, as code
+    that runs inside the network (Bellec et al. 2020, as in the project's timing notes).
+
+    Each post neuron is one training run with its own learning rate ``lr``. Per step, after
+    the spike is known: ``readout_code`` (neuron) filters output and target trains and sets
+    the learning signal L; ``accumulate_code`` (synapse, after e^t) filters e and adds L e to
+    the gradient. At each trial start: ``update_code`` (synapse) adds the rate regulariser
+    c_reg (f - f_target) sum_t e and takes one optimizer step. ``equations`` and ``params``
+    belong on the neuron group; ``synapse_equations`` on the synapses.
+    """
+
+    readout_code: str = _READOUT_CODE
+    synapse_equations: str = ""
+    accumulate_code: str = ""
+    update_code: str = ""
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "options", _freeze(self.options))
+
+    def synapse_reset_code(self) -> str:
+        return "grad = 0\ne_filtered = 0"
+
+    def neuron_reset_code(self) -> str:
+        return "\n".join(
+            f"{name} = 0" for name in ("y", "y_target", "loss", "spike_count", "step_in_trial")
+        )
+
+
+def eprop_training(
+    optimizer: str = "adam", learning_signal: str = "plain", **params
+) -> EpropTraining:
+    """The training rule; ``params``: kappa (readout filter per step), trial_duration,
+    beta1, beta2, adam_epsilon (Adam), c_reg (0: no rate regulariser) and f_target."""
+    from brian2 import Hz, ms
+
+    if optimizer not in OPTIMIZERS:
+        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if learning_signal not in LEARNING_SIGNALS:
+        raise ModelError(
+            f"unknown learning signal {learning_signal!r}; choose one of "
+            f"{', '.join(LEARNING_SIGNALS)}"
+        )
+    training = EpropTraining(
+        name=f"eprop_{optimizer}_{learning_signal}",
+        citation="Bellec et al. (2020) Nat. Commun. 11:3625, doi:10.1038/s41467-020-17236-y",
+        equations=_READOUT_EQUATIONS,
+        params={
+            "kappa": 0.9048374180359595,  # exp(-1/10): tau_out = 10 steps
+            "trial_duration": 200 * ms,
+            "beta1": 0.9,
+            "beta2": 0.999,
+            "adam_epsilon": 1e-8,
+            "c_reg": 0.0,
+            "f_target": 0 * Hz,
+        },
+        synapse_equations=_TRAINING_SYNAPSE_EQUATIONS + _OPTIMIZER_EQUATIONS[optimizer],
+        accumulate_code=_ACCUMULATE_CODE[learning_signal],
+        update_code=f"{_RATE_REGULARISER}\n{_OPTIMIZER_CODE[optimizer].strip()}",
+        options={"optimizer": optimizer, "learning_signal": learning_signal},
+    )
+    return training.with_params(**params) if params else training

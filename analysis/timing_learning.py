@@ -1,0 +1,409 @@
+"""Task, metrics and figures of the e-prop spike-timing experiment (numpy only).
+
+A trial succeeds when the output has exactly one spike per target, each within the tolerance
+of its target (±1 ms by default); a run *reaches* success at its first such trial. A run
+*ran away* when its last trial has at least ``runaway_spikes`` output spikes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.eprop import train_reference
+from analysis.report import target
+
+MODELS = ("lif", "stdp_lif", "izhikevich")
+#: The team's runs [T] (timing notes §6): 9 per model, lr 1e-3, 3e-3, 1e-2 x 3 seeds.
+TEAM_REFERENCE = {
+    "lif": "team [T]: 9/9 reached (86, 226, 329 at lr 3e-3), 5/9 at the end, 0/9 ran away",
+    "stdp_lif": "team [T]: 1/9 converged and stayed, 7/9 ran away (40 spikes, E ≈ 362)",
+}
+
+
+def variant_label(model: str, signal: str) -> str:
+    return model if signal == "plain" else f"{model}_{signal}"
+
+
+def run_seeds(config) -> np.ndarray:
+    seed, runs = _get(config, "seed"), _get(config, "runs_per_setting")
+    return np.arange(seed, seed + runs)
+
+
+def _get(config, key):
+    return config[key] if isinstance(config, dict) else getattr(config, key)
+
+
+def task(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frozen input spikes as (steps, inputs) 0/1 at dt_ms, initial weights) of one seed."""
+    rng = np.random.default_rng(int(seed))
+    steps = round(_get(config, "trial_ms") / _get(config, "dt_ms"))
+    n = _get(config, "n_inputs")
+    probability = _get(config, "input_rate_hz") * _get(config, "dt_ms") * 1e-3
+    pre = (rng.random((steps, n)) < probability).astype(float)
+    return pre, rng.normal(0.0, _get(config, "w0_std"), n)
+
+
+def step_ms(config: dict, model: str) -> float:
+    return config["izhikevich_dt_ms"] if model == "izhikevich" else config["dt_ms"]
+
+
+def target_steps(config: dict, model: str) -> np.ndarray:
+    return np.round(np.asarray(config["targets_ms"]) / step_ms(config, model)).astype(int)
+
+
+def trial_outcomes(config: dict, model: str, spikes: np.ndarray, runs: int):
+    """(spike count, timing error in ms) per run and iteration; the error is the largest
+    |spike - target| of a trial with one spike per target, infinite otherwise."""
+    run, iteration, step = spikes
+    iterations = config["iterations"]
+    targets = target_steps(config, model)
+    count = np.zeros((runs, iterations), dtype=int)
+    np.add.at(count, (run, iteration), 1)
+    error = np.full((runs, iterations), np.inf)
+    order = np.lexsort((step, iteration, run))
+    run, iteration, step = run[order], iteration[order], step[order]
+    matched = count[run, iteration] == len(targets)
+    if matched.any():
+        n = len(targets)
+        times = step[matched].reshape(-1, n)
+        error[run[matched][::n], iteration[matched][::n]] = np.max(
+            np.abs(times - targets), axis=1
+        ) * step_ms(config, model)
+    return count, error
+
+
+def run_summary(config: dict, model: str, data: dict, label: str) -> dict:
+    """Per-run outcomes of one variant; runs are ordered lr index * seeds + seed index."""
+    loss = data[f"{label}_loss"]
+    count, error = trial_outcomes(config, model, data[f"{label}_spikes"], loss.shape[0])
+    success = error <= config["tolerance_ms"] + 1e-9
+    reached = success.any(axis=1)
+    first = np.where(reached, success.argmax(axis=1) + 1, -1)  # 1-based iteration
+    return {
+        "learning_rate": np.repeat(data["learning_rates"], len(data["seeds"])),
+        "reached": reached,
+        "first_success": first,
+        "success_at_end": success[:, -1],
+        "final_error_ms": error[:, -1],
+        "final_spikes": count[:, -1],
+        "runaway": count[:, -1] >= config["runaway_spikes"],
+        "final_loss": loss[:, -1],
+        "count": count,
+        "error": error,
+    }
+
+
+def reference_check(config: dict, model: str, signal: str, data: dict, label: str) -> dict:
+    """The numpy training reference for one run (seed index 0, middle learning rate) against
+    the compiled network: loss and spike count over the first iterations."""
+    from math import exp
+
+    runs_per_lr = len(data["seeds"])
+    lr_index = len(data["learning_rates"]) // 2
+    run = lr_index * runs_per_lr
+    iterations = min(config["reference_iterations"], config["iterations"])
+    pre, w0 = task(config, data["seeds"][0])
+    step = step_ms(config, model)
+    if model == "izhikevich":
+        scale = config["izhikevich_weight_scale"]
+        upsampled = np.zeros((round(config["trial_ms"] / step), pre.shape[1]))
+        upsampled[:: round(config["dt_ms"] / step)] = pre
+        pre = upsampled
+        options = dict(d=config["izhikevich_d"], dt_step=step)
+    else:
+        scale = 1.0
+        options = dict(
+            alpha=exp(-config["dt_ms"] / config["tau_m_ms"]),
+            v_th=config["v_th"],
+            gamma=config["gamma"],
+            n_ref=config["n_ref"],
+            refractory_boundary=config["refractory_boundary"],
+            spike_step_h=config["spike_step_h"],
+        )
+    reference = train_reference(
+        model,
+        pre,
+        target_steps(config, model),
+        w0 * scale,
+        iterations=iterations,
+        lr=float(data["learning_rates"][lr_index]) * scale,
+        optimizer=config["optimizer"],
+        learning_signal=signal,
+        kappa=exp(-step / config["readout_tau_ms"]),
+        c_reg=config["c_reg"],
+        f_target_hz=config["f_target_hz"],
+        trial_s=config["trial_ms"] * 1e-3,
+        **options,
+    )
+    loss = data[f"{label}_loss"][run, :iterations]
+    count = run_summary(config, model, data, label)["count"][run, :iterations]
+    scale_of_loss = np.maximum(np.abs(reference["loss"]), 1.0)
+    return {
+        "iterations": iterations,
+        "max_relative_loss_diff": float(np.max(np.abs(loss - reference["loss"]) / scale_of_loss)),
+        "same_spike_counts": bool(np.array_equal(count, reference["spike_count"])),
+    }
+
+
+def _fraction(flags) -> str:
+    return f"{int(np.sum(flags))}/{len(flags)}"
+
+
+def evaluate(config: dict, data: dict) -> dict:
+    metrics, targets, checks = {"variants": {}}, [], []
+    for model, signal in config["variants"]:
+        label = variant_label(model, signal)
+        summary = run_summary(config, model, data, label)
+        reached = summary["first_success"][summary["reached"]]
+        right_count = np.isfinite(summary["final_error_ms"])
+        metrics["variants"][label] = {
+            "runs": len(summary["reached"]),
+            "reached_success": int(summary["reached"].sum()),
+            "first_success_iterations": reached.tolist(),
+            "success_at_end": int(summary["success_at_end"].sum()),
+            "median_final_error_ms": (
+                float(np.median(summary["final_error_ms"][right_count]))
+                if right_count.any()
+                else None
+            ),
+            "final_spike_counts": summary["final_spikes"].tolist(),
+            "runaways": int(summary["runaway"].sum()),
+            "runs_that_ever_fired": int((summary["count"].max(axis=1) > 0).sum()),
+            "final_loss": summary["final_loss"].tolist(),
+            "reference_check": reference_check(config, model, signal, data, label),
+        }
+        checks.append((label, metrics["variants"][label]["reference_check"]))
+    worst = max(check["max_relative_loss_diff"] for _, check in checks)
+    same = all(check["same_spike_counts"] for _, check in checks)
+    targets.append(
+        target(
+            "P9a",
+            f"compiled training = numpy training reference (max rel. loss diff, first "
+            f"{checks[0][1]['iterations']} iterations of one run per variant; same spike counts)",
+            [worst, "yes" if same else "no"],
+            "< 1e-6; yes",
+            worst < 1e-6 and same,
+        )
+    )
+    targets += _model_targets(config, data, metrics["variants"])
+    metrics["targets"] = targets
+    return metrics
+
+
+def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
+    targets = []
+    lr_reference = 3e-3
+    if "lif" in variants:
+        summary = run_summary(config, "lif", data, "lif")
+        at_lr = np.isclose(summary["learning_rate"], lr_reference)
+        if at_lr.any():
+            firsts = summary["first_success"][at_lr & summary["reached"]].tolist()
+            targets.append(
+                target(
+                    "P9b",
+                    f"LIF reaches ±{config['tolerance_ms']:g} ms at lr 3e-3 within "
+                    f"{config['iterations']} iterations (runs; first iterations)",
+                    [_fraction(summary["reached"][at_lr]), firsts],
+                    "most runs (team: 3/3, at 86–329)",
+                    summary["reached"][at_lr].mean() > 0.5,
+                )
+            )
+    for label, info in variants.items():
+        targets.append(
+            target(
+                f"P9-{label}",
+                f"{label}: reached success / still successful at the end / ran away "
+                f"(≥ {config['runaway_spikes']} spikes) / ever fired; median final error (ms)",
+                [
+                    f"{info['reached_success']}/{info['runs']}",
+                    f"{info['success_at_end']}/{info['runs']}",
+                    f"{info['runaways']}/{info['runs']}",
+                    f"{info['runs_that_ever_fired']}/{info['runs']}",
+                    info["median_final_error_ms"],
+                ],
+                TEAM_REFERENCE.get(label, "no published value"),
+                None,
+            )
+        )
+    if "stdp_lif_rectified" in variants:
+        info = variants["stdp_lif_rectified"]
+        targets.append(
+            target(
+                "P9c",
+                "safeguard (learning signal rectified where L > 0 and ē < 0): STDP-LIF runaways",
+                f"{info['runaways']}/{info['runs']}",
+                f"0 (plain signal: {variants.get('stdp_lif', {}).get('runaways', '?')}"
+                f"/{variants.get('stdp_lif', {}).get('runs', '?')})",
+                info["runaways"] == 0,
+            )
+        )
+    stdp = [label for label in variants if label.startswith("stdp_lif")]
+    if "lif" in variants and stdp:
+        best = max(stdp, key=lambda label: variants[label]["success_at_end"])
+        lif_end, stdp_end = variants["lif"]["success_at_end"], variants[best]["success_at_end"]
+        verdict = "supported" if stdp_end > lif_end else "not supported"
+        targets.append(
+            target(
+                "P9d",
+                f"claim 'STDP-LIF learns precise timings better than LIF': successful at "
+                f"the end, {best} vs LIF",
+                f"{stdp_end} vs {lif_end} runs: {verdict} here",
+                "Traub et al. 2020 (unverified)",
+                None,
+            )
+        )
+    return targets
+
+
+# --- figures -------------------------------------------------------------------------------
+
+_COLORS = {"lif": "C0", "stdp_lif": "C3", "stdp_lif_rectified": "C1", "izhikevich": "C2"}
+
+
+def _lr_note(config: dict) -> str:
+    """Izhikevich weights and learning rates are scaled; figures say so."""
+    if not any(model == "izhikevich" for model, _ in config["variants"]):
+        return ""
+    return f" (Izhikevich: weights and lr × {config['izhikevich_weight_scale']:g})"
+
+
+def _labels(config: dict) -> list[tuple[str, str]]:
+    return [(model, variant_label(model, signal)) for model, signal in config["variants"]]
+
+
+def plot_rasters(config: dict, data: dict):
+    """Output spikes of one run per variant (middle learning rate, first seed) over training."""
+    import matplotlib.pyplot as plt
+
+    labels = _labels(config)
+    fig, axes = plt.subplots(
+        1,
+        len(labels),
+        figsize=(3.2 * len(labels), 4.8),
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    run = len(data["learning_rates"]) // 2 * len(data["seeds"])
+    shown = max(1, config["iterations"] // 150)  # at most ~150 trials per panel
+    for ax, (model, label) in zip(axes[0], labels, strict=True):
+        which, iteration, step = data[f"{label}_spikes"]
+        keep = (which == run) & (iteration % shown == 0)
+        ax.plot(
+            step[keep] * step_ms(config, model),
+            iteration[keep] + 1,
+            "|",
+            ms=2.5,
+            color=_COLORS.get(label, "k"),
+        )
+        for t in config["targets_ms"]:
+            ax.axvline(t, color="k", lw=0.8, ls=":")
+        ax.set_xlim(0, config["trial_ms"])
+        ax.set_xlabel("time in trial (ms)")
+        ax.set_title(label.replace("_", " "), fontsize=9)
+    axes[0, 0].set_ylabel(f"iteration (every {shown})" if shown > 1 else "iteration")
+    axes[0, 0].set_ylim(config["iterations"] + 1, 0)
+    lr = data["learning_rates"][len(data["learning_rates"]) // 2]
+    fig.suptitle(
+        f"Output spikes over training (lr {lr:g}, seed {int(data['seeds'][0])}); dotted: targets"
+    )
+    return fig
+
+
+def plot_learning_curves(config: dict, data: dict):
+    """Loss and timing error of every run versus iteration, one column per variant."""
+    import matplotlib.pyplot as plt
+
+    labels = _labels(config)
+    fig, axes = plt.subplots(
+        2,
+        len(labels),
+        figsize=(3.2 * len(labels), 5.6),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    iterations = np.arange(1, config["iterations"] + 1)
+    lrs = data["learning_rates"]
+    for column, (model, label) in enumerate(labels):
+        summary = run_summary(config, model, data, label)
+        for run, loss in enumerate(data[f"{label}_loss"]):
+            color = plt.cm.viridis(
+                list(lrs).index(summary["learning_rate"][run]) / max(1, len(lrs) - 1)
+            )
+            axes[0, column].plot(iterations, loss + 1e-3, color=color, lw=0.6, alpha=0.7)
+            error = np.where(np.isfinite(summary["error"][run]), summary["error"][run], np.nan)
+            axes[1, column].plot(iterations, error, ".", ms=1, color=color, alpha=0.5)
+        axes[0, column].set_yscale("log")
+        axes[0, column].set_title(label.replace("_", " "), fontsize=9)
+        axes[1, column].axhline(config["tolerance_ms"], color="k", lw=0.8, ls=":")
+        axes[1, column].set_yscale("symlog", linthresh=1)
+        axes[1, column].set_ylim(bottom=0)
+        axes[1, column].set_xlabel("iteration")
+    axes[0, 0].set_ylabel("loss E (+1e-3)")
+    axes[1, 0].set_ylabel("timing error (ms)\n(trials with one spike per target)")
+    for k, lr in enumerate(lrs):
+        axes[0, -1].plot([], [], color=plt.cm.viridis(k / max(1, len(lrs) - 1)), label=f"lr {lr:g}")
+    fig.legend(loc="outside right upper", frameon=False, fontsize=7)
+    fig.suptitle(
+        "e-prop timing task: loss and timing error of every run; dotted: ±tolerance"
+        + _lr_note(config)
+    )
+    return fig
+
+
+def plot_comparison(config: dict, data: dict):
+    """The comparison table: outcomes per variant and learning rate."""
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for model, label in _labels(config):
+        summary = run_summary(config, model, data, label)
+        for lr in data["learning_rates"]:
+            at = np.isclose(summary["learning_rate"], lr)
+            firsts = summary["first_success"][at & summary["reached"]]
+            errors = summary["final_error_ms"][at]
+            rows.append(
+                [
+                    label.replace("_", " "),
+                    f"{lr:g}",
+                    _fraction(summary["reached"][at]),
+                    f"{int(np.median(firsts))}" if len(firsts) else "–",
+                    _fraction(summary["success_at_end"][at]),
+                    f"{np.median(errors[np.isfinite(errors)]):.1f}"
+                    if np.isfinite(errors).any()
+                    else "–",
+                    f"{np.median(summary['final_spikes'][at]):g}",
+                    _fraction(summary["runaway"][at]),
+                ]
+            )
+    columns = [
+        "variant",
+        "lr",
+        "reached ±1 ms",
+        "median first\niteration",
+        "at end",
+        "median final\nerror (ms)",
+        "median final\nspikes",
+        "ran away",
+    ]
+    fig, ax = plt.subplots(figsize=(10, 0.26 * len(rows) + 0.7), layout="constrained")
+    ax.axis("off")
+    table = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1, 1.3)
+    ax.set_title(
+        f"Spike-timing task after {config['iterations']} iterations "
+        f"({len(data['seeds'])} seeds per learning rate; targets "
+        f"{', '.join(f'{t:g}' for t in config['targets_ms'])} ms){_lr_note(config)}",
+        fontsize=9,
+    )
+    return fig
+
+
+FIGURES = {
+    "timing_rasters": plot_rasters,
+    "timing_learning_curves": plot_learning_curves,
+    "timing_comparison": plot_comparison,
+}

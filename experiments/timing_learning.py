@@ -1,0 +1,284 @@
+"""Learning precise spike timings with e-prop: LIF, STDP-LIF and Izhikevich (Traub et al. 2020).
+
+Traub, Butz, Baayen, Otte (2020), doi:10.1007/978-3-030-61616-8_53, report that STDP-aware LIF
+neurons learn precise spike timings from an e-prop learning signal. The task is the project's
+reconstruction (timing notes §6), not the paper's protocol: one output neuron, 50 frozen
+Poisson inputs at 20 Hz, 200 ms trials at 1 ms steps, target spikes at 40, 90 and 150 ms, a
+readout filtered with tau = 10 ms, loss 0.5 sum (y - y*)^2, one Adam step per trial.
+
+Every run (model variant x learning rate x seed) is one output neuron of one network, the
+optimizer runs inside it, so the whole training of every run is one compile and one run.
+Runs with the same seed share the frozen input and the initial weights across models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.timing_learning import (  # noqa: F401  (evaluate: this experiment's metrics)
+    MODELS,
+    evaluate,
+    run_seeds,
+    task,
+    variant_label,
+)
+from models.base import ModelError
+from models.eprop import (
+    LEARNING_SIGNALS,
+    OPTIMIZERS,
+    REFRACTORY_BOUNDARIES,
+    SPIKE_STEP_H,
+    eprop_training,
+    izhikevich_eprop,
+    lif_eprop,
+    stdp_lif_eprop,
+)
+
+NAME = "timing_learning"
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0  # run k of each setting uses seed + k for its input and initial weights
+    runs_per_setting: int = 5
+    learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+    iterations: int = 1000
+    # (neuron model, learning signal) of each trained variant
+    variants: tuple[tuple[str, str], ...] = (
+        ("lif", "plain"),
+        ("stdp_lif", "plain"),
+        ("stdp_lif", "rectified"),
+        ("izhikevich", "plain"),
+    )
+    n_inputs: int = 50
+    input_rate_hz: float = 20.0
+    trial_ms: float = 200.0
+    dt_ms: float = 1.0
+    targets_ms: tuple[float, ...] = (40.0, 90.0, 150.0)
+    readout_tau_ms: float = 10.0
+    w0_std: float = 0.1
+    optimizer: str = "adam"
+    c_reg: float = 0.0  # rate regulariser (0: off), towards f_target_hz
+    f_target_hz: float = 15.0
+    # LIF and STDP-LIF (alpha = exp(-dt/tau_m))
+    tau_m_ms: float = 20.0
+    v_th: float = 1.0
+    gamma: float = 0.3
+    n_ref: int = 5
+    refractory_boundary: str = "exclusive"
+    spike_step_h: str = "negative"
+    # Izhikevich: its own 0.5 ms step (the map is unstable at 1 ms), d = 2 as in the Traub
+    # preset; weights and learning rates times izhikevich_weight_scale, which makes the
+    # initial membrane fluctuation the same fraction of the rest-to-threshold distance
+    # (about 15 mV) as LIF's of v_th (about 0.25).
+    izhikevich_dt_ms: float = 0.5
+    izhikevich_d: float = 2.0
+    izhikevich_weight_scale: float = 8.0
+    # evaluation
+    tolerance_ms: float = 1.0
+    runaway_spikes: int = 20  # a last trial with this many output spikes counts as a runaway
+    reference_iterations: int = 50  # iterations checked against the numpy training reference
+
+
+SCALES = {
+    "tiny": Config(
+        runs_per_setting=2, learning_rates=(3e-3,), iterations=20, reference_iterations=20
+    ),
+    "quick": Config(),
+    "paper": Config(runs_per_setting=10, iterations=2000),
+}
+
+
+def _on_grid(value_ms: float, step_ms: float) -> bool:
+    return abs(value_ms / step_ms - round(value_ms / step_ms)) < 1e-9
+
+
+def check(config: Config) -> None:
+    for model, signal in config.variants:
+        if model not in MODELS:
+            raise ModelError(f"unknown e-prop model {model!r}; choose one of {', '.join(MODELS)}")
+        if signal not in LEARNING_SIGNALS:
+            raise ModelError(
+                f"unknown learning signal {signal!r}; choose one of {', '.join(LEARNING_SIGNALS)}"
+            )
+    if config.optimizer not in OPTIMIZERS:
+        raise ModelError(
+            f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+        )
+    if config.refractory_boundary not in REFRACTORY_BOUNDARIES:
+        raise ModelError(
+            f"unknown refractory boundary {config.refractory_boundary!r}; choose one of "
+            f"{', '.join(REFRACTORY_BOUNDARIES)}"
+        )
+    if config.spike_step_h not in SPIKE_STEP_H:
+        raise ModelError(
+            f"unknown spike_step_h {config.spike_step_h!r}; choose one of {', '.join(SPIKE_STEP_H)}"
+        )
+    for field in ("dt_ms", "izhikevich_dt_ms"):
+        step = getattr(config, field)
+        if step <= 0 or not _on_grid(config.trial_ms, step):
+            raise ModelError(
+                f"inconsistent time step: trial_ms = {config.trial_ms} is not a whole number of "
+                f"{field} = {step} steps; choose a step that divides the trial"
+            )
+    if not _on_grid(config.dt_ms, config.izhikevich_dt_ms):
+        raise ModelError(
+            f"inconsistent time step: the input is drawn on the dt_ms = {config.dt_ms} grid, "
+            f"which izhikevich_dt_ms = {config.izhikevich_dt_ms} must divide"
+        )
+    outside = [t for t in config.targets_ms if not 0 <= t < config.trial_ms]
+    if outside or not config.targets_ms:
+        raise ModelError(
+            f"target times {outside or '()'} ms are outside the trial [0, {config.trial_ms}) ms; "
+            "give at least one target inside it"
+        )
+    off_grid = [t for t in config.targets_ms if not _on_grid(t, config.dt_ms)]
+    if off_grid:
+        raise ModelError(f"target times {off_grid} ms are not multiples of dt_ms = {config.dt_ms}")
+    if config.iterations < 1 or config.runs_per_setting < 1 or not config.learning_rates:
+        raise ModelError("iterations, runs_per_setting and learning_rates must not be empty")
+
+
+def neuron_model(config: Config, model: str):
+    """The e-prop map of ``model`` with the config's parameters."""
+    if model == "izhikevich":
+        return izhikevich_eprop(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms)
+    params = dict(
+        alpha=float(np.exp(-config.dt_ms / config.tau_m_ms)),
+        v_th=config.v_th,
+        gamma=config.gamma,
+        n_ref=config.n_ref,
+    )
+    if model == "lif":
+        return lif_eprop(config.refractory_boundary, **params)
+    return stdp_lif_eprop(config.refractory_boundary, config.spike_step_h, **params)
+
+
+def training_rule(config: Config, signal: str, step_ms: float):
+    from brian2 import Hz, ms
+
+    return eprop_training(
+        config.optimizer,
+        signal,
+        kappa=float(np.exp(-step_ms / config.readout_tau_ms)),
+        trial_duration=config.trial_ms * ms,
+        c_reg=config.c_reg,
+        f_target=config.f_target_hz * Hz,
+    )
+
+
+def simulate(config: Config, sim) -> dict:
+    from brian2 import Network, defaultclock, ms
+
+    defaultclock.dt = config.dt_ms * ms
+    net = Network()
+    readers = {
+        "seeds": lambda: run_seeds(config),
+        "learning_rates": lambda: np.asarray(config.learning_rates),
+    }
+    inputs = {}  # one input generator per step size, shared by the variants that use it
+    for model, signal in config.variants:
+        readers.update(_add_variant(config, model, signal, net, inputs))
+    # One step more than the trials: the trial start at the end applies the last update.
+    sim.run(net, (config.iterations * config.trial_ms + config.dt_ms) * ms, report=None)
+    return {key: np.asarray(read()) for key, read in readers.items()}
+
+
+def _input_generator(config: Config, step_ms: float, net, inputs: dict):
+    """The frozen inputs of every seed, repeated each trial, on a clock of ``step_ms``."""
+    from brian2 import SpikeGeneratorGroup, ms
+
+    if step_ms not in inputs:
+        indices, times = [], []
+        for k, seed in enumerate(run_seeds(config)):
+            pre, _ = task(config, seed)
+            step, neuron = np.nonzero(pre)
+            indices.append(neuron + k * config.n_inputs)
+            times.append(step * config.dt_ms)
+        name = f"inputs_{len(inputs)}"
+        inputs[step_ms] = SpikeGeneratorGroup(
+            config.n_inputs * config.runs_per_setting,
+            np.concatenate(indices),
+            np.concatenate(times) * ms,
+            period=config.trial_ms * ms,
+            dt=step_ms * ms,
+            name=name,
+        )
+        net.add(inputs[step_ms])
+    return inputs[step_ms]
+
+
+def _add_variant(config: Config, model_name: str, signal: str, net, inputs: dict) -> dict:
+    """One output neuron per (learning rate, seed): neuron j = lr index * seeds + seed index."""
+    from brian2 import SpikeMonitor, StateMonitor, TimedArray, ms
+
+    from experiments.eprop import eligibility_synapses, eprop_group
+
+    label = variant_label(model_name, signal)
+    step_ms = config.izhikevich_dt_ms if model_name == "izhikevich" else config.dt_ms
+    scale = config.izhikevich_weight_scale if model_name == "izhikevich" else 1.0
+    model = neuron_model(config, model_name)
+    steps = round(config.trial_ms / step_ms)
+    target = np.zeros(steps)
+    target[np.round(np.asarray(config.targets_ms) / step_ms).astype(int)] = 1
+    n_seeds, n_lrs, n = config.runs_per_setting, len(config.learning_rates), config.n_inputs
+    runs = n_lrs * n_seeds
+    training = training_rule(config, signal, step_ms)
+    output = eprop_group(
+        model,
+        runs,
+        name=f"output_{label}",
+        dt=step_ms * ms,
+        training=training,
+        target_train=TimedArray(target, dt=step_ms * ms),
+    )
+    output.lr = np.repeat(np.asarray(config.learning_rates) * scale, n_seeds)
+    # Run j (seed index j % n_seeds) receives input k of its seed: generator neuron
+    # seed index * n + k.
+    post = np.repeat(np.arange(runs), n)
+    pre = (post % n_seeds) * n + np.tile(np.arange(n), runs)
+    initial = np.stack([task(config, seed)[1] for seed in run_seeds(config)]) * scale
+    w0 = initial[post % n_seeds, np.tile(np.arange(n), runs)]
+    synapses = eligibility_synapses(
+        model,
+        _input_generator(config, step_ms, net, inputs),
+        output,
+        name=f"synapses_{label}",
+        connect=dict(i=pre, j=post),
+        weights=w0,
+        dt=step_ms * ms,
+        training=training,
+    )
+    # Sampled at each trial start before the reset: the totals of the trial that ended.
+    per_trial = StateMonitor(
+        output,
+        ("loss", "spike_count"),
+        record=True,
+        dt=config.trial_ms * ms,
+        when="start",
+        order=-1,
+        name=f"per_trial_{label}",
+    )
+    spikes = SpikeMonitor(output, name=f"spikes_{label}")
+    net.add(output, synapses, per_trial, spikes)
+    trials = slice(1, config.iterations + 1)
+
+    def final_weights():
+        weights = np.zeros((runs, n))
+        weights[synapses.j[:], synapses.i[:] % n] = synapses.w[:]
+        return weights / scale
+
+    def spike_steps():
+        """(run, iteration, step in trial) of every output spike of the training."""
+        step = np.round(np.asarray(spikes.t / ms) / step_ms).astype(int)
+        kept = step < config.iterations * steps
+        return np.stack([np.asarray(spikes.i)[kept], step[kept] // steps, step[kept] % steps])
+
+    return {
+        f"{label}_loss": lambda: np.asarray(per_trial.loss)[:, trials],
+        f"{label}_spike_count": lambda: np.asarray(per_trial.spike_count)[:, trials],
+        f"{label}_spikes": spike_steps,
+        f"{label}_final_weights": final_weights,
+    }
