@@ -170,6 +170,13 @@ def training_rule(config: Config, signal: str, step_ms: float):
 
 
 def simulate(config: Config, sim) -> dict:
+    net, readers, duration = build_network(config)
+    sim.run(net, duration, report=None)
+    return {key: np.asarray(read()) for key, read in readers.items()}
+
+
+def build_network(config: Config):
+    """(network, readers of the results, duration of the whole training)."""
     from brian2 import Network, defaultclock, ms
 
     defaultclock.dt = config.dt_ms * ms
@@ -182,8 +189,7 @@ def simulate(config: Config, sim) -> dict:
     for model, signal in config.variants:
         readers.update(_add_variant(config, model, signal, net, inputs))
     # One step more than the trials: the trial start at the end applies the last update.
-    sim.run(net, (config.iterations * config.trial_ms + config.dt_ms) * ms, report=None)
-    return {key: np.asarray(read()) for key, read in readers.items()}
+    return net, readers, (config.iterations * config.trial_ms + config.dt_ms) * ms
 
 
 def _input_generator(config: Config, step_ms: float, net, inputs: dict):

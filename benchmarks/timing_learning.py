@@ -1,0 +1,95 @@
+"""e-prop timing training: one compiled run against a Python loop of runtime ``run()`` calls.
+
+The same network (one LIF output neuron, 50 frozen Poisson inputs, readout, e-prop gradient
+and Adam step inside the network) is trained for ``--iterations`` trials of 200 ms as one
+cpp_standalone run, and for ``--loop-iterations`` trials as one runtime ``run()`` per trial,
+as a user driving Brian2 from Python would; the loop's time per trial is scaled up to the
+same number of trials. Both are measured side by side in one process, on this machine.
+
+    python benchmarks/timing_learning.py [--iterations 1000] [--loop-iterations 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from analysis.report import write_atomic
+from experiments import timing_learning
+from experiments.devices import simulation
+from experiments.results import provenance
+
+
+def _config(iterations: int):
+    return dataclasses.replace(
+        timing_learning.SCALES["quick"], variants=(("lif", "plain"),), runs_per_setting=1,
+        learning_rates=(3e-3,), iterations=iterations,
+    )  # fmt: skip
+
+
+def compiled(iterations: int, build_dir: Path) -> dict:
+    from brian2 import device
+
+    with simulation("cpp_standalone", build_dir) as sim:
+        net, _, duration = timing_learning.build_network(_config(iterations))
+        started = time.perf_counter()
+        sim.run(net, duration, report=None)
+        total = time.perf_counter() - started
+        simulation_s = device._last_run_time  # the compiled main's own timer
+    return {"iterations": iterations, "total_s": total, "simulation_s": simulation_s}
+
+
+def python_loop(iterations: int, runtime_target: str) -> dict:
+    from brian2 import ms
+
+    config = _config(iterations)
+    with simulation("runtime", runtime_target=runtime_target):
+        net, _, _ = timing_learning.build_network(config)
+        started = time.perf_counter()
+        for _ in range(iterations):
+            net.run(config.trial_ms * ms, namespace={}, report=None)
+        total = time.perf_counter() - started
+    return {"iterations": iterations, "total_s": total, "runtime_target": runtime_target}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--loop-iterations", type=int, default=20)
+    parser.add_argument("--runtime-target", default="numpy", choices=("numpy", "cython"))
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        fast = compiled(args.iterations, Path(scratch) / "build")
+    slow = python_loop(args.loop_iterations, args.runtime_target)
+    loop_per_trial = slow["total_s"] / slow["iterations"]
+    loop_total = loop_per_trial * args.iterations
+    result = {
+        "benchmark": "timing_learning",
+        "compiled": fast,
+        "python_loop": {**slow, "per_trial_s": loop_per_trial, "scaled_total_s": loop_total},
+        "ratio_total": loop_total / fast["total_s"],
+        "ratio_simulation": loop_total / fast["simulation_s"],
+        "machine": {"processor": platform.processor(), "cpus": len(os.sched_getaffinity(0))},
+        "provenance": provenance("cpp_standalone", seed=_config(1).seed),
+    }
+    print(f"e-prop timing training, {args.iterations} trials of 200 ms (1 LIF, 50 inputs)")
+    print(f"  compiled (cpp_standalone), one run:  {fast['total_s']:8.1f} s total, "
+          f"{fast['simulation_s']:.2f} s simulation")  # fmt: skip
+    print(f"  Python loop of runtime run() ({args.runtime_target}): {loop_per_trial * 1e3:.0f} ms "
+          f"per trial -> {loop_total:.0f} s for {args.iterations}")  # fmt: skip
+    print(f"  ratio: {result['ratio_total']:.0f}x (with compile), "
+          f"{result['ratio_simulation']:.0f}x (simulation only)")  # fmt: skip
+    args.output.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.output / "timing_learning.json", json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

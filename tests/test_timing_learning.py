@@ -1,0 +1,129 @@
+"""The e-prop spike-timing experiment: compiled training against independent computations."""
+
+import dataclasses
+import json
+from math import exp
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.eprop import bptt_gradient, train_reference
+from analysis.figures import load_result
+from analysis.timing_learning import target_steps, task, variant_label
+from experiments import harness, timing_learning
+from models.base import ModelError
+from models.eprop import eprop_training
+
+REFERENCE = Path(__file__).with_name("reference") / "timing_learning_tiny.json"
+
+
+def _model_options(config, model):
+    if model == "izhikevich":
+        return dict(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms)
+    return dict(alpha=exp(-config.dt_ms / config.tau_m_ms), v_th=config.v_th,
+                gamma=config.gamma, n_ref=config.n_ref)  # fmt: skip
+
+
+def _pre_spikes(config, model, seed):
+    pre, w0 = task(config, seed)
+    if model != "izhikevich":
+        return pre, w0
+    upsampled = np.zeros((round(config.trial_ms / config.izhikevich_dt_ms), pre.shape[1]))
+    upsampled[:: round(config.dt_ms / config.izhikevich_dt_ms)] = pre
+    return upsampled, w0 * config.izhikevich_weight_scale
+
+
+def test_one_compiled_gradient_step_equals_the_bptt_gradient(tmp_path):
+    """Plain gradient descent for one trial: w1 - w0 = -lr g, g from a reverse-mode (BPTT)
+    computation that never sees an eligibility trace."""
+    config = dataclasses.replace(
+        timing_learning.SCALES["tiny"], optimizer="gd", iterations=1, runs_per_setting=1,
+        learning_rates=(0.01,), w0_std=0.3, reference_iterations=1,
+    )  # fmt: skip
+    directory = harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
+    _, data, _ = load_result(directory)
+    fired = 0
+    for model, signal in config.variants:
+        label = variant_label(model, signal)
+        pre, w0 = _pre_spikes(config, model, config.seed)
+        scale = config.izhikevich_weight_scale if model == "izhikevich" else 1.0
+        step = config.izhikevich_dt_ms if model == "izhikevich" else config.dt_ms
+        gradient = bptt_gradient(
+            model, pre, target_steps(dataclasses.asdict(config), model), w0,
+            kappa=exp(-step / config.readout_tau_ms), **_model_options(config, model),
+        )  # fmt: skip
+        if signal == "plain":
+            change = data[f"{label}_final_weights"][0] - w0 / scale
+            np.testing.assert_allclose(change, -0.01 * gradient, rtol=1e-9, atol=1e-13)
+        fired += int(data[f"{label}_spike_count"][0, 0])
+    assert fired > 0  # the step includes spikes, so the reset and refractory paths count
+
+
+def test_shrunk_training_reaches_the_stored_reference_loss_curve(tiny_results):
+    """The tiny training on the numpy runtime against the loss curves stored from a
+    cpp_standalone run (provenance beside them; regenerate with tests/reference/regenerate.py)."""
+    config, data, _ = load_result(tiny_results["timing_learning"])
+    stored = json.loads(REFERENCE.read_text())
+    assert stored["config"] == {key: config[key] for key in stored["config"]}, (
+        "the tiny config changed: regenerate the reference with tests/reference/regenerate.py"
+    )
+    for label, curve in stored["loss"].items():
+        np.testing.assert_allclose(data[f"{label}_loss"], curve, rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(data[f"{label}_spike_count"], stored["spike_count"][label])
+
+
+def test_the_tiny_experiment_matches_the_numpy_training_reference(tiny_results):
+    _, _, metrics = load_result(tiny_results["timing_learning"])
+    by_key = {row["key"]: row for row in metrics["targets"]}
+    assert by_key["P9a"]["passed"], by_key["P9a"]
+
+
+def test_the_rectified_signal_escapes_the_maximal_firing_state():
+    """STDP-LIF started at maximal firing (one spike per refractory period): with the plain
+    signal, negative refractory eligibility raises the weights and the state absorbs; the
+    rectified signal lets the rate fall."""
+    config = timing_learning.SCALES["quick"]
+    pre, w0 = task(config, 0)
+    counts = {}
+    for signal in ("plain", "rectified"):
+        result = train_reference(
+            "stdp_lif", pre, [40, 90, 150], w0 + 0.5, iterations=100, lr=1e-2,
+            learning_signal=signal, kappa=exp(-0.1), trial_s=0.2, alpha=exp(-1 / 20), n_ref=5,
+        )  # fmt: skip
+        counts[signal] = result["spike_count"]
+    maximal = 200 // 5
+    assert counts["plain"][0] >= 0.9 * maximal
+    assert counts["plain"][-1] >= counts["plain"][0]
+    assert counts["rectified"][-1] < 0.25 * maximal
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(dt_ms=0.7), "inconsistent time step"),
+        (dict(izhikevich_dt_ms=0.3), "inconsistent time step"),
+        (dict(targets_ms=(40.0, 250.0)), "outside the trial"),
+        (dict(targets_ms=(-1.0,)), "outside the trial"),
+        (dict(targets_ms=(40.5,)), "not multiples of dt_ms"),
+        (dict(variants=(("lif", "clipped"),)), "unknown learning signal"),
+        (dict(variants=(("adex", "plain"),)), "unknown e-prop model"),
+        (dict(optimizer="sgd"), "unknown optimizer"),
+        (dict(refractory_boundary="loose"), "unknown refractory boundary"),
+        (dict(spike_step_h="zero"), "unknown spike_step_h"),
+    ],
+)
+def test_bad_configs_are_refused_before_anything_is_built(change, message, tmp_path):
+    config = dataclasses.replace(timing_learning.SCALES["tiny"], **change)
+    with pytest.raises(ModelError, match=message):
+        harness.run(timing_learning, config, "cpp_standalone", tmp_path, tmp_path / "build")
+    assert not (tmp_path / "build").exists()
+
+
+def test_training_rule_names_are_checked():
+    with pytest.raises(ModelError, match="unknown optimizer"):
+        eprop_training("rmsprop")
+    with pytest.raises(ModelError, match="unknown learning signal"):
+        eprop_training("adam", "clipped")
+    with pytest.raises(ModelError, match="must be in units of"):
+        eprop_training(trial_duration=200.0)
