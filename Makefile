@@ -1,5 +1,6 @@
 # stdplab: `make figures` regenerates every figure and figures/REPORT.md; `make test` runs
-# the test suite. Both create .venv (Python >= 3.12) and install the pinned dependencies.
+# the test suite; `make bench` the benchmarks. Each creates .venv (Python >= 3.12) and
+# installs the pinned dependencies.
 PYTHON ?= $(shell .ci/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= quick
 DEVICE ?= cpp_standalone
 
-.PHONY: figures test lint clean
+.PHONY: figures test bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above."; exit 1; }
@@ -21,6 +22,9 @@ figures: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/timing_learning.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check models experiments analysis tests benchmarks

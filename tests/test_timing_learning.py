@@ -127,3 +127,19 @@ def test_training_rule_names_are_checked():
         eprop_training("adam", "clipped")
     with pytest.raises(ModelError, match="must be in units of"):
         eprop_training(trial_duration=200.0)
+
+
+@pytest.mark.standalone
+def test_the_benchmark_runs_at_tiny_size(tmp_path):
+    """benchmarks/ must not rot: both arms run and the ratio is written."""
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "benchmarks" / "timing_learning.py"
+    spec = importlib.util.spec_from_file_location("timing_learning_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    result = benchmark.main(["--iterations", "5", "--loop-iterations", "2", "--output",
+                             str(tmp_path)])  # fmt: skip
+    stored = json.loads((tmp_path / "timing_learning.json").read_text())
+    assert stored["ratio_total"] == pytest.approx(result["ratio_total"])
+    assert stored["compiled"]["simulation_s"] > 0 and stored["python_loop"]["total_s"] > 0
