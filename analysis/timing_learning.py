@@ -271,19 +271,19 @@ def _labels(config: dict) -> list[tuple[str, str]]:
     return [(model, variant_label(model, signal)) for model, signal in config["variants"]]
 
 
-def plot_rasters(config: dict, data: dict):
-    """Output spikes of one run per variant (middle learning rate, first seed) over training."""
+def _columns(columns: int, rows: int, height: float, **shared):
+    """One column of panels per variant."""
     import matplotlib.pyplot as plt
 
+    return plt.subplots(rows, columns, figsize=(3.2 * columns, height), layout="constrained",
+                        squeeze=False, **shared)  # fmt: skip
+
+
+def plot_rasters(config: dict, data: dict):
+    """Output spikes of one run per variant (middle learning rate, first seed) over training."""
+
     labels = _labels(config)
-    fig, axes = plt.subplots(
-        1,
-        len(labels),
-        figsize=(3.2 * len(labels), 4.8),
-        sharey=True,
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _columns(len(labels), rows=1, height=4.8, sharey=True)
     run = len(data["learning_rates"]) // 2 * len(data["seeds"])
     shown = max(1, config["iterations"] // 150)  # at most ~150 trials per panel
     for ax, (model, label) in zip(axes[0], labels, strict=True):
@@ -315,14 +315,7 @@ def plot_learning_curves(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     labels = _labels(config)
-    fig, axes = plt.subplots(
-        2,
-        len(labels),
-        figsize=(3.2 * len(labels), 5.6),
-        sharex=True,
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _columns(len(labels), rows=2, height=5.6, sharex=True)
     iterations = np.arange(1, config["iterations"] + 1)
     lrs = data["learning_rates"]
     for column, (model, label) in enumerate(labels):

@@ -72,10 +72,14 @@ class Record:
     # Initial state as Brian2 assignments (variable -> expression, e.g. {"v": "E_L"}); strings
     # are code-generated, so they work on every device.
     initial_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Named choices among published conventions (e.g. a refractory boundary), recorded with
+    # every result that uses the record.
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "initial_values", _freeze(self.initial_values))
+        object.__setattr__(self, "options", _freeze(self.options))
         for line in self.equation_lines():
             _equation_variable(line)
 
@@ -192,8 +196,3 @@ class PlasticityRule(Record):
     on_pre: str = ""
     on_post: str = ""
     method: str = "exact"
-    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "options", _freeze(self.options))

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from brian2 import Equations
 
-from models.base import ModelError, Record, _freeze
+from models.base import ModelError, Record
 
 REFRACTORY_BOUNDARIES = ("exclusive", "strict")  # refractory while t - t_spike < n_ref / <= n_ref
 SPIKE_STEP_H = ("negative", "surrogate")  # STDP-LIF h at the spike step: -gamma, or the surrogate
@@ -68,11 +68,6 @@ class EpropNeuronModel(Record):
     initial_values: Mapping[str, str] = dataclasses.field(
         default_factory=lambda: {"v": "0", "steps_since_spike": "1000000000"}  # no spike yet
     )
-    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "options", _freeze(self.options))
 
     def synapse_reset_code(self) -> str:
         """Zero every synaptic state but the weight: a fresh trial's eligibility."""
@@ -281,11 +276,6 @@ class EpropTraining(Record):
     synapse_equations: str = ""
     accumulate_code: str = ""
     update_code: str = ""
-    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "options", _freeze(self.options))
 
     def synapse_reset_code(self) -> str:
         return "grad = 0\ne_filtered = 0"

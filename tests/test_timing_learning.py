@@ -79,6 +79,20 @@ def test_the_tiny_experiment_matches_the_numpy_training_reference(tiny_results):
     assert by_key["P9a"]["passed"], by_key["P9a"]
 
 
+def test_rate_regulariser_and_gradient_descent_match_the_numpy_reference(tmp_path):
+    """The regulariser and the plain-GD optimizer, which the default runs leave out."""
+    config = dataclasses.replace(
+        timing_learning.SCALES["tiny"], optimizer="gd", c_reg=0.05, f_target_hz=12.0,
+        w0_std=0.3, iterations=4, runs_per_setting=1, reference_iterations=4,
+        variants=(("lif", "plain"), ("stdp_lif", "rectified")),
+    )  # fmt: skip
+    _, data, metrics = load_result(
+        harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
+    )
+    assert data["lif_spike_count"].sum() > 0  # the regulariser's rate term is not zero
+    assert metrics["targets"][0]["key"] == "P9a" and metrics["targets"][0]["passed"]
+
+
 def test_the_rectified_signal_escapes_the_maximal_firing_state():
     """STDP-LIF started at maximal firing (one spike per refractory period): with the plain
     signal, negative refractory eligibility raises the weights and the state absorbs; the
