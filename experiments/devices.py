@@ -73,11 +73,21 @@ class Simulation:
 
     def run(self, net, duration, report: str | None = "text") -> None:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
+        self.run_phases(net, [(duration, None)], report=report)
+
+    def run_phases(self, net, phases, report: str | None = "text") -> None:
+        """Run ``net`` through ``[(duration, before), ...]``, calling ``before()`` (if given)
+        ahead of its phase, e.g. to switch plasticity off by setting a rate to zero. On the
+        standalone targets the phases and the settings between them are recorded, then
+        compiled and executed once."""
         from brian2 import device
 
-        # An empty run namespace: every name must be a model variable or in a group's own
-        # namespace, never picked up from whichever Python frame happens to call run().
-        net.run(duration, namespace={}, report=report)
+        for duration, before in phases:
+            if before is not None:
+                before()
+            # An empty run namespace: every name must be a model variable or in a group's own
+            # namespace, never picked up from whichever Python frame happens to call run().
+            net.run(duration, namespace={}, report=report)
         if self.device == "cpp_standalone":
             device.build(directory=str(self.build_dir), compile=True, run=True)
         elif self.device == "cuda_standalone":

@@ -1,0 +1,309 @@
+"""Feature emergence from event-camera data: a global STDP layer with competition (Safa et al.).
+
+Safa et al. (2021), arXiv 2111.00791, train a fully connected ("global") STDP layer of LIF
+neurons with winner-take-all competition on N-MNIST and read out spike counts with a linear
+classifier; they derive the STDP and neuron parameters from theory instead of a search. The
+paper's derivation was not available: the rules here are the project's reconstruction R1-R5
+(science notes, features.md §1), computed from the training data's own statistics.
+
+One network, one compile: 34x34x2 event inputs drive two layers of N neurons, the STDP layer
+and a control with the same initial weights that never learns; every sample is presented in
+sequence (V and traces reset between samples). Phase 1 trains on the training samples;
+phase 2, with plasticity off, presents the training and test samples again to read the spike
+counts. The readout (scikit-learn) runs in ``analysis``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.event_features import evaluate, tuning_rules  # noqa: F401  (evaluate: metrics)
+from experiments.build import resolve_neuron
+from models.base import ModelError
+from models.plasticity import pair_stdp
+
+NAME = "event_features"
+SENSOR = (34, 34)
+N_INPUTS = SENSOR[0] * SENSOR[1] * 2
+DATASETS = ("emulated", "nmnist_folder")
+#: Neuron models with a current input and a closed-form distance to firing (rule R3).
+NEURONS = ("lif", "stdp_lif", "izhikevich")
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    dataset: str = "emulated"  # or "nmnist_folder" with dataset_folder
+    dataset_folder: str = ""
+    n_train: int = 600
+    n_test: int = 300
+    neurons: tuple[str, ...] = ("lif",)  # one STDP layer + frozen control per model
+    model_overrides: tuple = ()
+    n_neurons: int = 100
+    sample_ms: float = 320.0  # events after this are dropped (N-MNIST ends at 297-336 ms)
+    rest_ms: float = 30.0
+    dt_ms: float = 1.0
+    w_sum: float = 100.0  # L1 norm of each neuron's afferent weights (rule: any; scale-free)
+    w_max: float = 1.0
+    # tuning rules (features.md §1): R1 LTD/LTP area ratio, R3 mix of random and matched
+    # prototype, R4 spikes per sample; R2 (tau_plus = tau_m) and R5 (N >= 10 x classes) fixed.
+    ltd_ratio: float = 1.1
+    rho: float = 0.6
+    spikes_per_sample: float = 2.0
+
+
+SCALES = {
+    "tiny": Config(n_train=30, n_test=20, n_neurons=20),
+    "quick": Config(),
+    "paper": Config(n_train=2000, n_test=1000, neurons=("lif", "stdp_lif", "izhikevich")),
+}
+
+
+def check(config: Config) -> None:
+    if config.dataset not in DATASETS:
+        raise ModelError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
+    if config.dataset == "nmnist_folder" and not config.dataset_folder:
+        raise ModelError("dataset nmnist_folder needs --config dataset_folder=PATH")
+    for name in config.neurons:
+        if name.partition(":")[0] not in NEURONS:
+            raise ModelError(
+                f"event_features needs a current-driven neuron with a known distance to "
+                f"threshold; {name!r} is not one of {', '.join(NEURONS)}"
+            )
+        resolve_neuron(name, config.model_overrides)
+    if min(config.n_train, config.n_test, config.n_neurons) < 1:
+        raise ModelError("n_train, n_test and n_neurons must be positive")
+    if config.dt_ms <= 0 or config.sample_ms <= 0 or config.rest_ms < 0:
+        raise ModelError("dt_ms and sample_ms must be positive and rest_ms not negative")
+
+
+def load_samples(config: Config) -> tuple[list, np.ndarray, list, np.ndarray]:
+    """(train events, train labels, test events, test labels)."""
+    from experiments import events
+
+    if config.dataset == "emulated":
+        samples, labels = events.emulated_nmnist(config.n_train + config.n_test, config.seed)
+        return (
+            samples[: config.n_train],
+            labels[: config.n_train],
+            samples[config.n_train :],
+            labels[config.n_train :],
+        )
+    train, train_labels = events.load_nmnist_folder(
+        config.dataset_folder, "train", limit=config.n_train
+    )
+    test, test_labels = events.load_nmnist_folder(
+        config.dataset_folder, "test", limit=config.n_test
+    )
+    return train, train_labels, test, test_labels
+
+
+def neuron_scales(model) -> dict:
+    """What rules R2 and R3 need of a neuron: the input resistance, the synaptic and membrane
+    time constants, and the steady depolarisation from rest that makes it fire."""
+    from brian2 import mV
+
+    p = model.params
+    if model.name in ("lif", "stdp_lif"):
+        return dict(
+            resistance=p["R_m"],
+            tau_syn=p["tau_syn"],
+            tau_m=p["tau_m"],
+            threshold_distance=p["v_th"] - p["E_L"],
+        )
+    # Izhikevich: 0.04 v^2 + (5 - b) v + 140 + R I = 0 (u = b v at rest) has a fixed point
+    # only below this R I (the rheobase, 4 mV for b = 0.2); it has no tau_m, so R2 uses 20 ms.
+    from brian2 import ms
+
+    rheobase = ((5 - float(p["b"])) ** 2 / 0.16 - 140) * mV
+    return dict(
+        resistance=p["R_in"], tau_syn=p["tau_syn"], tau_m=20 * ms, threshold_distance=rheobase
+    )
+
+
+def _post_expression(expression: str, model) -> str:
+    """``expression`` of the target's own names, as synapse code (``E_L`` -> ``E_L_post``)."""
+    import re
+
+    names = set(model.params) | {
+        line.split(":")[0].split("/")[0].strip().lstrip("d") for line in model.equation_lines()
+    }
+    return re.sub(
+        r"\b[A-Za-z_]\w*\b",
+        lambda m: f"{m.group()}_post" if m.group() in names else m.group(),
+        expression,
+    )
+
+
+def simulate(config: Config, sim) -> dict:
+    import time
+
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
+
+    from experiments import events
+
+    defaultclock.dt = config.dt_ms * ms
+    train, train_labels, test, test_labels = load_samples(config)
+    dt_us = round(config.dt_ms * 1000)
+    period_steps = round((config.sample_ms + config.rest_ms) / config.dt_ms)
+    binned = [
+        events.bin_events(sample[sample["t"] < config.sample_ms * 1000], dt_us, SENSOR)
+        for sample in [*train, *test]
+    ]
+    frames = np.zeros((len(binned), N_INPUTS), dtype=np.int32)
+    for k, (neuron, _) in enumerate(binned):
+        np.add.at(frames[k], neuron, 1)
+    rates_hz = frames[: config.n_train].mean(axis=0) / (config.sample_ms * 1e-3)
+    # Phase 1 presents the training samples, phase 2 the training then the test samples.
+    sequence = [*binned[: config.n_train], *binned]
+    indices = np.concatenate([neuron for neuron, _ in sequence])
+    steps = np.concatenate([step + k * period_steps for k, (_, step) in enumerate(sequence)])
+    inputs = SpikeGeneratorGroup(N_INPUTS, indices, steps * config.dt_ms * ms, name="inputs")
+    rng = np.random.default_rng(config.seed)
+    initial = rng.uniform(0, 1, (N_INPUTS, config.n_neurons))
+    initial *= config.w_sum / initial.sum(axis=0)  # L1 normalised per neuron
+    net = Network(inputs)
+    readers = {
+        "frames": lambda: frames,
+        "labels": lambda: np.concatenate([train_labels, test_labels]),
+        "initial_weights": lambda: initial.astype(np.float32),
+    }
+    plastic_synapses = []
+    for index, name in enumerate(config.neurons):
+        model = resolve_neuron(name, config.model_overrides)
+        scales = neuron_scales(model)
+        rules = tuning_rules(
+            rates_hz,
+            n_neurons=config.n_neurons,
+            n_samples=config.n_train,
+            w_sum=config.w_sum,
+            spikes_per_sample=config.spikes_per_sample,
+            rho=config.rho,
+            ltd_ratio=config.ltd_ratio,
+            **{key: float(value) for key, value in scales.items()},
+        )
+        label = name.replace(":", "_")
+        readers[f"{label}_rules"] = lambda rules=rules: np.array(
+            [rules[key] for key in sorted(rules)]
+        )
+        readers[f"{label}_rule_names"] = lambda rules=rules: np.array(sorted(rules))
+        for plastic in (True, False):
+            layer_label = f"{label}_{'stdp' if plastic else 'frozen'}"
+            objects = _layer(
+                config, model, rules, inputs, initial, plastic, f"layer{index}_{int(plastic)}"
+            )
+            net.add(*objects)
+            synapses, monitor = objects[1], objects[-1]
+            readers[f"{layer_label}_spike_i"] = lambda m=monitor: np.asarray(m.i)
+            readers[f"{layer_label}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)
+            if plastic:
+                plastic_synapses.append(synapses)
+                readers[f"{label}_weights"] = lambda s=synapses: np.asarray(
+                    s.w[:], dtype=np.float32
+                ).reshape(N_INPUTS, config.n_neurons)
+
+    def freeze():
+        for synapses in plastic_synapses:
+            synapses.A_plus = 0
+            synapses.A_minus = 0
+
+    period_ms = period_steps * config.dt_ms
+    started = time.perf_counter()
+    sim.run_phases(
+        net,
+        [(config.n_train * period_ms * ms, None), (len(binned) * period_ms * ms, freeze)],
+        report=None,
+    )
+    readers["simulation_s"] = _simulation_time(sim, time.perf_counter() - started)
+    return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
+
+
+def _simulation_time(sim, measured: float) -> float:
+    """Seconds of simulation without the compile: the standalone main's own timer."""
+    from brian2 import device
+
+    if sim.device == "cpp_standalone":
+        return float(device._last_run_time)
+    return measured
+
+
+def _layer(config: Config, model, rules: dict, inputs, initial, plastic: bool, name: str):
+    """N neurons of ``model`` with winner-take-all, all-to-all afferents from ``inputs``:
+    (layer, afferent synapses, inhibition, spike monitor)."""
+    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms
+
+    from experiments.build import neuron_group
+
+    period = (config.sample_ms + config.rest_ms) * ms
+    # Each sample starts from rest: V, the synaptic current (and u) reset.
+    restart = [f"{var} = {value}" for var, value in model.initial_values.items()]
+    restart.append(f"{model.synaptic_input} = 0*{model.synaptic_input}")
+    if plastic:
+        model = model.with_equation(
+            "w_total : 1  # sum of afferent weights, kept incrementally"
+        ).with_equation("w_total_next : 1  # sum of the weights just normalised")
+        restart += ["w_total = w_total_next", "w_total_next = 0"]
+    layer = neuron_group(model, config.n_neurons, name=name)
+    if plastic:
+        layer.w_total = initial.sum(axis=0)
+    layer.run_regularly(
+        "\n".join(restart),
+        dt=period,
+        when="start",
+        order=1,
+        name=f"{name}_sample_start",
+    )
+    # Hard WTA: a spike puts every other neuron of the layer back at rest.
+    rest = _post_expression(model.initial_values["v"], model)
+    inhibition = Synapses(layer, layer, on_pre=f"v_post = {rest}", name=f"{name}_wta")
+    inhibition.connect("i != j")
+    transmit = f"{model.synaptic_input}_post += w*input_gain"
+    gain_equation = Equations("input_gain : amp (shared, constant)")
+    if plastic:
+        rule = pair_stdp(
+            "all_to_all",
+            "additive",
+            tau_plus=rules["tau_plus_s"] * 1000 * ms,
+            tau_minus=rules["tau_plus_s"] * 1000 * ms,
+            A_plus=rules["A_plus"],
+            A_minus=rules["A_minus"],
+            w_max=config.w_max,
+        )
+        # w_total follows every change, so normalising at each sample start needs no sum
+        # over synapses (a summed variable would cost N_INPUTS x N additions every step).
+        synapses = Synapses(
+            inputs,
+            layer,
+            rule.brian_equations() + gain_equation,
+            on_pre=f"{transmit}\nw_old = w\n{rule.on_pre}\nw_total_post += w - w_old",
+            on_post=f"w_old = w\n{rule.on_post}\nw_total_post += w - w_old",
+            name=f"{name}_afferents",
+        )
+        synapses.run_regularly(
+            # Clipping can leave the sum below w_sum, so the new sum is counted, not assumed.
+            f"w = clip(w*{config.w_sum!r}/w_total_post, 0, w_max)\nw_total_next_post += w\n"
+            "apre = 0\napost = 0",
+            dt=period,
+            when="start",
+            order=0,
+            name=f"{name}_normalise",
+        )
+    else:
+        synapses = Synapses(
+            inputs,
+            layer,
+            Equations("w : 1") + gain_equation,
+            on_pre=transmit,
+            name=f"{name}_afferents",
+        )
+    synapses.connect(
+        i=np.repeat(np.arange(N_INPUTS), config.n_neurons),
+        j=np.tile(np.arange(config.n_neurons), N_INPUTS),
+    )
+    synapses.w = initial.ravel()
+    for key, value in (rule.params if plastic else {}).items():
+        setattr(synapses, key, value)
+    synapses.input_gain = rules["gain_A"] * amp
+    return layer, synapses, inhibition, SpikeMonitor(layer, name=f"{name}_spikes")

@@ -1,0 +1,134 @@
+"""The event-camera STDP layer: weight updates against an independent numpy replay, the
+competition, the tuning rules and bad input."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from analysis.event_features import tuning_rules
+from experiments import event_features
+from models.base import ModelError
+from models.neurons import get_neuron
+
+RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9}
+ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
+
+
+def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, competition=True):
+    """Build one layer of ``event_features`` around a fixed input and run it on the numpy
+    runtime; (post spike steps, post neurons, final weights, w_total)."""
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = config.dt_ms * ms
+    inputs = SpikeGeneratorGroup(event_features.N_INPUTS, pre_neurons, pre_steps * ms)
+    layer, synapses, inhibition, monitor = event_features._layer(
+        config, get_neuron("lif"), RULES, inputs, initial, plastic, "layer"
+    )
+    period = config.sample_ms + config.rest_ms
+    objects = [inputs, layer, synapses, monitor] + ([inhibition] if competition else [])
+    Network(*objects).run(periods * period * ms)
+    weights = np.asarray(synapses.w[:]).reshape(event_features.N_INPUTS, config.n_neurons)
+    steps = np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
+    w_total = np.asarray(layer.w_total[:]) if plastic else None
+    return steps, np.asarray(monitor.i), weights, w_total
+
+
+def _replay(config, initial, pre_steps, pre_neurons, post_steps, post_neurons, periods):
+    """Pair STDP (all-to-all, additive, clipped) replayed event by event from the spike
+    times, with the layer's schedule: at each sample start the weights are L1-normalised and
+    the traces cleared; within a step, presynaptic updates come before postsynaptic ones."""
+    tau, a_plus, a_minus = RULES["tau_plus_s"] * 1e3, RULES["A_plus"], RULES["A_minus"]
+    w = initial.copy()
+    period_steps = round((config.sample_ms + config.rest_ms) / config.dt_ms)
+    last_pre = [[] for _ in range(event_features.N_INPUTS)]
+    last_post = [[] for _ in range(config.n_neurons)]
+    for step in range(periods * period_steps):
+        if step % period_steps == 0:
+            w = np.clip(w * config.w_sum / w.sum(axis=0), 0, config.w_max)
+            last_pre = [[] for _ in range(event_features.N_INPUTS)]
+            last_post = [[] for _ in range(config.n_neurons)]
+        for i in pre_neurons[pre_steps == step]:
+            last_pre[i].append(step)
+            for j in range(config.n_neurons):
+                trace = sum(math.exp(-(step - s) * config.dt_ms / tau) for s in last_post[j])
+                w[i, j] = min(max(w[i, j] - a_minus * trace, 0), config.w_max)
+        for j in post_neurons[post_steps == step]:
+            last_post[j].append(step)
+            for i in ACTIVE:
+                trace = sum(math.exp(-(step - s) * config.dt_ms / tau) for s in last_pre[i])
+                w[i, j] = min(max(w[i, j] + a_plus * trace, 0), config.w_max)
+    return w
+
+
+@pytest.fixture
+def fixed_input():
+    config = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=3, sample_ms=60.0,
+                                 rest_ms=20.0)  # fmt: skip
+    rng = np.random.default_rng(5)
+    initial = rng.uniform(0, 1, (event_features.N_INPUTS, config.n_neurons))
+    initial *= config.w_sum / initial.sum(axis=0)
+    initial[ACTIVE] *= 20  # the active inputs carry the drive (normalised away at t = 0)
+    pairs = {
+        (int(s), int(i))
+        for s, i in zip(rng.integers(0, 150, 400), rng.choice(ACTIVE, 400), strict=True)
+    }
+    steps, neurons = np.array(sorted(pairs)).T
+    return config, initial, steps, neurons
+
+
+def test_stdp_layer_weights_equal_an_independent_replay(fixed_input):
+    config, initial, pre_steps, pre_neurons = fixed_input
+    post_steps, post_neurons, weights, w_total = _run_layer(
+        config, initial, pre_steps, pre_neurons, periods=2
+    )
+    assert len(post_steps) >= 3  # LTP and LTD both exercised
+    expected = _replay(config, initial, pre_steps, pre_neurons, post_steps, post_neurons, 2)
+    np.testing.assert_allclose(weights, expected, rtol=1e-10, atol=1e-12)
+    # w_total is kept incrementally; it must equal the sum it stands for
+    np.testing.assert_allclose(w_total, weights.sum(axis=0), rtol=1e-9)
+
+
+def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
+    """Ten neurons with random weights on a common input: with the competition every step
+    with spikes has exactly one winner; without it, neurons fire together."""
+    config, _, pre_steps, pre_neurons = fixed_input
+    config = dataclasses.replace(config, n_neurons=10)
+    weights = np.random.default_rng(1).uniform(0.004, 0.008, (event_features.N_INPUTS, 10))
+    winners = {}
+    for competition in (True, False):
+        steps, neurons, _, _ = _run_layer(config, weights, pre_steps, pre_neurons, periods=1,
+                                          plastic=False, competition=competition)  # fmt: skip
+        per_step = np.bincount(steps)
+        winners[competition] = (per_step[per_step > 0], len(set(neurons)))
+    assert np.all(winners[True][0] == 1) and winners[True][1] >= 2
+    assert winners[False][0].max() >= 2
+
+
+def test_tuning_rules_follow_their_closed_forms():
+    rates = np.array([10.0, 30.0, 0.0, 60.0])
+    rules = tuning_rules(rates, n_neurons=100, n_samples=1000, w_sum=50.0, resistance=1e8,
+                         tau_syn=5e-3, tau_m=20e-3, threshold_distance=0.02)  # fmt: skip
+    drive = 0.4 * 100 / 4 + 0.6 * (100 + 900 + 3600) / 100
+    assert rules["gain_A"] == pytest.approx(0.02 / (1e8 * 5e-3 * 50.0 * drive))
+    assert rules["effective_step"] == pytest.approx(math.sqrt(10) * 100 / 2000)
+    assert rules["A_plus"] * 100 * 20e-3 / 50.0 == pytest.approx(rules["effective_step"])
+    assert rules["A_minus"] == pytest.approx(1.1 * rules["A_plus"])
+    assert rules["tau_plus_s"] == 20e-3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(dataset="cifar"), "unknown dataset"),
+        (dict(dataset="nmnist_folder"), "dataset_folder"),
+        (dict(neurons=("lif_cond",)), "current-driven neuron"),
+        (dict(neurons=("adex",)), "current-driven neuron"),
+        (dict(n_neurons=0), "must be positive"),
+    ],
+)
+def test_bad_configs_are_refused_before_anything_is_built(change, message):
+    with pytest.raises(ModelError, match=message):
+        event_features.check(dataclasses.replace(event_features.SCALES["tiny"], **change))
