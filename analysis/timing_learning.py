@@ -219,7 +219,9 @@ def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
                     f"{info['success_at_end']}/{info['runs']}",
                     f"{info['runaways']}/{info['runs']}",
                     f"{info['runs_that_ever_fired']}/{info['runs']}",
-                    info["median_final_error_ms"],
+                    "no run ends with one spike per target"
+                    if info["median_final_error_ms"] is None
+                    else info["median_final_error_ms"],
                 ],
                 TEAM_REFERENCE.get(label, "no published value"),
                 None,
