@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/timing_learning.py
+	$(BIN)/python benchmarks/event_features.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check models experiments analysis tests benchmarks

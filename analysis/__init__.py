@@ -10,4 +10,5 @@ ANALYSES = (
     "neuron_comparison",
     "eligibility_windows",
     "timing_learning",
+    "event_features",
 )

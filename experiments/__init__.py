@@ -9,6 +9,7 @@ EXPERIMENTS = (
     "neuron_comparison",
     "eligibility_windows",
     "timing_learning",
+    "event_features",
 )
 
 

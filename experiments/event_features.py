@@ -15,11 +15,17 @@ counts. The readout (scikit-learn) runs in ``analysis``.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.event_features import evaluate, tuning_rules  # noqa: F401  (evaluate: metrics)
+from analysis.event_features import (  # noqa: F401  (evaluate: this experiment's metrics)
+    calibrated_gain,
+    evaluate,
+    tuning_rules,
+)
 from experiments.build import resolve_neuron
 from models.base import ModelError
 from models.plasticity import pair_stdp
@@ -30,6 +36,7 @@ N_INPUTS = SENSOR[0] * SENSOR[1] * 2
 DATASETS = ("emulated", "nmnist_folder")
 #: Neuron models with a current input and a closed-form distance to firing (rule R3).
 NEURONS = ("lif", "stdp_lif", "izhikevich")
+GAIN_RULES = ("empirical", "closed_form")
 
 
 @dataclass(frozen=True)
@@ -52,10 +59,18 @@ class Config:
     ltd_ratio: float = 1.1
     rho: float = 0.6
     spikes_per_sample: float = 2.0
+    # Diehl & Cook adaptive threshold, in both layers while training: a neuron that has won
+    # its share (S k / N spikes) has its threshold raised by this fraction of the distance
+    # to firing; 0 switches it off.
+    theta_fraction: float = 0.2
+    # R3 in closed form, or its empirical form (the median sample's peak depolarisation with
+    # the initial weights reaches threshold) on the first calibration_samples training samples
+    gain_rule: str = "empirical"
+    calibration_samples: int = 200
 
 
 SCALES = {
-    "tiny": Config(n_train=30, n_test=20, n_neurons=20),
+    "tiny": Config(n_train=12, n_test=8, n_neurons=10),
     "quick": Config(),
     "paper": Config(n_train=2000, n_test=1000, neurons=("lif", "stdp_lif", "izhikevich")),
 }
@@ -73,18 +88,25 @@ def check(config: Config) -> None:
                 f"threshold; {name!r} is not one of {', '.join(NEURONS)}"
             )
         resolve_neuron(name, config.model_overrides)
+    if config.gain_rule not in GAIN_RULES:
+        raise ModelError(
+            f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
+        )
     if min(config.n_train, config.n_test, config.n_neurons) < 1:
         raise ModelError("n_train, n_test and n_neurons must be positive")
     if config.dt_ms <= 0 or config.sample_ms <= 0 or config.rest_ms < 0:
         raise ModelError("dt_ms and sample_ms must be positive and rest_ms not negative")
 
 
-def load_samples(config: Config) -> tuple[list, np.ndarray, list, np.ndarray]:
-    """(train events, train labels, test events, test labels)."""
+def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list, np.ndarray]:
+    """(train events, train labels, test events, test labels); emulated samples are kept in
+    ``cache_dir`` (if given) for the next run."""
     from experiments import events
 
     if config.dataset == "emulated":
-        samples, labels = events.emulated_nmnist(config.n_train + config.n_test, config.seed)
+        samples, labels = events.emulated_nmnist(
+            config.n_train + config.n_test, config.seed, cache_dir=cache_dir
+        )
         return (
             samples[: config.n_train],
             labels[: config.n_train],
@@ -140,12 +162,24 @@ def _post_expression(expression: str, model) -> str:
 def simulate(config: Config, sim) -> dict:
     import time
 
+    # build/<experiment>/<device>: the emulated data is kept beside, in build/data
+    samples = load_samples(config, cache_dir=sim.build_dir.parent.parent / "data")
+    net, readers, phases = build_network(config, samples)
+    started = time.perf_counter()
+    sim.run_phases(net, phases, report=None)
+    readers["simulation_s"] = _simulation_time(sim, time.perf_counter() - started)
+    return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
+
+
+def build_network(config: Config, samples):
+    """(network, readers of the results, phases) for ``samples`` = (train events, train
+    labels, test events, test labels): phase 1 trains, phase 2 (plasticity off) reads."""
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
 
     from experiments import events
 
     defaultclock.dt = config.dt_ms * ms
-    train, train_labels, test, test_labels = load_samples(config)
+    train, train_labels, test, test_labels = samples
     dt_us = round(config.dt_ms * 1000)
     period_steps = round((config.sample_ms + config.rest_ms) / config.dt_ms)
     binned = [
@@ -170,7 +204,7 @@ def simulate(config: Config, sim) -> dict:
         "labels": lambda: np.concatenate([train_labels, test_labels]),
         "initial_weights": lambda: initial.astype(np.float32),
     }
-    plastic_synapses = []
+    plastic_synapses, layers = [], []
     for index, name in enumerate(config.neurons):
         model = resolve_neuron(name, config.model_overrides)
         scales = neuron_scales(model)
@@ -182,8 +216,21 @@ def simulate(config: Config, sim) -> dict:
             spikes_per_sample=config.spikes_per_sample,
             rho=config.rho,
             ltd_ratio=config.ltd_ratio,
+            theta_fraction=config.theta_fraction,
             **{key: float(value) for key, value in scales.items()},
         )
+        rules["gain_closed_form_A"] = rules["gain_A"]
+        if config.gain_rule == "empirical":
+            rules["gain_A"] = calibrated_gain(
+                binned[: min(config.calibration_samples, config.n_train)],
+                initial,
+                resistance=float(scales["resistance"]),
+                tau_syn=float(scales["tau_syn"]),
+                tau_m=float(scales["tau_m"]),
+                threshold_distance=float(scales["threshold_distance"]),
+                dt=config.dt_ms * 1e-3,
+                steps=round(config.sample_ms / config.dt_ms),
+            )
         label = name.replace(":", "_")
         readers[f"{label}_rules"] = lambda rules=rules: np.array(
             [rules[key] for key in sorted(rules)]
@@ -196,6 +243,7 @@ def simulate(config: Config, sim) -> dict:
             )
             net.add(*objects)
             synapses, monitor = objects[1], objects[-1]
+            layers.append(objects[0])
             readers[f"{layer_label}_spike_i"] = lambda m=monitor: np.asarray(m.i)
             readers[f"{layer_label}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)
             if plastic:
@@ -208,16 +256,12 @@ def simulate(config: Config, sim) -> dict:
         for synapses in plastic_synapses:
             synapses.A_plus = 0
             synapses.A_minus = 0
+        for layer in layers:
+            layer.theta_plus = 0
 
     period_ms = period_steps * config.dt_ms
-    started = time.perf_counter()
-    sim.run_phases(
-        net,
-        [(config.n_train * period_ms * ms, None), (len(binned) * period_ms * ms, freeze)],
-        report=None,
-    )
-    readers["simulation_s"] = _simulation_time(sim, time.perf_counter() - started)
-    return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
+    phases = [(config.n_train * period_ms * ms, None), (len(binned) * period_ms * ms, freeze)]
+    return net, readers, phases
 
 
 def _simulation_time(sim, measured: float) -> float:
@@ -232,7 +276,7 @@ def _simulation_time(sim, measured: float) -> float:
 def _layer(config: Config, model, rules: dict, inputs, initial, plastic: bool, name: str):
     """N neurons of ``model`` with winner-take-all, all-to-all afferents from ``inputs``:
     (layer, afferent synapses, inhibition, spike monitor)."""
-    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms
+    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, volt
 
     from experiments.build import neuron_group
 
@@ -245,7 +289,16 @@ def _layer(config: Config, model, rules: dict, inputs, initial, plastic: bool, n
             "w_total : 1  # sum of afferent weights, kept incrementally"
         ).with_equation("w_total_next : 1  # sum of the weights just normalised")
         restart += ["w_total = w_total_next", "w_total_next = 0"]
+    # Adaptive threshold: firing needs v - theta to cross the model's own threshold.
+    model = dataclasses.replace(
+        model.with_equation("theta : volt  # threshold raised by each spike").with_equation(
+            "theta_plus : volt (shared)  # per spike; 0 once training is over"
+        ),
+        threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
+        reset=f"{model.reset}\ntheta += theta_plus",
+    )
     layer = neuron_group(model, config.n_neurons, name=name)
+    layer.theta_plus = rules["theta_plus_V"] * volt
     if plastic:
         layer.w_total = initial.sum(axis=0)
     layer.run_regularly(

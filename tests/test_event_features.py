@@ -12,7 +12,7 @@ from experiments import event_features
 from models.base import ModelError
 from models.neurons import get_neuron
 
-RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9}
+RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9, "theta_plus_V": 0.0}
 ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
 
 
@@ -110,13 +110,15 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
 def test_tuning_rules_follow_their_closed_forms():
     rates = np.array([10.0, 30.0, 0.0, 60.0])
     rules = tuning_rules(rates, n_neurons=100, n_samples=1000, w_sum=50.0, resistance=1e8,
-                         tau_syn=5e-3, tau_m=20e-3, threshold_distance=0.02)  # fmt: skip
+                         tau_syn=5e-3, tau_m=20e-3, threshold_distance=0.02,
+                         theta_fraction=0.2)  # fmt: skip
     drive = 0.4 * 100 / 4 + 0.6 * (100 + 900 + 3600) / 100
     assert rules["gain_A"] == pytest.approx(0.02 / (1e8 * 5e-3 * 50.0 * drive))
     assert rules["effective_step"] == pytest.approx(math.sqrt(10) * 100 / 2000)
     assert rules["A_plus"] * 100 * 20e-3 / 50.0 == pytest.approx(rules["effective_step"])
     assert rules["A_minus"] == pytest.approx(1.1 * rules["A_plus"])
     assert rules["tau_plus_s"] == 20e-3
+    assert rules["theta_plus_V"] * 1000 * 2 / 100 == pytest.approx(0.2 * 0.02)
 
 
 @pytest.mark.parametrize(
@@ -132,3 +134,34 @@ def test_tuning_rules_follow_their_closed_forms():
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
     with pytest.raises(ModelError, match=message):
         event_features.check(dataclasses.replace(event_features.SCALES["tiny"], **change))
+
+
+def test_the_tiny_experiment_reads_out_both_layers(tiny_results):
+    from analysis.figures import load_result
+
+    config, data, metrics = load_result(tiny_results["event_features"])
+    counts = metrics["models"]["lif"]
+    for layer in ("stdp", "frozen"):
+        assert 0 <= counts[layer]["linear_readout"] <= 1
+    # the frames control counts every event that reached the network, once per step
+    assert data["frames"].sum() > 0 and data["frames"].shape == (20, event_features.N_INPUTS)
+    assert {row["key"] for row in metrics["targets"]} >= {"E1-lif", "E3", "E4"}
+
+
+@pytest.mark.standalone
+def test_the_benchmark_runs_at_tiny_size(tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "event_features.py"
+    spec = importlib.util.spec_from_file_location("event_features_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    monkeypatch.setattr(benchmark, "DATA_CACHE", tmp_path / "data")
+    result = benchmark.main(
+        ["--samples", "3", "--loop-samples", "1", "--neurons", "5", "--output", str(tmp_path)]
+    )
+    stored = json.loads((tmp_path / "event_features.json").read_text())
+    assert stored["ratio_simulation"] == pytest.approx(result["ratio_simulation"])
+    assert all(rate > 0 for rate in stored["samples_per_s"].values())
