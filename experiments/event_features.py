@@ -125,7 +125,7 @@ def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list
 def neuron_scales(model) -> dict:
     """What rules R2 and R3 need of a neuron: the input resistance, the synaptic and membrane
     time constants, and the steady depolarisation from rest that makes it fire."""
-    from brian2 import mV
+    from brian2 import ms, mV
 
     p = model.params
     if model.name in ("lif", "stdp_lif"):
@@ -137,8 +137,6 @@ def neuron_scales(model) -> dict:
         )
     # Izhikevich: 0.04 v^2 + (5 - b) v + 140 + R I = 0 (u = b v at rest) has a fixed point
     # only below this R I (the rheobase, 4 mV for b = 0.2); it has no tau_m, so R2 uses 20 ms.
-    from brian2 import ms
-
     rheobase = ((5 - float(p["b"])) ** 2 / 0.16 - 140) * mV
     return dict(
         resistance=p["R_in"], tau_syn=p["tau_syn"], tau_m=20 * ms, threshold_distance=rheobase
