@@ -15,8 +15,6 @@ counts. The readout (scikit-learn) runs in ``analysis``.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +25,8 @@ from analysis.event_features import (  # noqa: F401  (evaluate: this experiment'
     tuning_rules,
 )
 from experiments.build import resolve_neuron
+from experiments.competition import competitive_layer, neuron_scales
 from models.base import ModelError
-from models.plasticity import pair_stdp
 
 NAME = "event_features"
 SENSOR = (34, 34)
@@ -122,41 +120,6 @@ def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list
     return train, train_labels, test, test_labels
 
 
-def neuron_scales(model) -> dict:
-    """What rules R2 and R3 need of a neuron: the input resistance, the synaptic and membrane
-    time constants, and the steady depolarisation from rest that makes it fire."""
-    from brian2 import ms, mV
-
-    p = model.params
-    if model.name in ("lif", "stdp_lif"):
-        return dict(
-            resistance=p["R_m"],
-            tau_syn=p["tau_syn"],
-            tau_m=p["tau_m"],
-            threshold_distance=p["v_th"] - p["E_L"],
-        )
-    # Izhikevich: 0.04 v^2 + (5 - b) v + 140 + R I = 0 (u = b v at rest) has a fixed point
-    # only below this R I (the rheobase, 4 mV for b = 0.2); it has no tau_m, so R2 uses 20 ms.
-    rheobase = ((5 - float(p["b"])) ** 2 / 0.16 - 140) * mV
-    return dict(
-        resistance=p["R_in"], tau_syn=p["tau_syn"], tau_m=20 * ms, threshold_distance=rheobase
-    )
-
-
-def _post_expression(expression: str, model) -> str:
-    """``expression`` of the target's own names, as synapse code (``E_L`` -> ``E_L_post``)."""
-    import re
-
-    names = set(model.params) | {
-        line.split(":")[0].split("/")[0].strip().lstrip("d") for line in model.equation_lines()
-    }
-    return re.sub(
-        r"\b[A-Za-z_]\w*\b",
-        lambda m: f"{m.group()}_post" if m.group() in names else m.group(),
-        expression,
-    )
-
-
 def simulate(config: Config, sim) -> dict:
     import time
 
@@ -202,6 +165,7 @@ def build_network(config: Config, samples):
         "labels": lambda: np.concatenate([train_labels, test_labels]),
         "initial_weights": lambda: initial.astype(np.float32),
     }
+    period_ms = period_steps * config.dt_ms
     plastic_synapses, layers = [], []
     for index, name in enumerate(config.neurons):
         model = resolve_neuron(name, config.model_overrides)
@@ -236,8 +200,16 @@ def build_network(config: Config, samples):
         readers[f"{label}_rule_names"] = lambda rules=rules: np.array(sorted(rules))
         for plastic in (True, False):
             layer_label = f"{label}_{'stdp' if plastic else 'frozen'}"
-            objects = _layer(
-                config, model, rules, inputs, initial, plastic, f"layer{index}_{int(plastic)}"
+            objects = competitive_layer(
+                model,
+                rules,
+                inputs,
+                initial,
+                period=period_ms * ms,
+                w_sum=config.w_sum,
+                w_max=config.w_max,
+                plastic=plastic,
+                name=f"layer{index}_{int(plastic)}",
             )
             net.add(*objects)
             synapses, monitor = objects[1], objects[-1]
@@ -257,7 +229,6 @@ def build_network(config: Config, samples):
         for layer in layers:
             layer.theta_plus = 0
 
-    period_ms = period_steps * config.dt_ms
     phases = [(config.n_train * period_ms * ms, None), (len(binned) * period_ms * ms, freeze)]
     return net, readers, phases
 
@@ -269,92 +240,3 @@ def _simulation_time(sim, measured: float) -> float:
     if sim.device == "cpp_standalone":
         return float(device._last_run_time)
     return measured
-
-
-def _layer(config: Config, model, rules: dict, inputs, initial, plastic: bool, name: str):
-    """N neurons of ``model`` with winner-take-all, all-to-all afferents from ``inputs``:
-    (layer, afferent synapses, inhibition, spike monitor)."""
-    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, volt
-
-    from experiments.build import neuron_group
-
-    period = (config.sample_ms + config.rest_ms) * ms
-    # Each sample starts from rest: V, the synaptic current (and u) reset.
-    restart = [f"{var} = {value}" for var, value in model.initial_values.items()]
-    restart.append(f"{model.synaptic_input} = 0*{model.synaptic_input}")
-    if plastic:
-        model = model.with_equation(
-            "w_total : 1  # sum of afferent weights, kept incrementally"
-        ).with_equation("w_total_next : 1  # sum of the weights just normalised")
-        restart += ["w_total = w_total_next", "w_total_next = 0"]
-    # Adaptive threshold: firing needs v - theta to cross the model's own threshold.
-    model = dataclasses.replace(
-        model.with_equation("theta : volt  # threshold raised by each spike").with_equation(
-            "theta_plus : volt (shared)  # per spike; 0 once training is over"
-        ),
-        threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
-        reset=f"{model.reset}\ntheta += theta_plus",
-    )
-    layer = neuron_group(model, config.n_neurons, name=name)
-    layer.theta_plus = rules["theta_plus_V"] * volt
-    if plastic:
-        layer.w_total = initial.sum(axis=0)
-    layer.run_regularly(
-        "\n".join(restart),
-        dt=period,
-        when="start",
-        order=1,
-        name=f"{name}_sample_start",
-    )
-    # Hard WTA: a spike puts every other neuron of the layer back at rest.
-    rest = _post_expression(model.initial_values["v"], model)
-    inhibition = Synapses(layer, layer, on_pre=f"v_post = {rest}", name=f"{name}_wta")
-    inhibition.connect("i != j")
-    transmit = f"{model.synaptic_input}_post += w*input_gain"
-    gain_equation = Equations("input_gain : amp (shared, constant)")
-    if plastic:
-        rule = pair_stdp(
-            "all_to_all",
-            "additive",
-            tau_plus=rules["tau_plus_s"] * 1000 * ms,
-            tau_minus=rules["tau_plus_s"] * 1000 * ms,
-            A_plus=rules["A_plus"],
-            A_minus=rules["A_minus"],
-            w_max=config.w_max,
-        )
-        # w_total follows every change, so normalising at each sample start needs no sum
-        # over synapses (a summed variable would cost N_INPUTS x N additions every step).
-        synapses = Synapses(
-            inputs,
-            layer,
-            rule.brian_equations() + gain_equation,
-            on_pre=f"{transmit}\nw_old = w\n{rule.on_pre}\nw_total_post += w - w_old",
-            on_post=f"w_old = w\n{rule.on_post}\nw_total_post += w - w_old",
-            name=f"{name}_afferents",
-        )
-        synapses.run_regularly(
-            # Clipping can leave the sum below w_sum, so the new sum is counted, not assumed.
-            f"w = clip(w*{config.w_sum!r}/w_total_post, 0, w_max)\nw_total_next_post += w\n"
-            "apre = 0\napost = 0",
-            dt=period,
-            when="start",
-            order=0,
-            name=f"{name}_normalise",
-        )
-    else:
-        synapses = Synapses(
-            inputs,
-            layer,
-            Equations("w : 1") + gain_equation,
-            on_pre=transmit,
-            name=f"{name}_afferents",
-        )
-    synapses.connect(
-        i=np.repeat(np.arange(N_INPUTS), config.n_neurons),
-        j=np.tile(np.arange(config.n_neurons), N_INPUTS),
-    )
-    synapses.w = initial.ravel()
-    for key, value in (rule.params if plastic else {}).items():
-        setattr(synapses, key, value)
-    synapses.input_gain = rules["gain_A"] * amp
-    return layer, synapses, inhibition, SpikeMonitor(layer, name=f"{name}_spikes")

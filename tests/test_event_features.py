@@ -9,6 +9,7 @@ import pytest
 
 from analysis.event_features import tuning_rules
 from experiments import event_features
+from experiments.competition import competitive_layer
 from models.base import ModelError
 from models.neurons import get_neuron
 
@@ -24,10 +25,18 @@ def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, c
     prefs.codegen.target = "numpy"
     defaultclock.dt = config.dt_ms * ms
     inputs = SpikeGeneratorGroup(event_features.N_INPUTS, pre_neurons, pre_steps * ms)
-    layer, synapses, inhibition, monitor = event_features._layer(
-        config, get_neuron("lif"), RULES, inputs, initial, plastic, "layer"
-    )
     period = config.sample_ms + config.rest_ms
+    layer, synapses, inhibition, monitor = competitive_layer(
+        get_neuron("lif"),
+        RULES,
+        inputs,
+        initial,
+        period=period * ms,
+        w_sum=config.w_sum,
+        w_max=config.w_max,
+        plastic=plastic,
+        name="layer",
+    )
     objects = [inputs, layer, synapses, monitor] + ([inhibition] if competition else [])
     Network(*objects).run(periods * period * ms)
     weights = np.asarray(synapses.w[:]).reshape(event_features.N_INPUTS, config.n_neurons)
