@@ -29,8 +29,9 @@ DATA_CACHE = Path("build/data")  # the emulated samples, shared with `stdplab ru
 
 
 def _config(samples: int, neurons: int):
+    """The issue's network: one STDP layer and one frozen control, no sweep."""
     return dataclasses.replace(event_features.SCALES["quick"], n_train=samples, n_test=1,
-                               n_neurons=neurons)  # fmt: skip
+                               n_neurons=neurons, frozen_gains=(1.0,), sweep=())  # fmt: skip
 
 
 def compiled(config, build_dir: Path) -> dict:

@@ -62,19 +62,30 @@ def competitive_layer(
     w_max: float,
     plastic: bool,
     name: str,
+    blocks: int = 1,
 ):
-    """N = ``initial.shape[1]`` neurons of ``model`` with winner-take-all and all-to-all
-    afferents from ``inputs`` (weights ``initial``, inputs x neurons); returns (layer,
-    afferent synapses, inhibition, spike monitor).
+    """``blocks`` independent competitions of N = ``initial.shape[1]`` neurons of ``model``,
+    each with winner-take-all and all-to-all afferents from ``inputs`` starting from the
+    weights ``initial`` (inputs x N); returns (layer, afferent synapses, inhibition, spike
+    monitor). Neuron ``b*N + k`` is neuron k of block b.
 
     ``rules`` holds ``gain_A`` (input current per unit weight and spike), ``theta_plus_V``
-    and, for a plastic layer, pair STDP's ``tau_plus_s``, ``A_plus`` and ``A_minus``.
+    and, for a plastic layer, pair STDP's ``tau_plus_s``, ``A_plus`` and ``A_minus``; each is
+    one number, or one per block (a parameter sweep in a single compiled group).
     """
     from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, volt
 
     from experiments.build import neuron_group
 
-    n_inputs, n_neurons = initial.shape
+    n_inputs, block_size = initial.shape
+    n_neurons = blocks * block_size
+
+    def per_neuron(key):
+        return np.repeat(np.broadcast_to(np.asarray(rules[key], dtype=float), blocks), block_size)
+
+    def per_synapse(key):
+        return np.tile(per_neuron(key), n_inputs)  # synapse order: input-major
+
     # Each sample starts from rest: V, the synaptic current (and u) reset.
     restart = [f"{var} = {value}" for var, value in model.initial_values.items()]
     restart.append(f"{model.synaptic_input} = 0*{model.synaptic_input}")
@@ -85,41 +96,48 @@ def competitive_layer(
         restart += ["w_total = w_total_next", "w_total_next = 0"]
     # Adaptive threshold: firing needs v - theta to cross the model's own threshold.
     model = dataclasses.replace(
-        model.with_equation("theta : volt  # threshold raised by each spike").with_equation(
-            "theta_plus : volt (shared)  # per spike; 0 once training is over"
-        ),
+        model.with_equation("theta : volt  # threshold raised by each spike")
+        .with_equation("input_gain : amp (constant)  # current per unit weight and spike")
+        .with_equation("theta_plus : volt  # per spike; 0 once training is over"),
         threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
         reset=f"{model.reset}\ntheta += theta_plus",
     )
     layer = neuron_group(model, n_neurons, name=name)
-    layer.theta_plus = rules["theta_plus_V"] * volt
+    layer.theta_plus = per_neuron("theta_plus_V") * volt
+    layer.input_gain = per_neuron("gain_A") * amp
     if plastic:
-        layer.w_total = initial.sum(axis=0)
+        layer.w_total = np.tile(initial.sum(axis=0), blocks)
     layer.run_regularly(
         "\n".join(restart), dt=period, when="start", order=1, name=f"{name}_sample_start"
     )
-    # Hard WTA: a spike puts every other neuron of the layer back at rest.
+    # Hard WTA: a spike puts every other neuron of its block back at rest.
     rest = post_expression(model.initial_values["v"], model)
     inhibition = Synapses(layer, layer, on_pre=f"v_post = {rest}", name=f"{name}_wta")
-    inhibition.connect("i != j")
-    transmit = f"{model.synaptic_input}_post += w*input_gain"
-    gain_equation = Equations("input_gain : amp (shared, constant)")
+    sources, targets = np.nonzero(
+        np.kron(np.eye(blocks, dtype=bool), ~np.eye(block_size, dtype=bool))
+    )
+    inhibition.connect(i=sources, j=targets)
+    transmit = f"{model.synaptic_input}_post += w*input_gain_post"
     if plastic:
-        rule = pair_stdp(
-            "all_to_all",
-            "additive",
-            tau_plus=rules["tau_plus_s"] * 1000 * ms,
-            tau_minus=rules["tau_plus_s"] * 1000 * ms,
-            A_plus=rules["A_plus"],
-            A_minus=rules["A_minus"],
-            w_max=w_max,
-        )
-        # w_total follows every change, so normalising at each sample start needs no sum
-        # over synapses (a summed variable would cost n_inputs x N additions every step).
+        stdp_keys = ("tau_plus_s", "A_plus", "A_minus")
+        swept = tuple(key for key in stdp_keys if np.ndim(rules[key]) > 0)
+        rule = pair_stdp("all_to_all", "additive", w_max=w_max)
+        per_synapse_params = {
+            "tau_plus": "tau_plus_s",
+            "tau_minus": "tau_plus_s",
+            "A_plus": "A_plus",
+            "A_minus": "A_minus",
+        }
         synapses = Synapses(
             inputs,
             layer,
-            rule.brian_equations() + gain_equation,
+            rule.brian_equations(
+                per_neuron=tuple(
+                    key for key, rule_key in per_synapse_params.items() if rule_key in swept
+                )
+            ),
+            # w_total follows every change, so normalising at each sample start needs no sum
+            # over synapses (a summed variable would cost n_inputs x N additions every step).
             on_pre=f"{transmit}\nw_old = w\n{rule.on_pre}\nw_total_post += w - w_old",
             on_post=f"w_old = w\n{rule.on_post}\nw_total_post += w - w_old",
             name=f"{name}_afferents",
@@ -137,15 +155,18 @@ def competitive_layer(
         synapses = Synapses(
             inputs,
             layer,
-            Equations("w : 1") + gain_equation,
+            Equations("w : 1"),
             on_pre=transmit,
             name=f"{name}_afferents",
         )
     synapses.connect(
         i=np.repeat(np.arange(n_inputs), n_neurons), j=np.tile(np.arange(n_neurons), n_inputs)
     )
-    synapses.w = initial.ravel()
-    for key, value in (rule.params if plastic else {}).items():
-        setattr(synapses, key, value)
-    synapses.input_gain = rules["gain_A"] * amp
+    synapses.w = np.tile(initial, (1, blocks)).ravel()
+    if plastic:
+        synapses.w_max = w_max
+        for key, rule_key in per_synapse_params.items():
+            scale = 1000 * ms if rule_key == "tau_plus_s" else 1
+            value = per_synapse(rule_key) if rule_key in swept else float(rules[rule_key])
+            setattr(synapses, key, value * scale)
     return layer, synapses, inhibition, SpikeMonitor(layer, name=f"{name}_spikes")

@@ -37,6 +37,25 @@ NEURONS = ("lif", "stdp_lif", "izhikevich")
 GAIN_RULES = ("empirical", "closed_form")
 
 
+#: The rules' setting changed one factor at a time (the setting itself is the STDP layer).
+ONE_AT_A_TIME = (
+    (0.7, 1.0, 1.0),
+    (1.4, 1.0, 1.0),
+    (1.0, 0.5, 1.0),
+    (1.0, 2.0, 1.0),
+    (1.0, 1.0, 1 / 3),
+    (1.0, 1.0, 3.0),
+)
+#: features.md S5: the full grid around the rules' setting.
+FULL_GRID = tuple(
+    (threshold, tau_ratio, rate)
+    for threshold in (0.7, 1.0, 1.4)
+    for tau_ratio in (0.5, 1.0, 2.0)
+    for rate in (1 / 3, 1.0, 3.0)
+    if (threshold, tau_ratio, rate) != (1.0, 1.0, 1.0)
+)
+
+
 @dataclass(frozen=True)
 class Config:
     seed: int = 0
@@ -44,7 +63,8 @@ class Config:
     dataset_folder: str = ""
     n_train: int = 600
     n_test: int = 300
-    neurons: tuple[str, ...] = ("lif",)  # one STDP layer + frozen control per model
+    # one STDP layer and its frozen controls per model (the sweep: the first model only)
+    neurons: tuple[str, ...] = ("lif", "stdp_lif", "izhikevich")
     model_overrides: tuple = ()
     n_neurons: int = 100
     sample_ms: float = 320.0  # events after this are dropped (N-MNIST ends at 297-336 ms)
@@ -65,12 +85,17 @@ class Config:
     # the initial weights reaches threshold) on the first calibration_samples training samples
     gain_rule: str = "empirical"
     calibration_samples: int = 200
+    # Controls and sweep, each a block of N neurons in the same compiled run: frozen random
+    # weights driven at these multiples of the rules' input gain (x1 = the STDP layer's), and
+    # STDP layers at (threshold, tau+/tau_m, learning rate) multiples of the rules' setting.
+    frozen_gains: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+    sweep: tuple[tuple[float, float, float], ...] = ONE_AT_A_TIME
 
 
 SCALES = {
-    "tiny": Config(n_train=12, n_test=8, n_neurons=10),
+    "tiny": Config(n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich")),
     "quick": Config(),
-    "paper": Config(n_train=2000, n_test=1000, neurons=("lif", "stdp_lif", "izhikevich")),
+    "paper": Config(n_train=2000, n_test=1000, sweep=FULL_GRID),
 }
 
 
@@ -92,6 +117,13 @@ def check(config: Config) -> None:
         )
     if min(config.n_train, config.n_test, config.n_neurons) < 1:
         raise ModelError("n_train, n_test and n_neurons must be positive")
+    if not config.frozen_gains or min(config.frozen_gains) <= 0:
+        raise ModelError("frozen_gains needs at least one positive gain multiple, e.g. (1.0, 4.0)")
+    if any(len(point) != 3 or min(point) <= 0 for point in config.sweep):
+        raise ModelError(
+            "each sweep point is three positive multiples (threshold, tau+/tau_m, rate), "
+            "e.g. --config 'sweep=((1.4, 1.0, 1.0),)'; sweep=() switches the sweep off"
+        )
     if config.dt_ms <= 0 or config.sample_ms <= 0 or config.rest_ms < 0:
         raise ModelError("dt_ms and sample_ms must be positive and rest_ms not negative")
 
@@ -160,7 +192,13 @@ def build_network(config: Config, samples):
     initial = rng.uniform(0, 1, (N_INPUTS, config.n_neurons))
     initial *= config.w_sum / initial.sum(axis=0)  # L1 normalised per neuron
     net = Network(inputs)
+    statistics = events.event_statistics([*train, *test])
     readers = {
+        # the data notes' statistics of what was presented (data.md §4, target 3)
+        "data_events_per_sample": lambda: np.array([len(sample) for sample in [*train, *test]]),
+        "data_on_fraction": lambda: np.array([sample["p"].mean() for sample in [*train, *test]]),
+        "data_profile_10ms": lambda: np.array(statistics["profile_10ms"]),
+        "data_on_off_offsets": lambda: np.array(statistics["on_off_offsets"]),
         "frames": lambda: frames,
         "labels": lambda: np.concatenate([train_labels, test_labels]),
         "initial_weights": lambda: initial.astype(np.float32),
@@ -198,26 +236,35 @@ def build_network(config: Config, samples):
             [rules[key] for key in sorted(rules)]
         )
         readers[f"{label}_rule_names"] = lambda rules=rules: np.array(sorted(rules))
-        for plastic in (True, False):
-            layer_label = f"{label}_{'stdp' if plastic else 'frozen'}"
+        # The STDP layer at the rules' setting; frozen twins at the same and stronger drives;
+        # for the first model, the sweep around the rules' setting (all in blocks of N).
+        arms = [("stdp", True, [rules])]
+        arms.append(("frozen", False, [_scaled(rules, gain=g) for g in config.frozen_gains]))
+        if index == 0 and config.sweep:
+            arms.append(("sweep", True, [_scaled(rules, *point) for point in config.sweep]))
+        for arm, plastic, settings in arms:
+            blocks = len(settings)
+            block_rules = {key: [r[key] for r in settings] for key in SWEPT_RULES}
             objects = competitive_layer(
                 model,
-                rules,
+                block_rules if blocks > 1 else settings[0],
                 inputs,
                 initial,
                 period=period_ms * ms,
                 w_sum=config.w_sum,
                 w_max=config.w_max,
                 plastic=plastic,
-                name=f"layer{index}_{int(plastic)}",
+                name=f"{label}_{arm}",
+                blocks=blocks,
             )
             net.add(*objects)
             synapses, monitor = objects[1], objects[-1]
             layers.append(objects[0])
-            readers[f"{layer_label}_spike_i"] = lambda m=monitor: np.asarray(m.i)
-            readers[f"{layer_label}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)
+            readers[f"{label}_{arm}_spike_i"] = lambda m=monitor: np.asarray(m.i)
+            readers[f"{label}_{arm}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)
             if plastic:
                 plastic_synapses.append(synapses)
+            if arm == "stdp":
                 readers[f"{label}_weights"] = lambda s=synapses: np.asarray(
                     s.w[:], dtype=np.float32
                 ).reshape(N_INPUTS, config.n_neurons)
@@ -231,6 +278,25 @@ def build_network(config: Config, samples):
 
     phases = [(config.n_train * period_ms * ms, None), (len(binned) * period_ms * ms, freeze)]
     return net, readers, phases
+
+
+#: The rules that a block of a layer may change.
+SWEPT_RULES = ("gain_A", "theta_plus_V", "tau_plus_s", "A_plus", "A_minus")
+
+
+def _scaled(
+    rules: dict, threshold: float = 1.0, tau_ratio: float = 1.0, rate: float = 1.0, gain=1.0
+) -> dict:
+    """``rules`` with the firing threshold (as 1/gain), tau+ and the STDP rate scaled: a
+    threshold x1.4 is an input gain /1.4 (the distance to threshold per unit input)."""
+    return {
+        **rules,
+        "gain_A": rules["gain_A"] * gain / threshold,
+        # the effective step A+ Q tau+ / w_sum (rule R4) stays at rate x the rules' step
+        "tau_plus_s": rules["tau_plus_s"] * tau_ratio,
+        "A_plus": rules["A_plus"] * rate / tau_ratio,
+        "A_minus": rules["A_minus"] * rate / tau_ratio,
+    }
 
 
 def _simulation_time(sim, measured: float) -> float:

@@ -17,7 +17,8 @@ RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9, "
 ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
 
 
-def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, competition=True):
+def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, competition=True,
+               rules=RULES, blocks=1):  # fmt: skip
     """Build one layer of ``event_features`` around a fixed input and run it on the numpy
     runtime; (post spike steps, post neurons, final weights, w_total)."""
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs
@@ -28,7 +29,7 @@ def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, c
     period = config.sample_ms + config.rest_ms
     layer, synapses, inhibition, monitor = competitive_layer(
         get_neuron("lif"),
-        RULES,
+        rules,
         inputs,
         initial,
         period=period * ms,
@@ -36,10 +37,11 @@ def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, c
         w_max=config.w_max,
         plastic=plastic,
         name="layer",
+        blocks=blocks,
     )
     objects = [inputs, layer, synapses, monitor] + ([inhibition] if competition else [])
     Network(*objects).run(periods * period * ms)
-    weights = np.asarray(synapses.w[:]).reshape(event_features.N_INPUTS, config.n_neurons)
+    weights = np.asarray(synapses.w[:]).reshape(event_features.N_INPUTS, blocks * config.n_neurons)
     steps = np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
     w_total = np.asarray(layer.w_total[:]) if plastic else None
     return steps, np.asarray(monitor.i), weights, w_total
@@ -100,6 +102,26 @@ def test_stdp_layer_weights_equal_an_independent_replay(fixed_input):
     np.testing.assert_allclose(w_total, weights.sum(axis=0), rtol=1e-9)
 
 
+def test_each_block_of_a_swept_layer_equals_its_own_single_layer(fixed_input):
+    """A sweep runs its points as blocks of one group, with per-block rules: block b must
+    behave exactly as a separate layer built with rules b (spikes and final weights)."""
+    config, initial, pre_steps, pre_neurons = fixed_input
+    settings = [RULES, {**RULES, "gain_A": 6e-9, "tau_plus_s": 0.04, "A_plus": 0.05}]
+    swept = {key: [rules[key] for rules in settings] for key in RULES}
+    steps, neurons, weights, _ = _run_layer(
+        config, initial, pre_steps, pre_neurons, periods=2, rules=swept, blocks=2
+    )
+    n = config.n_neurons
+    for block, rules in enumerate(settings):
+        alone = _run_layer(config, initial, pre_steps, pre_neurons, periods=2, rules=rules)
+        in_block = (neurons >= block * n) & (neurons < (block + 1) * n)
+        assert len(alone[0]) > 0
+        np.testing.assert_array_equal(steps[in_block], alone[0])
+        np.testing.assert_array_equal(neurons[in_block] - block * n, alone[1])
+        np.testing.assert_allclose(weights[:, block * n : (block + 1) * n], alone[2], rtol=1e-12)
+    assert not np.array_equal(weights[:, :n], weights[:, n:])  # the settings did differ
+
+
 def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
     """Ten neurons with random weights on a common input: with the competition every step
     with spikes has exactly one winner; without it, neurons fire together."""
@@ -130,6 +152,21 @@ def test_tuning_rules_follow_their_closed_forms():
     assert rules["theta_plus_V"] * 1000 * 2 / 100 == pytest.approx(0.2 * 0.02)
 
 
+def test_the_rate_matched_control_interpolates_in_log_spikes():
+    from analysis.event_features import rate_matched
+
+    frozen = [
+        {"gain": 1.0, "spikes_per_sample": 1.0, "linear_readout": 0.2},
+        {"gain": 2.0, "spikes_per_sample": 4.0, "linear_readout": 0.6},
+        {"gain": 4.0, "spikes_per_sample": 16.0, "linear_readout": 0.8},
+    ]
+    # 2 spikes lie half-way between 1 and 4 in log spikes; 8 half-way between 4 and 16
+    assert rate_matched(frozen, 2.0)["linear_readout"] == pytest.approx(0.4)
+    assert rate_matched(frozen, 8.0)["linear_readout"] == pytest.approx(0.7)
+    assert rate_matched(frozen, 40.0)["linear_readout"] == 0.8  # outside: the nearest gain
+    assert "nearest" in rate_matched(frozen, 40.0)["how"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -138,6 +175,9 @@ def test_tuning_rules_follow_their_closed_forms():
         (dict(neurons=("lif_cond",)), "current-driven neuron"),
         (dict(neurons=("adex",)), "current-driven neuron"),
         (dict(n_neurons=0), "must be positive"),
+        (dict(frozen_gains=()), "frozen_gains"),
+        (dict(sweep=((1.0, 2.0),)), "three positive multiples"),
+        (dict(sweep=((1.0, 0.0, 1.0),)), "three positive multiples"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
@@ -149,12 +189,14 @@ def test_the_tiny_experiment_reads_out_both_layers(tiny_results):
     from analysis.figures import load_result
 
     config, data, metrics = load_result(tiny_results["event_features"])
-    counts = metrics["models"]["lif"]
-    for layer in ("stdp", "frozen"):
-        assert 0 <= counts[layer]["linear_readout"] <= 1
+    result = metrics["models"]["lif"]
+    layers = [result["stdp"], *result["frozen"], *result["sweep"]]
+    assert len(layers) == 1 + len(config["frozen_gains"]) + len(config["sweep"])
+    for layer in layers:
+        assert 0 <= layer["linear_readout"] <= 1
     # the frames control counts every event that reached the network, once per step
     assert data["frames"].sum() > 0 and data["frames"].shape == (20, event_features.N_INPUTS)
-    assert {row["key"] for row in metrics["targets"]} >= {"E1-lif", "E3", "E4"}
+    assert {row["key"] for row in metrics["targets"]} >= {"E0a", "E1-lif", "E6-lif", "E7-lif"}
 
 
 @pytest.mark.standalone
