@@ -94,7 +94,9 @@ def competitive_layer(
             "w_total : 1  # sum of afferent weights, kept incrementally"
         ).with_equation("w_total_next : 1  # sum of the weights just normalised")
         restart += ["w_total = w_total_next", "w_total_next = 0"]
-    # Adaptive threshold: firing needs v - theta to cross the model's own threshold.
+    # Adaptive threshold: firing needs v - theta to cross the model's own threshold. (For
+    # Izhikevich, whose threshold is the spike peak, this only delays the detection: its
+    # upstroke crosses any raised level, so theta there is no homeostasis.)
     model = dataclasses.replace(
         model.with_equation("theta : volt  # threshold raised by each spike")
         .with_equation("input_gain : amp (constant)  # current per unit weight and spike")

@@ -41,10 +41,11 @@ def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, c
     )
     objects = [inputs, layer, synapses, monitor] + ([inhibition] if competition else [])
     Network(*objects).run(periods * period * ms)
-    weights = np.asarray(synapses.w[:]).reshape(event_features.N_INPUTS, blocks * config.n_neurons)
+    # copies: Brian2 may reuse the memory of these arrays once the network is gone
+    weights = np.array(synapses.w[:]).reshape(event_features.N_INPUTS, blocks * config.n_neurons)
     steps = np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
-    w_total = np.asarray(layer.w_total[:]) if plastic else None
-    return steps, np.asarray(monitor.i), weights, w_total
+    w_total = np.array(layer.w_total[:]) if plastic else None
+    return steps, np.array(monitor.i), weights, w_total
 
 
 def _replay(config, initial, pre_steps, pre_neurons, post_steps, post_neurons, periods):
