@@ -29,9 +29,10 @@ DATA_CACHE = Path("build/data")  # the emulated samples, shared with `stdplab ru
 
 
 def _config(samples: int, neurons: int):
-    """The issue's network: one STDP layer and one frozen control, no sweep."""
+    """The issue's network: one LIF STDP layer and one frozen control, no sweep."""
     return dataclasses.replace(event_features.SCALES["quick"], n_train=samples, n_test=1,
-                               n_neurons=neurons, frozen_gains=(1.0,), sweep=())  # fmt: skip
+                               n_neurons=neurons, neurons=("lif",), frozen_gains=(1.0,),
+                               sweep=())  # fmt: skip
 
 
 def compiled(config, build_dir: Path) -> dict:
