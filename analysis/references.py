@@ -48,13 +48,7 @@ SONG_BRIAN2_500S = {"rate_first_hz": 36.0, "rate_last_hz": 17.0, "low": 0.292, "
 
 #: Targets of the science notes (plasticity.md) that no experiment measures yet; REPORT.md
 #: lists them so that a missing reproduction is visible rather than silently absent.
-PENDING_TARGETS = (
-    (
-        "P7",
-        "VQ-STDP: weights converge to P(active | win)/(1+λ); θ settles at about one "
-        "winner per step",
-    ),
-)
+PENDING_TARGETS = ()
 
 #: e-prop single-pairing eligibility windows, sum of e for L = 1 (alpha 0.9, v_th 1, gamma 0.3,
 #: n_ref 5; post spike at step 100 after a 10-step ramp), exact for the protocol [T]:

@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,9 @@ class Simulation:
 
     device: str
     build_dir: Path
+    #: Wall seconds of the last simulation alone, all phases: the runtime's run() calls, or
+    #: the compiled binary (loading its inputs and writing its results included).
+    run_seconds: float | None = None
 
     def run(self, net, duration, report: str | None = "text") -> None:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
@@ -82,14 +86,20 @@ class Simulation:
         compiled and executed once."""
         from brian2 import device
 
+        started = time.perf_counter()
         for duration, before in phases:
             if before is not None:
                 before()
             # An empty run namespace: every name must be a model variable or in a group's own
             # namespace, never picked up from whichever Python frame happens to call run().
             net.run(duration, namespace={}, report=report)
+        self.run_seconds = time.perf_counter() - started
         if self.device == "cpp_standalone":
-            device.build(directory=str(self.build_dir), compile=True, run=True)
+            # Brian2's own timer (device._last_run_time) covers the last phase only.
+            device.build(directory=str(self.build_dir), compile=True, run=False)
+            started = time.perf_counter()
+            device.run(directory=str(self.build_dir))
+            self.run_seconds = time.perf_counter() - started
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
 
@@ -97,8 +107,11 @@ class Simulation:
         curand = curand_location()
         can_compile = shutil.which("nvcc") is not None and curand is not None
         device.build(directory=str(self.build_dir), compile=can_compile, run=False)
+        self.run_seconds = None  # nothing was simulated unless the GPU runs it below
         if gpu_available() and can_compile:
+            started = time.perf_counter()
             device.run(directory=str(self.build_dir))
+            self.run_seconds = time.perf_counter() - started
             return
         what = (
             "generated and compiled"

@@ -153,14 +153,12 @@ def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list
 
 
 def simulate(config: Config, sim) -> dict:
-    import time
 
     # build/<experiment>/<device>: the emulated data is kept beside, in build/data
     samples = load_samples(config, cache_dir=sim.build_dir.parent.parent / "data")
     net, readers, phases = build_network(config, samples)
-    started = time.perf_counter()
     sim.run_phases(net, phases, report=None)
-    readers["simulation_s"] = _simulation_time(sim, time.perf_counter() - started)
+    readers["simulation_s"] = sim.run_seconds
     return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
 
 
@@ -297,12 +295,3 @@ def _scaled(
         "A_plus": rules["A_plus"] * rate / tau_ratio,
         "A_minus": rules["A_minus"] * rate / tau_ratio,
     }
-
-
-def _simulation_time(sim, measured: float) -> float:
-    """Seconds of simulation without the compile: the standalone main's own timer."""
-    from brian2 import device
-
-    if sim.device == "cpp_standalone":
-        return float(device._last_run_time)
-    return measured

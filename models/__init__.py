@@ -19,7 +19,7 @@ from models.neurons import (
     STDP_LIF,
     get_neuron,
 )
-from models.plasticity import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp
+from models.plasticity import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp, vq_stdp
 
 __all__ = [
     "IZHIKEVICH",
@@ -38,4 +38,5 @@ __all__ = [
     "pair_stdp",
     "parse_quantity",
     "triplet_stdp",
+    "vq_stdp",
 ]

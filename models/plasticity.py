@@ -162,3 +162,34 @@ def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> Pla
         options={"pairing": pairing, "parameter_set": parameter_set},
     )
     return rule.with_params(**params) if params else rule
+
+
+def vq_stdp(**params) -> PlasticityRule:
+    """VQ-STDP (Tavanaei, Masquelier & Maida 2018), reconstructed from the authors' released
+    code (science notes, plasticity.md §4): when the postsynaptic neuron fires, an input that
+    was active in the window gets w += mu_w [1 - (1 + lambda_w) w], every other input
+    w -= mu_w ltd_scale (1 + lambda_w) w; no pair window. With a fixed input distribution
+    w converges to P(input active | neuron fires) / (1 + lambda_w), the prototype of the
+    inputs the neuron wins (vector quantisation).
+
+    ``active_pre`` is the presynaptic group's 0/1 flag "spiked in the window": the layer
+    that uses the rule provides it (``experiments.vq_features``).
+    """
+    rule = PlasticityRule(
+        name="vq_stdp",
+        citation=(
+            "Tavanaei, Masquelier & Maida (2018) Representation learning using event-based "
+            "STDP, Neural Networks 105:294, doi:10.1016/j.neunet.2018.05.018, arXiv 1706.06699"
+        ),
+        equations="""
+            w : 1  # weight, dimensionless, in [w_min, w_max]
+        """,
+        on_pre="",
+        on_post=(
+            "w = clip(w + mu_w*(active_pre - (1 + lambda_w)*w*(active_pre + "
+            "ltd_scale*(1 - active_pre))), w_min, w_max)"
+        ),
+        params={"mu_w": 0.0005, "ltd_scale": 1.0, "lambda_w": 0.0, "w_min": 0.0, "w_max": 1.0},
+        options={},
+    )
+    return rule.with_params(**params) if params else rule

@@ -1,0 +1,295 @@
+"""Reconstruction, sparsity and convergence of VQ-STDP features, against k-means and PCA with
+the same number of components (numpy, scikit-learn; features.md §2, plasticity.md §4)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from analysis.report import target
+
+
+def layers(config: dict) -> list[tuple[str, int]]:
+    sizes = {"digits": config["digit_neurons"], "natural": config["natural_neurons"]}
+    return [(dataset, k) for dataset in config["datasets"] for k in sizes[dataset]]
+
+
+def codes(config: dict, data: dict, label: str, k: int) -> np.ndarray:
+    """Spike counts (test patches x K) of phase 2."""
+    steps = config["steps_per_patch"]
+    step, neuron = data[f"{label}_spike_step"], data[f"{label}_spike_i"]
+    start = config["n_train"] * steps
+    kept = step >= start
+    counts = np.zeros((config["n_test"], k))
+    np.add.at(counts, ((step[kept] - start) // steps, neuron[kept]), 1)
+    return counts
+
+
+def reconstruction_error(patches: np.ndarray, reconstructed: np.ndarray) -> dict:
+    """RMSE per input and the squared error normalised by the patches' variance about their
+    mean patch (1 = no better than the mean patch)."""
+    residual = patches - reconstructed
+    spread = patches - patches.mean(axis=0)
+    return {
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "nmse": float(np.sum(residual**2) / np.sum(spread**2)),
+    }
+
+
+def vq_reconstruction(patches: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> dict:
+    """Decode each patch as a * W c (c the spike counts), one least-squares scale a for all."""
+    decoded = counts @ weights.T
+    scale = float(np.sum(decoded * patches) / max(np.sum(decoded**2), 1e-300))
+    return {"scale": scale, **reconstruction_error(patches, scale * decoded)}
+
+
+def baselines(train: np.ndarray, test: np.ndarray, k: int, seed: int) -> dict:
+    """k-means (the nearest centroid) and PCA (projection on K components) fit on the
+    training patches, evaluated on the test patches."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    kmeans = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(train)
+    nearest = kmeans.cluster_centers_[kmeans.predict(test)]
+    pca = PCA(n_components=min(k, train.shape[1]), random_state=seed).fit(train)
+    projected = pca.inverse_transform(pca.transform(test))
+    return {
+        "kmeans": reconstruction_error(test, nearest),
+        "pca": reconstruction_error(test, projected),
+    }
+
+
+def sparsity(counts: np.ndarray, steps: int) -> dict:
+    """Spikes per (patch x unit x step), active fraction of units per patch, and the
+    Treves-Rolls population sparseness 1/(CV^2 + 1) = <c>^2/<c^2> per patch (1: all units
+    alike, 1/K: one unit)."""
+    mean, mean_square = counts.mean(axis=1), (counts**2).mean(axis=1)
+    answered = mean_square > 0
+    return {
+        "spikes_per_unit_step": float(counts.mean() / steps),
+        "active_fraction": float(np.mean(counts > 0)),
+        "treves_rolls": float(np.mean(mean[answered] ** 2 / mean_square[answered]))
+        if answered.any()
+        else float("nan"),
+        "silent_patches": float(np.mean(~answered)),
+    }
+
+
+def winners_per_step(config: dict, data: dict, label: str, first: int, last: int) -> float:
+    """Mean number of spikes per step over steps [first, last)."""
+    step = data[f"{label}_spike_step"]
+    return float(np.sum((step >= first) & (step < last)) / (last - first))
+
+
+def weight_change(snapshots: np.ndarray, patches_between: int) -> list[float]:
+    """RMS change of a weight per 1000 patches between consecutive snapshots."""
+    return [
+        float(np.sqrt(np.mean((after - before) ** 2)) * 1000 / patches_between)
+        for before, after in zip(snapshots[:-1], snapshots[1:], strict=False)
+    ]
+
+
+def win_prototypes(config: dict, data: dict, dataset: str, label: str, k: int) -> np.ndarray:
+    """The rule's fixed point over the last half of training: for each neuron, the mean
+    probability vector of the patches it won (E[input active | win] for Bernoulli inputs),
+    divided by 1 + lambda; NaN for a neuron that never won there."""
+    steps = config["steps_per_patch"]
+    train = data[f"{dataset}_train_patches"]
+    step, neuron = data[f"{label}_spike_step"], data[f"{label}_spike_i"]
+    # the window is the previous step, which lies in the same patch except at a patch's start
+    window = step - 1
+    kept = (window >= config["n_train"] * steps // 2) & (step < config["n_train"] * steps)
+    sums = np.zeros((k, train.shape[1]))
+    np.add.at(sums, neuron[kept], train[window[kept] // steps])
+    wins = np.bincount(neuron[kept], minlength=k)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / wins / (1 + config["lambda_w"])
+
+
+def layer_metrics(config: dict, data: dict, dataset: str, k: int) -> dict:
+    label = f"{dataset}_{k}"
+    train, test = data[f"{dataset}_train_patches"], data[f"{dataset}_test_patches"]
+    snapshots = data[f"{label}_snapshots"][: config["snapshots"] + 1]
+    final = snapshots[-1]
+    counts = codes(config, data, label, k)
+    steps_trained = config["n_train"] * config["steps_per_patch"]
+    changes = weight_change(snapshots, config["n_train"] // config["snapshots"])
+    prototypes = win_prototypes(config, data, dataset, label, k)
+    known = ~np.isnan(prototypes[:, 0])
+    return {
+        "vq_stdp": vq_reconstruction(test, counts, final),
+        **baselines(train, test, k, config["seed"]),
+        "sparsity": sparsity(counts, config["steps_per_patch"]),
+        "winners_per_step_end_of_training": winners_per_step(
+            config, data, label, int(0.8 * steps_trained), steps_trained
+        ),
+        "winners_per_step_test": winners_per_step(
+            config,
+            data,
+            label,
+            steps_trained,
+            steps_trained + config["n_test"] * config["steps_per_patch"],
+        ),
+        "theta_final": float(data[f"{label}_theta"][config["n_train"] - 1]),
+        "weight_change_per_1000": changes,
+        "prototype_rms_distance": float(np.sqrt(np.mean((final.T[known] - prototypes[known]) ** 2)))
+        if known.any()
+        else float("nan"),
+        "prototype_correlation": float(
+            np.corrcoef(final.T[known].ravel(), prototypes[known].ravel())[0, 1]
+        )
+        if known.sum() > 0
+        else float("nan"),
+        "neurons_that_won": int(known.sum()),
+    }
+
+
+def evaluate(config: dict, data: dict) -> dict:
+    metrics = {"layers": {}}
+    targets = []
+    for dataset, k in layers(config):
+        result = layer_metrics(config, data, dataset, k)
+        metrics["layers"][f"{dataset}_{k}"] = result
+        winners = result["winners_per_step_end_of_training"]
+        changes = result["weight_change_per_1000"]
+        targets.append(
+            target(
+                f"P7-{dataset}-{k}",
+                f"VQ-STDP {dataset}, K = {k}: spikes per step over the last 20 % of training "
+                "(θ adaptation aims at q = 1); RMS weight change per 1000 patches, first and "
+                "last interval; final weights vs P(active | win) over the last half "
+                "(RMS distance, correlation)",
+                [
+                    winners,
+                    f"{changes[0]:.3g} → {changes[-1]:.3g}" if changes else "n/a",
+                    result["prototype_rms_distance"],
+                    result["prototype_correlation"],
+                ],
+                "1 ± 0.2 spikes per step; the change falling; weights ≈ P(active | win)/(1+λ) "
+                "(plasticity.md target 7)",
+                abs(winners - config["winners_per_step"]) <= 0.2
+                and bool(changes)
+                and changes[-1] < changes[0],
+            )
+        )
+        sparse = result["sparsity"]
+        targets.append(
+            target(
+                f"V-{dataset}-{k}",
+                f"{dataset}, K = {k}: test reconstruction error (MSE / patch variance) of "
+                "VQ-STDP, k-means and PCA with K components (PCA is exact once K reaches the "
+                "patch dimension); sparsity: spikes per unit and step, active fraction of units "
+                "per patch, Treves-Rolls; neurons that won in the last half of training",
+                [
+                    result["vq_stdp"]["nmse"],
+                    result["kmeans"]["nmse"],
+                    result["pca"]["nmse"],
+                    sparse["spikes_per_unit_step"],
+                    sparse["active_fraction"],
+                    sparse["treves_rolls"],
+                    f"{result['neurons_that_won']}/{k}",
+                ],
+                "reported (features.md targets 5-6; the paper's values are not available)",
+                None,
+            )
+        )
+    metrics["targets"] = targets
+    metrics["patches_per_s"] = (
+        len(config["datasets"])
+        * (config["n_train"] + config["n_test"])
+        / float(data["simulation_s"])
+    )
+    return metrics
+
+
+def _montage(weights: np.ndarray, dataset: str, size: int) -> np.ndarray:
+    """Receptive fields (inputs x K) as one image; natural patches as ON - OFF."""
+    k = weights.shape[1]
+    fields = weights.T
+    if dataset == "natural":
+        fields = fields[:, : size * size] - fields[:, size * size :]
+    fields = fields.reshape(k, size, size)
+    columns = int(math.ceil(math.sqrt(k)))
+    rows = int(math.ceil(k / columns))
+    image = np.full((rows * (size + 1), columns * (size + 1)), np.nan)
+    for index, field in enumerate(fields):
+        r, c = divmod(index, columns)
+        image[r * (size + 1) : r * (size + 1) + size, c * (size + 1) : c * (size + 1) + size] = (
+            field
+        )
+    return image
+
+
+def plot_receptive_fields(config: dict, data: dict):
+    """The weights of the largest layer of each dataset at four points of training."""
+    import matplotlib.pyplot as plt
+
+    size = {"digits": 5, "natural": 16}
+    shown = []
+    for dataset in config["datasets"]:
+        ks = [k for name, k in layers(config) if name == dataset]
+        shown.append((dataset, max(ks)))
+    n = config["snapshots"]
+    picks = sorted({0, 1, n // 2, n})
+    fig, axes = plt.subplots(len(shown), len(picks), figsize=(3 * len(picks), 3.1 * len(shown)),
+                             layout="constrained", squeeze=False)  # fmt: skip
+    per_snapshot = config["n_train"] // n
+    for row, (dataset, k) in enumerate(shown):
+        snapshots = data[f"{dataset}_{k}_snapshots"]
+        for column, pick in enumerate(picks):
+            ax = axes[row, column]
+            image = _montage(snapshots[pick], dataset, size[dataset])
+            limit = np.nanmax(np.abs(image)) or 1
+            if dataset == "natural":
+                ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+            else:
+                ax.imshow(image, cmap="gray_r", vmin=0, vmax=limit, interpolation="nearest")
+            ax.set_title(f"{dataset}, K = {k}: {pick * per_snapshot} patches", fontsize=9)
+            ax.axis("off")
+    fig.suptitle("VQ-STDP receptive fields over training (natural: ON − OFF, red = ON)")
+    return fig
+
+
+def plot_reconstruction(config: dict, data: dict):
+    """Reconstruction error against K for VQ-STDP, k-means and PCA; sparsity; the threshold
+    during training."""
+    import matplotlib.pyplot as plt
+
+    metrics = evaluate(config, data)["layers"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    markers = {"digits": "o", "natural": "s"}
+    for dataset in config["datasets"]:
+        ks = [k for name, k in layers(config) if name == dataset]
+        rows = [metrics[f"{dataset}_{k}"] for k in ks]
+        for method, color in (("vq_stdp", "C0"), ("kmeans", "C1"), ("pca", "C2")):
+            axes[0].plot(ks, [r[method]["nmse"] for r in rows], marker=markers[dataset],
+                         color=color, label=f"{method.replace('_', '-')}, {dataset}")  # fmt: skip
+        axes[1].plot(ks, [r["sparsity"]["active_fraction"] for r in rows], marker=markers[dataset],
+                     color="C0", label=f"active fraction, {dataset}")  # fmt: skip
+        axes[1].plot(ks, [r["sparsity"]["treves_rolls"] for r in rows], marker=markers[dataset],
+                     color="C3", label=f"Treves-Rolls, {dataset}")  # fmt: skip
+        for k in ks:
+            theta = data[f"{dataset}_{k}_theta"][: config["n_train"]]
+            axes[2].plot(np.arange(len(theta)), theta, label=f"{dataset}, K = {k}")
+    axes[0].set_xscale("log", base=2)
+    axes[0].set_xlabel("K (neurons, clusters, components)")
+    axes[0].set_ylabel("test MSE / patch variance")
+    axes[0].legend(frameon=False, fontsize=7)
+    axes[0].set_title("reconstruction")
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_xlabel("K")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(frameon=False, fontsize=7)
+    axes[1].set_title("sparsity of the test codes")
+    axes[2].set_xlabel("training patch")
+    axes[2].set_ylabel("θ (softmax level)")
+    axes[2].legend(frameon=False, fontsize=7)
+    axes[2].set_title("threshold adaptation")
+    return fig
+
+
+FIGURES = {
+    "vq_receptive_fields": plot_receptive_fields,
+    "vq_reconstruction": plot_reconstruction,
+}

@@ -1,0 +1,190 @@
+"""VQ-STDP with softmax competition: the layer against an independent numpy replay, the
+competition's winner counts, the rule's fixed point, threshold adaptation, patches, metrics
+and bad input."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from analysis import vq_features as vq_analysis
+from experiments import patches, vq_features
+from models.base import ModelError
+
+BASE = dataclasses.replace(vq_features.SCALES["tiny"], mu_w=0.05, rho_theta=0.01)
+
+
+def _run(config, probabilities, initial, theta0, steps):
+    """One layer on the numpy runtime, its input fixed by ``probabilities`` (patches x
+    inputs, one patch per ``config.steps_per_patch`` steps); returns (input spike steps,
+    input indices, layer spike steps, layer indices, final weights, theta per step)."""
+    from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, ms, prefs
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = config.dt_ms * ms
+    inputs = vq_features.bernoulli_input(
+        probabilities, config.steps_per_patch * config.dt_ms * ms, "inputs"
+    )
+    objects = vq_features.vq_layer(config, inputs, initial, theta0, "layer")
+    input_spikes = SpikeMonitor(inputs)
+    thetas = StateMonitor(objects["competition"], "theta", record=0, when="end", order=100)
+    Network(inputs, input_spikes, thetas, *objects.values()).run(steps * config.dt_ms * ms)
+
+    def as_steps(monitor):
+        return np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
+
+    weights = np.array(objects["synapses"].w[:]).reshape(initial.shape)
+    return (
+        as_steps(input_spikes),
+        np.array(input_spikes.i),
+        as_steps(objects["spikes"]),
+        np.array(objects["spikes"].i),
+        weights,
+        np.array(thetas.theta[0]),
+    )
+
+
+def _replay(config, initial, theta0, input_steps, input_neurons, steps):
+    """The layer of plasticity.md §4 step by step from the recorded input spikes, in Brian2's
+    schedule: the softmax of u against theta (thresholds), then u += W x(t) and VQ-STDP for
+    the winners with the inputs of step t - 1 as 'active' (synapses), then the EPSP decay
+    and theta += rho (winners - q) (end of step)."""
+    n_inputs, k = initial.shape
+    w, u, theta = initial.copy(), np.zeros(k), theta0
+    previous = np.zeros(n_inputs)
+    winners, thetas = [], []
+    for step in range(steps):
+        x = np.zeros(n_inputs)
+        x[input_neurons[input_steps == step]] = 1
+        fired = np.flatnonzero(np.exp(u) / np.exp(u).sum() >= theta)
+        u = u + w.T @ x
+        for j in fired:
+            ltd = config.ltd_scale * (1 - previous)
+            change = config.mu_w * (previous - (1 + config.lambda_w) * w[:, j] * (previous + ltd))
+            w[:, j] = np.clip(w[:, j] + change, 0, 1)
+        u = u * np.exp(-1 / config.tau_epsp_steps)
+        theta += config.rho_theta * (len(fired) - config.winners_per_step)
+        winners.append(fired)
+        thetas.append(theta)
+        previous = x
+    return winners, w, np.array(thetas)
+
+
+def test_the_layer_equals_an_independent_step_by_step_replay():
+    rng = np.random.default_rng(3)
+    probabilities = rng.uniform(0, 0.6, (6, 10))
+    initial = rng.uniform(0, 1, (10, 4))
+    config = dataclasses.replace(BASE, steps_per_patch=25, lambda_w=0.1, ltd_scale=0.75)
+    steps = 150
+    in_steps, in_neurons, out_steps, out_neurons, weights, thetas = _run(
+        config, probabilities, initial, 0.3, steps
+    )
+    winners, expected_w, expected_theta = _replay(config, initial, 0.3, in_steps, in_neurons,
+                                                  steps)  # fmt: skip
+    for step, fired in enumerate(winners):
+        np.testing.assert_array_equal(np.sort(out_neurons[out_steps == step]), fired)
+    assert 50 < len(out_steps) and len(set(out_neurons)) > 1  # competition and learning ran
+    np.testing.assert_allclose(weights, expected_w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(thetas, expected_theta, rtol=1e-9)
+    assert not np.allclose(weights, initial)
+
+
+@pytest.mark.parametrize(("theta0", "at_most_one"), [(0.5, True), (0.6, True), (0.05, False)])
+def test_a_softmax_level_of_one_half_or_more_lets_at_most_one_neuron_fire(theta0, at_most_one):
+    """Each of 8 neurons is tuned to one of 8 patches, so the softmax is often peaked."""
+    rng = np.random.default_rng(4)
+    config = dataclasses.replace(BASE, rho_theta=0.0, steps_per_patch=25)
+    probabilities = 0.05 + 0.9 * (rng.random((8, 25)) < 0.5)
+    _, _, steps, _, _, _ = _run(config, probabilities, probabilities.T.copy(), theta0, 200)
+    per_step = np.bincount(steps, minlength=200)
+    if at_most_one:
+        assert per_step.max() <= 1 and per_step.sum() > 20
+    else:
+        assert per_step.max() > 1  # below 1/K several neurons pass at once
+
+
+def test_weights_converge_to_the_probability_of_an_active_input_given_a_win():
+    """plasticity.md target 7: two neurons with equal weights share every step (softmax 1/2
+    each >= theta), so each wins every step and w -> P(active)/(1 + lambda) = p/(1 + lambda)."""
+    p = np.linspace(0.05, 0.95, 8)
+    config = dataclasses.replace(BASE, mu_w=0.01, rho_theta=0.0, lambda_w=0.25,
+                                 steps_per_patch=5000)  # fmt: skip
+    initial = np.full((8, 2), 0.5)
+    *_, weights, _ = _run(config, p[None, :], initial, 0.4, 5000)
+    # stationary sd of the weight around p/(1+lambda): sqrt(mu p (1-p) / (2 (1+lambda))) ~ 0.02
+    np.testing.assert_allclose(weights, np.tile(p[:, None] / 1.25, (1, 2)), atol=0.09)
+
+
+def test_threshold_adaptation_brings_the_layer_to_about_one_winner_per_step():
+    """theta starts below 1/K, where every neuron fires each step; the adaptation must raise
+    it until about q = 1 neuron fires per step."""
+    rng = np.random.default_rng(5)
+    config = dataclasses.replace(BASE, rho_theta=0.005, mu_w=0.0, steps_per_patch=20)
+    initial = rng.uniform(0, 1, (25, 6))
+    probabilities = rng.uniform(0, 0.4, (200, 25))
+    *_, steps_out, _, _, thetas = _run(config, probabilities, initial, 0.05, 4000)
+    per_step = np.bincount(steps_out, minlength=4000)
+    assert per_step[:5].mean() > 4  # everyone fires at first
+    assert abs(per_step[2000:].mean() - 1) < 0.15
+    assert thetas[-1] > 1 / 6
+
+
+def test_digit_patches_are_every_stride_one_window_that_is_not_empty():
+    image = np.zeros((1, 7, 7))
+    image[0, 3, 4] = 255
+    found = patches.digit_patches(image, size=5)
+    assert found.shape == (25, 25)  # the 25 windows that contain the one bright pixel
+    assert np.all(found.sum(axis=1) == 1) and found.max() == 1
+    assert len({tuple(row) for row in found}) == 25  # the pixel at every position once
+
+
+def test_natural_patches_are_on_off_probabilities_drawn_by_seed():
+    first = patches.natural_patches(30, seed=1, images=("camera",))
+    assert first.shape == (30, 512) and first.min() >= 0 and first.max() <= 1
+    assert not np.any((first[:, :256] > 0) & (first[:, 256:] > 0))  # ON and OFF exclusive
+    np.testing.assert_array_equal(first, patches.natural_patches(30, seed=1, images=("camera",)))
+    assert not np.array_equal(first, patches.natural_patches(30, seed=2, images=("camera",)))
+
+
+def test_metrics_follow_their_closed_forms():
+    patches_ = np.random.default_rng(0).uniform(0, 1, (20, 9))
+    weights = np.eye(9)[:, :9]
+    decoded = vq_analysis.vq_reconstruction(patches_, 2 * patches_, weights)
+    assert decoded["scale"] == pytest.approx(0.5) and decoded["nmse"] == pytest.approx(0)
+    mean_only = vq_analysis.reconstruction_error(patches_, np.tile(patches_.mean(0), (20, 1)))
+    assert mean_only["nmse"] == pytest.approx(1)
+    one_hot = np.eye(4)[[0, 1, 2, 3, 0]] * 3
+    sparse = vq_analysis.sparsity(one_hot, steps=10)
+    assert sparse["treves_rolls"] == pytest.approx(1 / 4)
+    assert sparse["active_fraction"] == pytest.approx(1 / 4)
+    assert sparse["spikes_per_unit_step"] == pytest.approx(3 / 4 / 10)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(datasets=("cifar",)), "unknown dataset"),
+        (dict(datasets=()), "unknown dataset"),
+        (dict(digit_neurons=(1,)), "K >= 2"),
+        (dict(theta0_digits=0.05), r"outside \(1/K, 0.5\)"),
+        (dict(theta0_natural=0.5), r"outside \(1/K, 0.5\)"),
+        (dict(n_test=0), "must be positive"),
+        (dict(n_train=61), "multiple of snapshots"),
+        (dict(mu_w=-1.0), "mu_w"),
+    ],
+)
+def test_bad_configs_are_refused_before_anything_is_built(change, message):
+    with pytest.raises(ModelError, match=message):
+        vq_features.check(dataclasses.replace(vq_features.SCALES["tiny"], **change))
+
+
+def test_the_tiny_experiment_reports_every_layer(tiny_results):
+    from analysis.figures import load_result
+
+    config, data, metrics = load_result(tiny_results["vq_features"])
+    assert set(metrics["layers"]) == {"digits_8", "digits_16", "natural_8"}
+    keys = {row["key"] for row in metrics["targets"]}
+    assert {"P7-digits-8", "V-natural-8"} <= keys
+    # the initial weights and one snapshot per interval of training (then some of the test)
+    assert data["digits_8_snapshots"].shape[1:] == (25, 8)
+    assert len(data["digits_8_snapshots"]) >= config["snapshots"] + 1
