@@ -281,10 +281,15 @@ _TONIC_LAYOUT = {  # class name -> (files that must be there, what to tell the u
 
 
 def load_with_tonic(
-    folder: str | Path, dataset: str = "NMNIST", train: bool = True, limit: int | None = None
+    folder: str | Path,
+    dataset: str = "NMNIST",
+    train: bool = True,
+    limit: int | None = None,
+    download: bool = False,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Recordings through tonic from ``folder/<dataset>/``; the layout is checked first, so a
-    missing dataset is a clear error and never a download attempt."""
+    """Recordings through tonic from ``folder/<dataset>/``. The layout is checked first, so a
+    missing dataset is a clear error and never a download attempt, unless ``download`` asks
+    tonic to fetch it into ``folder`` (where the machine can reach the data host)."""
     from unittest import mock
 
     if dataset not in TONIC_DATASETS:
@@ -292,10 +297,11 @@ def load_with_tonic(
     pattern, layout = _TONIC_LAYOUT[dataset]
     root = Path(folder) / dataset
     split = "Train" if train else "Test"
-    if not any(root.glob(pattern.format(split=split))):
+    present = any(root.glob(pattern.format(split=split)))
+    if not present and not download:
         raise DataError(
             f"no {dataset} {split.lower()} recordings under {root}; expected {layout}. "
-            "Download the dataset there (stdplab never downloads it for you)."
+            "Download the dataset there, or pass download=True to let tonic fetch it."
         )
     if dataset == "CIFAR10DVS":
         try:
@@ -307,14 +313,20 @@ def load_with_tonic(
     import tonic
 
     kind = getattr(tonic.datasets, dataset)
-    # tonic checks for its archive (and a full-size tree) and otherwise downloads; the files
-    # are there, so that check is answered here.
-    with mock.patch.object(kind, "_check_exists", return_value=True):
-        data = (
-            kind(save_to=str(folder), train=train)
-            if dataset != "CIFAR10DVS"
-            else kind(save_to=str(folder))
-        )
+    arguments = {"save_to": str(folder)} | ({"train": train} if dataset != "CIFAR10DVS" else {})
+    if present:
+        # tonic checks for its archive (and a full-size tree) and otherwise downloads; the
+        # files are there, so that check is answered here.
+        with mock.patch.object(kind, "_check_exists", return_value=True):
+            data = kind(**arguments)
+    else:
+        try:
+            data = kind(**arguments)
+        except OSError as error:  # no route to the data host, refused, timed out
+            raise DataError(
+                f"tonic could not download {dataset} into {folder} ({error}); download it "
+                f"by hand into {root} ({layout})"
+            ) from None
     count = len(data) if limit is None else min(limit, len(data))
     samples, labels = [], []
     for k in range(count):

@@ -147,8 +147,19 @@ def test_tonic_reads_the_layout_offline_and_never_downloads(tmp_path):
         assert len(samples) == 2 and sorted(labels) == [1, 4]
         direct = events.read_nmnist(tmp_path / "NMNIST" / "Train" / "1" / "00001.bin")
         np.testing.assert_array_equal(np.sort(samples[labels.tolist().index(1)]["t"]), direct["t"])
-        with pytest.raises(DataError, match="never downloads"):
+        with pytest.raises(DataError, match="download=True"):
             events.load_with_tonic(tmp_path / "empty", "DVSGesture")
+
+
+def test_a_tonic_download_that_cannot_reach_the_host_is_a_clear_error(tmp_path):
+    """download=True is the user's opt-in; without a network it fails with the fix named."""
+    unreachable = OSError("offline test")
+    with (
+        mock.patch.object(socket.socket, "connect", side_effect=unreachable),
+        mock.patch.object(socket, "getaddrinfo", side_effect=unreachable),
+        pytest.raises(DataError, match="could not download NMNIST"),
+    ):
+        events.load_with_tonic(tmp_path, "NMNIST", train=False, download=True)
 
 
 @pytest.mark.skipif(not REAL_SUBSET.is_dir(), reason=f"real N-MNIST subset not at {REAL_SUBSET}")
