@@ -11,4 +11,5 @@ ANALYSES = (
     "eligibility_windows",
     "timing_learning",
     "event_features",
+    "stdp_clustering",
 )

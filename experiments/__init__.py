@@ -10,6 +10,7 @@ EXPERIMENTS = (
     "eligibility_windows",
     "timing_learning",
     "event_features",
+    "stdp_clustering",
 )
 
 
