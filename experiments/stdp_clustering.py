@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.event_features import linear_readout, tuning_rules
+from analysis.event_features import calibrated_gain, tuning_rules
 from analysis.stdp_clustering import (  # noqa: F401  (evaluate: this experiment's metrics)
     SILENT,
     evaluate,
@@ -71,6 +71,11 @@ class Config:
     rho: float = 0.6
     spikes_per_sample: float = 2.0
     theta_fraction: float = 0.2
+    # R3's empirical form: the gain at which the sample at this quantile of the first
+    # calibration_samples (Poisson-drawn) reaches threshold with the run's initial weights;
+    # 0.1 means nine samples in ten can make some neuron fire before any learning
+    gain_quantile: float = 0.1
+    calibration_samples: int = 200
     # pseudo-label loop (0 epochs: D1 only)
     loop_epochs: int = 5
     loop_clusters: int = 10  # the STDP layer (one of cluster_sizes) and k-means' K in the loop
@@ -117,9 +122,10 @@ def check(config: Config) -> None:
     if config.loop_epochs and "stdp" in config.loop_arms:
         if config.loop_clusters not in config.cluster_sizes:
             raise ModelError(
-                f"loop_clusters = {config.loop_clusters} has no STDP layer; add it to "
-                "cluster_sizes"
+                f"loop_clusters = {config.loop_clusters} has no STDP layer; add it to cluster_sizes"
             )
+    if not 0 < config.gain_quantile < 1 or config.calibration_samples < 1:
+        raise ModelError("gain_quantile must lie in (0, 1) and calibration_samples be positive")
     if not 0 < config.probe_fraction < 1:
         raise ModelError("probe_fraction must lie strictly between 0 and 1")
 
@@ -203,18 +209,28 @@ def stimulus_table(config: Config, rates_hz: np.ndarray) -> np.ndarray:
     each sample's rates for sample_ms, then zeros for rest_ms."""
     slot = math.gcd(config.sample_ms, config.rest_ms)
     on, off = config.sample_ms // slot, config.rest_ms // slot
-    period = np.concatenate([np.repeat(rates_hz[:, None], on, axis=1),
-                             np.zeros((len(rates_hz), off, rates_hz.shape[1]))], axis=1)  # fmt: skip
+    silence = np.zeros((len(rates_hz), off, rates_hz.shape[1]))
+    period = np.concatenate([np.repeat(rates_hz[:, None], on, axis=1), silence], axis=1)
     one_pass = period.reshape(-1, rates_hz.shape[1])
     return np.concatenate([one_pass, one_pass])
 
 
-def layer_rules(config: Config, rates_hz: np.ndarray, n_neurons: int, model) -> dict:
-    """The tuning rules on the mean rate of each input over the samples."""
+def poisson_events(rates_hz: np.ndarray, steps: int, dt_s: float, rng) -> list:
+    """One Poisson draw per sample of ``steps`` steps: [(input indices, step indices)]."""
+    events = []
+    for rates in rates_hz:
+        step, neuron = np.nonzero(rng.random((steps, rates.size)) < rates * dt_s)
+        events.append((neuron, step))
+    return events
+
+
+def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model) -> dict:
+    """The tuning rules on the mean rate of each input over the samples, with R3's gain in
+    its empirical form for the layer's initial ``weights`` (inputs x neurons)."""
     scales = {key: float(value) for key, value in neuron_scales(model).items()}
-    return tuning_rules(
+    rules = tuning_rules(
         rates_hz.mean(axis=0),
-        n_neurons=n_neurons,
+        n_neurons=weights.shape[1],
         n_samples=len(rates_hz),
         w_sum=config.w_sum,
         spikes_per_sample=config.spikes_per_sample,
@@ -223,15 +239,32 @@ def layer_rules(config: Config, rates_hz: np.ndarray, n_neurons: int, model) -> 
         theta_fraction=config.theta_fraction,
         **scales,
     )
+    dt_s = config.dt_ms * 1e-3
+    steps = round(config.sample_ms / config.dt_ms)
+    calibration = rates_hz[: config.calibration_samples]
+    rng = np.random.default_rng([config.seed, 4])  # the same draws for every layer and run
+    rules["gain_A"] = calibrated_gain(
+        poisson_events(calibration, steps, dt_s, rng),
+        weights,
+        resistance=scales["resistance"],
+        tau_syn=scales["tau_syn"],
+        tau_m=scales["tau_m"],
+        threshold_distance=scales["threshold_distance"],
+        dt=dt_s,
+        steps=steps,
+        quantile=config.gain_quantile,
+    )
+    return rules
 
 
 class ClusteringNetwork:
     """The STDP layers of every K on one Poisson input; built once, run once per input."""
 
     def __init__(self, config: Config, rates_hz: np.ndarray, sim):
-        from brian2 import Hz, Network, PoissonGroup, TimedArray, defaultclock, ms
+        from brian2 import Hz, Network, PoissonGroup, TimedArray, defaultclock, ms, seed
 
         defaultclock.dt = config.dt_ms * ms
+        seed(config.seed)  # the Poisson draws (standalone: every run of the binary)
         self.config, self.sim = config, sim
         self.model = resolve_neuron(config.neuron, config.model_overrides)
         self.period_ms = config.sample_ms + config.rest_ms
@@ -246,13 +279,13 @@ class ClusteringNetwork:
             name="inputs",
         )  # fmt: skip
         self.net = Network(inputs)
-        self.layers = {}
-        self.rules = {}
+        self.layers, self.rules, self.initial = {}, {}, {}
         for k in config.cluster_sizes:
             rng = np.random.default_rng([config.seed, 1, k])
             initial = rng.uniform(0, 1, (N_FEATURES, k))
             initial *= config.w_sum / initial.sum(axis=0)
-            self.rules[k] = layer_rules(config, rates_hz, k, self.model)
+            self.rules[k] = layer_rules(config, rates_hz, initial, self.model)
+            self.initial[k] = initial
             objects = competitive_layer(
                 self.model,
                 self.rules[k],
@@ -289,15 +322,16 @@ class ClusteringNetwork:
         else:
             values = {self.stimulus: stimulus_table(self.config, rates_hz) * Hz}
             for k, (layer, synapses, _, _) in self.layers.items():
-                rules = self.rules[k] = layer_rules(self.config, rates_hz, k, self.model)
+                weights = self.initial[k]
+                if warm_start:
+                    weights = np.asarray(synapses.w[:], dtype=float).reshape(N_FEATURES, k)
+                    values[synapses.w] = weights.ravel()
+                    values[layer.w_total] = weights.sum(axis=0)
+                rules = self.rules[k] = layer_rules(self.config, rates_hz, weights, self.model)
                 values[synapses.input_gain] = rules["gain_A"] * amp
                 values[synapses.A_plus] = rules["A_plus"]
                 values[synapses.A_minus] = rules["A_minus"]
                 values[layer.theta_plus] = rules["theta_plus_V"] * volt
-                if warm_start:
-                    weights = np.asarray(synapses.w[:], dtype=float)
-                    values[synapses.w] = weights
-                    values[layer.w_total] = weights.reshape(N_FEATURES, k).sum(axis=0)
             self.sim.rerun(self.net, self.phases, values)
         self.simulation_s.append(self._simulation_time(time.perf_counter() - started))
         return {k: self.labelling_spikes(k) for k in self.layers}
@@ -328,7 +362,19 @@ class ClusteringNetwork:
 def kmeans_labels(features: np.ndarray, k: int, seed: int) -> np.ndarray:
     from sklearn.cluster import KMeans
 
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(features)
+    return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(features)
+
+
+def linear_probe(features: np.ndarray, labels: np.ndarray, n_train: int) -> float:
+    """Test accuracy of a ridge classifier on standardised features (closed form: a probe per
+    epoch and arm costs milliseconds, where logistic regression costs seconds)."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0))
+    probe.fit(features[:n_train], labels[:n_train])
+    return float(probe.score(features[n_train:], labels[n_train:]))
 
 
 def simulate(config: Config, sim) -> dict:
@@ -372,7 +418,7 @@ def pseudo_label_loop(config: Config, features, true, network) -> dict:
             params.update(init_head(rng, N_FEATURES, k))
             loss.append(train_epoch(params, x, labels_now, rng, learning_rate=config.learning_rate,
                                     batch_size=config.batch_size))  # fmt: skip
-            probe.append(linear_readout(body_features(params, x), true, n_probe, config.seed))
+            probe.append(linear_probe(body_features(params, x), true, n_probe))
             pseudo.append(labels_now)
         out[f"loop_pseudo_{arm}"] = np.array(pseudo)
         out[f"loop_probe_{arm}"] = np.array(probe)
