@@ -188,6 +188,8 @@ def train_epoch(params, x, pseudo, rng, *, learning_rate: float, batch_size: int
     uniformly and then one of its samples (DeepCluster's remedy for unequal clusters); updates
     ``params`` in place and returns the mean loss."""
     assigned = np.flatnonzero(pseudo != SILENT)
+    if assigned.size == 0:  # an all-silent clustering gives nothing to learn from
+        return float("nan")
     clusters = np.unique(pseudo[assigned])
     members = [assigned[pseudo[assigned] == c] for c in clusters]
     losses = []
@@ -241,7 +243,11 @@ def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model
     )
     dt_s = config.dt_ms * 1e-3
     steps = round(config.sample_ms / config.dt_ms)
-    calibration = rates_hz[: config.calibration_samples]
+    # a sample without input cannot reach threshold at any gain: calibrate on the others
+    with_input = rates_hz[rates_hz.sum(axis=1) > 0]
+    if len(with_input) == 0:
+        raise ModelError("every sample has zero input rates: nothing to calibrate the gain on")
+    calibration = with_input[: config.calibration_samples]
     rng = np.random.default_rng([config.seed, 4])  # the same draws for every layer and run
     rules["gain_A"] = calibrated_gain(
         poisson_events(calibration, steps, dt_s, rng),
@@ -324,7 +330,8 @@ class ClusteringNetwork:
             for k, (layer, synapses, _, _) in self.layers.items():
                 weights = self.initial[k]
                 if warm_start:
-                    weights = np.asarray(synapses.w[:], dtype=float).reshape(N_FEATURES, k)
+                    # a copy: on the runtime device w[:] can be a view that the restore overwrites
+                    weights = np.array(synapses.w[:], dtype=float).reshape(N_FEATURES, k)
                     values[synapses.w] = weights.ravel()
                     values[layer.w_total] = weights.sum(axis=0)
                 rules = self.rules[k] = layer_rules(self.config, rates_hz, weights, self.model)
