@@ -105,8 +105,12 @@ def check(config: Config) -> None:
         raise ModelError("cluster_sizes needs at least one K, and every K must be at least 2")
     if len(set(config.cluster_sizes)) != len(config.cluster_sizes):
         raise ModelError("cluster_sizes must not repeat a K (each K is one layer)")
-    if not 2 <= config.n_samples <= 1797:
-        raise ModelError("n_samples must be between 2 and 1797 (the size of the digits)")
+    if not max(config.cluster_sizes) <= config.n_samples <= 1797:
+        raise ModelError(
+            "n_samples must be between the largest K and 1797 (the size of the digits)"
+        )
+    if config.loop_clusters < 2:
+        raise ModelError("loop_clusters must be at least 2")
     for name in ("sample_ms", "rest_ms", "loop_epochs", "batch_size"):
         if not isinstance(getattr(config, name), int):
             raise ModelError(f"{name} must be a whole number")

@@ -181,6 +181,8 @@ def test_rerunning_the_compiled_network_with_new_rates_does_not_recompile(tmp_pa
         (dict(cluster_sizes=(1, 10)), "at least 2"),
         (dict(cluster_sizes=(10, 10)), "must not repeat"),
         (dict(n_samples=0), "n_samples must be between"),
+        (dict(n_samples=20), "n_samples must be between the largest K"),
+        (dict(loop_clusters=1), "loop_clusters must be at least 2"),
         (dict(sample_ms=0), "sample_ms and dt_ms must be positive"),
         (dict(max_rate_hz=-1.0), "must be positive"),
         (dict(loop_clusters=20), "add it to cluster_sizes"),
