@@ -125,6 +125,9 @@ def _d1(config: dict, data: dict) -> dict:
             "stdp": clustering_metrics(true, stdp, k),
             "kmeans": clustering_metrics(true, data[f"d1_kmeans_k{k}"], k),
             "spikes_per_sample": float(data[f"d1_counts_k{k}"].sum(axis=1).mean()),
+            "rules": dict(
+                zip(data["rule_names"].tolist(), data[f"d1_rules_k{k}"].tolist(), strict=True)
+            ),
         }
     return result
 
