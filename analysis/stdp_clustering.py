@@ -266,10 +266,11 @@ def plot_clustering_comparison(config: dict, data: dict):
 
 def plot_pseudo_label_epochs(config: dict, data: dict):
     """Both arms of the pseudo-label loop per epoch: NMI of the pseudo-labels to the truth,
-    epoch-to-epoch NMI, linear-probe accuracy of the body and cluster-size entropy."""
+    epoch-to-epoch NMI, linear-probe accuracy of the body, cluster-size entropy and the
+    fraction of samples left without a label."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 5, figsize=(15, 3.4), layout="constrained")
     if config["loop_epochs"] == 0:
         for ax in axes:
             ax.text(0.5, 0.5, "loop not run (loop_epochs = 0)", ha="center", transform=ax.transAxes)
@@ -284,8 +285,11 @@ def plot_pseudo_label_epochs(config: dict, data: dict):
         axes[1].plot(epochs[1:], result["epoch_to_epoch_nmi"], "o-", color=color)
         axes[2].plot(epochs, result["probe_accuracy"], "o-", color=color)
         axes[3].plot(epochs, [m["size_entropy"] for m in result["per_epoch"]], "o-", color=color)
+        silent = [m["silent_samples"] / len(data["order"]) for m in result["per_epoch"]]
+        axes[4].plot(epochs, silent, "o-", color=color)
     titles = ("NMI(pseudo-labels, truth)", "NMI(epoch e, epoch e − 1)",
-              "linear probe of the body (test acc.)", "cluster-size entropy / log K")  # fmt: skip
+              "linear probe of the body (test acc.)", "cluster-size entropy / log K",
+              "silent samples (fraction)")  # fmt: skip
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
