@@ -12,4 +12,5 @@ ANALYSES = (
     "timing_learning",
     "event_features",
     "vq_features",
+    "stdp_clustering",
 )

@@ -74,11 +74,13 @@ def calibrated_gain(
     threshold_distance: float,
     dt: float,
     steps: int,
+    quantile: float = 0.5,
 ) -> float:
     """Rule R3's empirical form (features.md §1): the input gain at which the median sample's
     largest subthreshold depolarisation, over neurons and time, just reaches the firing
     distance, with the initial weights and no plasticity. The membrane is taken as linear
-    (a leaky integrator of tau_m), so the response scales with the gain."""
+    (a leaky integrator of tau_m), so the response scales with the gain. A ``quantile`` below
+    0.5 calibrates on a weaker sample, so that more samples than half reach threshold."""
     decay_syn, decay_m = math.exp(-dt / tau_syn), math.exp(-dt / tau_m)
     peaks = []
     for neuron, step in binned:
@@ -91,7 +93,7 @@ def calibrated_gain(
             voltage = voltage * decay_m + resistance * current * (1 - decay_m)
             peak = max(peak, float(voltage.max()))
         peaks.append(peak)
-    return threshold_distance / float(np.median(peaks))
+    return threshold_distance / float(np.quantile(peaks, quantile))
 
 
 def sample_counts(config: dict, data: dict, layer: str, blocks: int = 1) -> np.ndarray:

@@ -11,6 +11,7 @@ EXPERIMENTS = (
     "timing_learning",
     "event_features",
     "vq_features",
+    "stdp_clustering",
 )
 
 

@@ -17,7 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+_INITIAL_STATE = "before_phases"  # the name under which a rerunnable runtime network is stored
 
 # brian2cuda's generated makefile asks for C++11, which nvcc 13 rejects; 7.5 is the oldest
 # compute capability nvcc 13 still compiles for.
@@ -79,29 +82,64 @@ class Simulation:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
         self.run_phases(net, [(duration, None)], report=report)
 
-    def run_phases(self, net, phases, report: str | None = "text") -> None:
+    def run_phases(
+        self, net, phases, report: str | None = "text", rerunnable: bool = False
+    ) -> None:
         """Run ``net`` through ``[(duration, before), ...]``, calling ``before()`` (if given)
         ahead of its phase, e.g. to switch plasticity off by setting a rate to zero. On the
         standalone targets the phases and the settings between them are recorded, then
-        compiled and executed once."""
+        compiled and executed once. ``rerunnable`` keeps the runtime network's initial state
+        for ``rerun``."""
         from brian2 import device
 
+        if rerunnable and self.device == "runtime":
+            net.store(_INITIAL_STATE)
         started = time.perf_counter()
+        self._run_each(net, phases, report)
+        self.run_seconds = time.perf_counter() - started
+        if self.device == "cpp_standalone":
+            device.build(directory=str(self.build_dir), compile=True, run=False)
+            self._run_binary(device)
+        elif self.device == "cuda_standalone":
+            self._build_cuda(device)
+
+    def rerun(self, net, phases, values: dict) -> None:
+        """Run again what ``run_phases(net, phases, rerunnable=True)`` ran, from the initial
+        state but with ``values`` ({``group.variable`` or TimedArray: new initial values})
+        in place of the initial ones, without recompiling: cpp_standalone executes the
+        compiled project again with them as ``run_args``, runtime restores the stored state."""
+        from brian2 import TimedArray, device
+
+        if self.device == "cpp_standalone":
+            self._run_binary(device, run_args=values)
+        elif self.device == "runtime":
+            net.restore(_INITIAL_STATE)
+            for key, value in values.items():
+                # the numpy and cython code read the TimedArray's own array at each call
+                if isinstance(key, TimedArray):
+                    key.values[:] = np.asarray(value)
+                else:
+                    key[:] = value
+            started = time.perf_counter()
+            self._run_each(net, phases, report=None)
+            self.run_seconds = time.perf_counter() - started
+        else:
+            raise DeviceError(f"rerun supports runtime and cpp_standalone, not {self.device}")
+
+    def _run_binary(self, device, run_args=None) -> None:
+        # Brian2's own timer (device._last_run_time) covers the last phase only.
+        started = time.perf_counter()
+        device.run(directory=str(self.build_dir), run_args=run_args)
+        self.run_seconds = time.perf_counter() - started
+
+    @staticmethod
+    def _run_each(net, phases, report) -> None:
         for duration, before in phases:
             if before is not None:
                 before()
             # An empty run namespace: every name must be a model variable or in a group's own
             # namespace, never picked up from whichever Python frame happens to call run().
             net.run(duration, namespace={}, report=report)
-        self.run_seconds = time.perf_counter() - started
-        if self.device == "cpp_standalone":
-            # Brian2's own timer (device._last_run_time) covers the last phase only.
-            device.build(directory=str(self.build_dir), compile=True, run=False)
-            started = time.perf_counter()
-            device.run(directory=str(self.build_dir))
-            self.run_seconds = time.perf_counter() - started
-        elif self.device == "cuda_standalone":
-            self._build_cuda(device)
 
     def _build_cuda(self, device) -> None:
         curand = curand_location()

@@ -99,3 +99,41 @@ def test_simulation_context_restores_device_and_prefs(tmp_path):
         assert type(get_device()).__name__ == "CPPStandaloneDevice"
     assert type(get_device()).__name__ == "RuntimeDevice"
     assert prefs.codegen.target == before
+
+
+def _driven_integrators(sim, drive_values, gain, rerun_with=None):
+    """Three integrators dv/dt = gain*drive(t, i) over two phases, the second with the gain
+    doubled; run once, or run with the first values and then re-run with ``rerun_with``
+    (drive values, gain). Returns v at the end."""
+    from brian2 import Network, NeuronGroup, TimedArray, defaultclock, ms
+
+    defaultclock.dt = 1 * ms
+    drive = TimedArray(drive_values, dt=5 * ms, name="drive")
+    group = NeuronGroup(
+        3, "dv/dt = gain*drive(t, i)/ms : 1\ngain : 1 (shared)", namespace={"drive": drive},
+        name="integrators",
+    )  # fmt: skip
+    group.gain = gain
+
+    def double_gain():
+        group.gain = 2 * group.gain[:]
+
+    net, phases = Network(group), [(10 * ms, None), (10 * ms, double_gain)]
+    sim.run_phases(net, phases, report=None, rerunnable=True)
+    if rerun_with is not None:
+        values, new_gain = rerun_with
+        sim.rerun(net, phases, {drive: values, group.gain: new_gain})
+    return np.array(group.v[:])
+
+
+def test_a_runtime_rerun_equals_a_fresh_run_with_the_new_values():
+    rng = np.random.default_rng(0)
+    first, second = rng.uniform(0, 1, (4, 3)), rng.uniform(0, 1, (4, 3))
+    with simulation("runtime") as sim:
+        rerun = _driven_integrators(sim, first, 1.0, rerun_with=(second, 3.0))
+    with simulation("runtime") as sim:
+        fresh = _driven_integrators(sim, second, 3.0)
+    # the closed form: 5 steps per row, gain 3 on rows 0-1 and 6 on rows 2-3
+    expected = 5 * (3 * second[:2].sum(axis=0) + 6 * second[2:].sum(axis=0))
+    np.testing.assert_allclose(fresh, expected, rtol=1e-12)
+    np.testing.assert_allclose(rerun, fresh, rtol=1e-12)

@@ -154,6 +154,8 @@ def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny
         "event_controls_sweep",
         "vq_receptive_fields",
         "vq_reconstruction",
+        "clustering_comparison",
+        "pseudo_label_epochs",
     }
     assert {p.stem for p in pngs} == expected
     assert all(p.stat().st_size > 10_000 for p in pngs)

@@ -1,0 +1,429 @@
+"""STDP clustering versus k-means, then a pseudo-label loop (Lu & Sengupta, Deep-STDP).
+
+Lu & Sengupta (2024), "Deep unsupervised learning using spike-timing-dependent plasticity",
+Neuromorph. Comput. Eng. 4:024004, doi:10.1088/2634-4386/ad3a95 (arXiv 2307.04054), train a
+network on pseudo-labels from an STDP clustering of its own features, against the same loop
+with k-means (DeepCluster). No code was published; this is the science notes' small version
+(features.md §3) without torch:
+
+D1. The 64-d digits of scikit-learn, Poisson-encoded (rate = feature/16 x ``max_rate_hz``),
+    one sample per period, drive competitive STDP layers of every K in ``cluster_sizes`` in one
+    network (Diehl & Cook-like: winner-take-all, adaptive threshold, L1-normalised weights).
+    A learning pass, then a labelling pass with plasticity and threshold adaptation off; the
+    pseudo-label is the neuron with most spikes (ties: earliest first spike; silent: -1).
+    k-means (scikit-learn) clusters the same features.
+Loop. A numpy network (body 64 -> 64 ReLU, head 64 -> K) is trained per epoch on the pseudo-
+    labels of its body's features, one arm clustered by the STDP layer, one by k-means; both
+    arms start from the same body. The body's width equals the digits' so that one compiled
+    network serves D1 and every epoch: each epoch re-runs it with new input rates (and the
+    previous epoch's weights) without recompiling.
+
+Parameters follow the tuning rules of ``analysis.event_features`` (R1-R4 and the adaptive-
+threshold rule) evaluated on each run's own input rates; nothing is searched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.event_features import calibrated_gain, tuning_rules
+from analysis.stdp_clustering import (  # noqa: F401  (evaluate: this experiment's metrics)
+    SILENT,
+    evaluate,
+    pseudo_labels,
+    sample_spikes,
+)
+from experiments.build import resolve_neuron
+from experiments.competition import competitive_layer, neuron_scales
+from models.base import ModelError
+
+NAME = "stdp_clustering"
+DATASETS = ("digits",)
+ARMS = ("stdp", "kmeans")
+NEURONS = ("lif", "stdp_lif", "izhikevich")
+N_FEATURES = 64  # 8 x 8 digits; also the body's width (see the module docstring)
+DIGIT_MAX = 16.0  # scikit-learn's digits take values 0..16
+#: The tuning rules' values saved with the results, per layer and run.
+RULE_NAMES = ("A_minus", "A_plus", "gain_A", "input_rate_hz", "tau_plus_s", "theta_plus_V")
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    dataset: str = "digits"
+    n_samples: int = 1797  # the first n of a seeded shuffle of the 1797 digits
+    cluster_sizes: tuple[int, ...] = (10, 30)  # one STDP layer per K, all in one network
+    neuron: str = "lif"
+    model_overrides: tuple = ()
+    max_rate_hz: float = 64.0  # Diehl & Cook's 63.75 Hz for a full pixel
+    sample_ms: int = 150
+    rest_ms: int = 50
+    dt_ms: float = 1.0
+    w_sum: float = 16.0  # L1 norm per neuron: a quarter of the inputs at w_max
+    w_max: float = 1.0
+    # tuning rules (features.md §1, as in event_features): R1 LTD/LTP ratio, R3 prototype
+    # mix, R4 spikes per sample, adaptive threshold as a fraction of the firing distance
+    ltd_ratio: float = 1.1
+    rho: float = 0.6
+    spikes_per_sample: float = 2.0
+    theta_fraction: float = 0.2
+    # R3's empirical form: the gain at which the sample at this quantile of the first
+    # calibration_samples (Poisson-drawn) reaches threshold with the run's initial weights;
+    # 0.1 means nine samples in ten can make some neuron fire before any learning
+    gain_quantile: float = 0.1
+    calibration_samples: int = 200
+    # pseudo-label loop (0 epochs: D1 only)
+    loop_epochs: int = 5
+    loop_clusters: int = 10  # the STDP layer (one of cluster_sizes) and k-means' K in the loop
+    loop_arms: tuple[str, ...] = ARMS
+    learning_rate: float = 0.05
+    batch_size: int = 32
+    probe_fraction: float = 0.5  # the first part of the shuffle trains the linear probe
+
+
+SCALES = {
+    "tiny": Config(n_samples=60, sample_ms=100, rest_ms=50, loop_epochs=2),
+    "quick": Config(),
+    "paper": Config(cluster_sizes=(10, 30, 100), loop_epochs=15),
+}
+
+
+def check(config: Config) -> None:
+    if config.dataset not in DATASETS:
+        raise ModelError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
+    if config.neuron.partition(":")[0] not in NEURONS:
+        raise ModelError(
+            f"stdp_clustering needs a current-driven neuron with a known distance to threshold; "
+            f"{config.neuron!r} is not one of {', '.join(NEURONS)}"
+        )
+    resolve_neuron(config.neuron, config.model_overrides)
+    if not config.cluster_sizes or min(config.cluster_sizes) < 2:
+        raise ModelError("cluster_sizes needs at least one K, and every K must be at least 2")
+    if len(set(config.cluster_sizes)) != len(config.cluster_sizes):
+        raise ModelError("cluster_sizes must not repeat a K (each K is one layer)")
+    if not max(config.cluster_sizes) <= config.n_samples <= 1797:
+        raise ModelError(
+            "n_samples must be between the largest K and 1797 (the size of the digits)"
+        )
+    if config.loop_clusters < 2:
+        raise ModelError("loop_clusters must be at least 2")
+    for name in ("sample_ms", "rest_ms", "loop_epochs", "batch_size"):
+        if not isinstance(getattr(config, name), int):
+            raise ModelError(f"{name} must be a whole number")
+    if config.sample_ms <= 0 or config.rest_ms < 0 or config.dt_ms <= 0:
+        raise ModelError("sample_ms and dt_ms must be positive and rest_ms not negative")
+    if min(config.max_rate_hz, config.w_sum, config.learning_rate) <= 0 or config.batch_size < 1:
+        raise ModelError("max_rate_hz, w_sum, learning_rate and batch_size must be positive")
+    if config.loop_epochs < 0:
+        raise ModelError("loop_epochs must not be negative (0 runs D1 only)")
+    unknown = [arm for arm in config.loop_arms if arm not in ARMS]
+    if unknown or not config.loop_arms:
+        raise ModelError(f"unknown loop arm {unknown}; choose among {', '.join(ARMS)}")
+    if config.loop_epochs and "stdp" in config.loop_arms:
+        if config.loop_clusters not in config.cluster_sizes:
+            raise ModelError(
+                f"loop_clusters = {config.loop_clusters} has no STDP layer; add it to cluster_sizes"
+            )
+    if not 0 < config.gain_quantile < 1 or config.calibration_samples < 1:
+        raise ModelError("gain_quantile must lie in (0, 1) and calibration_samples be positive")
+    if not 0 < config.probe_fraction < 1:
+        raise ModelError("probe_fraction must lie strictly between 0 and 1")
+
+
+def load_digits_shuffled(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features 0..16 of the chosen samples, all 1797 labels, the chosen indices)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    order = np.random.default_rng([config.seed, 0]).permutation(len(digits.target))
+    order = order[: config.n_samples]
+    return digits.data[order].astype(float), digits.target, order
+
+
+# -- the numpy network of the loop ------------------------------------------------------------
+
+
+def init_body(rng, n_in: int, n_hidden: int) -> dict:
+    """He-initialised linear + ReLU layer."""
+    return {
+        "body_w": rng.normal(0, math.sqrt(2 / n_in), (n_in, n_hidden)),
+        "body_b": np.zeros(n_hidden),
+    }
+
+
+def init_head(rng, n_hidden: int, n_classes: int) -> dict:
+    return {
+        "head_w": rng.normal(0, math.sqrt(1 / n_hidden), (n_hidden, n_classes)),
+        "head_b": np.zeros(n_classes),
+    }
+
+
+def body_features(params: dict, x: np.ndarray) -> np.ndarray:
+    return np.maximum(x @ params["body_w"] + params["body_b"], 0)
+
+
+def loss_and_gradients(params: dict, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict]:
+    """Mean cross-entropy of softmax(head(body(x))) against ``labels`` and its gradients."""
+    pre = x @ params["body_w"] + params["body_b"]
+    hidden = np.maximum(pre, 0)
+    logits = hidden @ params["head_w"] + params["head_b"]
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    n = len(labels)
+    loss = -float(log_p[np.arange(n), labels].mean())
+    d_logits = np.exp(log_p)
+    d_logits[np.arange(n), labels] -= 1
+    d_logits /= n
+    d_hidden = (d_logits @ params["head_w"].T) * (pre > 0)
+    return loss, {
+        "head_w": hidden.T @ d_logits,
+        "head_b": d_logits.sum(axis=0),
+        "body_w": x.T @ d_hidden,
+        "body_b": d_hidden.sum(axis=0),
+    }
+
+
+def train_epoch(params, x, pseudo, rng, *, learning_rate: float, batch_size: int) -> float:
+    """One epoch of SGD on the pseudo-labels (silent samples left out), sampling a pseudo-label
+    uniformly and then one of its samples (DeepCluster's remedy for unequal clusters); updates
+    ``params`` in place and returns the mean loss."""
+    assigned = np.flatnonzero(pseudo != SILENT)
+    if assigned.size == 0:  # an all-silent clustering gives nothing to learn from
+        return float("nan")
+    clusters = np.unique(pseudo[assigned])
+    members = [assigned[pseudo[assigned] == c] for c in clusters]
+    losses = []
+    for _ in range(max(len(assigned) // batch_size, 1)):
+        chosen = rng.integers(len(clusters), size=batch_size)
+        batch = np.array([members[c][rng.integers(len(members[c]))] for c in chosen])
+        loss, gradients = loss_and_gradients(params, x[batch], pseudo[batch])
+        for key, gradient in gradients.items():
+            params[key] -= learning_rate * gradient
+        losses.append(loss)
+    return float(np.mean(losses))
+
+
+# -- the STDP network --------------------------------------------------------------------------
+
+
+def stimulus_table(config: Config, rates_hz: np.ndarray) -> np.ndarray:
+    """Input rates (rows of ``slot`` ms, inputs) for the learning then the labelling pass:
+    each sample's rates for sample_ms, then zeros for rest_ms."""
+    slot = math.gcd(config.sample_ms, config.rest_ms)
+    on, off = config.sample_ms // slot, config.rest_ms // slot
+    silence = np.zeros((len(rates_hz), off, rates_hz.shape[1]))
+    period = np.concatenate([np.repeat(rates_hz[:, None], on, axis=1), silence], axis=1)
+    one_pass = period.reshape(-1, rates_hz.shape[1])
+    return np.concatenate([one_pass, one_pass])
+
+
+def poisson_events(rates_hz: np.ndarray, steps: int, dt_s: float, rng) -> list:
+    """One Poisson draw per sample of ``steps`` steps: [(input indices, step indices)]."""
+    events = []
+    for rates in rates_hz:
+        step, neuron = np.nonzero(rng.random((steps, rates.size)) < rates * dt_s)
+        events.append((neuron, step))
+    return events
+
+
+def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model) -> dict:
+    """The tuning rules on the mean rate of each input over the samples, with R3's gain in
+    its empirical form for the layer's initial ``weights`` (inputs x neurons)."""
+    scales = {key: float(value) for key, value in neuron_scales(model).items()}
+    rules = tuning_rules(
+        rates_hz.mean(axis=0),
+        n_neurons=weights.shape[1],
+        n_samples=len(rates_hz),
+        w_sum=config.w_sum,
+        spikes_per_sample=config.spikes_per_sample,
+        rho=config.rho,
+        ltd_ratio=config.ltd_ratio,
+        theta_fraction=config.theta_fraction,
+        **scales,
+    )
+    dt_s = config.dt_ms * 1e-3
+    steps = round(config.sample_ms / config.dt_ms)
+    # a sample without input cannot reach threshold at any gain: calibrate on the others
+    with_input = rates_hz[rates_hz.sum(axis=1) > 0]
+    if len(with_input) == 0:
+        raise ModelError("every sample has zero input rates: nothing to calibrate the gain on")
+    calibration = with_input[: config.calibration_samples]
+    rng = np.random.default_rng([config.seed, 4])  # the same draws for every layer and run
+    rules["gain_A"] = calibrated_gain(
+        poisson_events(calibration, steps, dt_s, rng),
+        weights,
+        resistance=scales["resistance"],
+        tau_syn=scales["tau_syn"],
+        tau_m=scales["tau_m"],
+        threshold_distance=scales["threshold_distance"],
+        dt=dt_s,
+        steps=steps,
+        quantile=config.gain_quantile,
+    )
+    return rules
+
+
+class ClusteringNetwork:
+    """The STDP layers of every K on one Poisson input; built once, run once per input."""
+
+    def __init__(self, config: Config, rates_hz: np.ndarray, sim):
+        from brian2 import Hz, Network, PoissonGroup, TimedArray, defaultclock, ms, seed
+
+        defaultclock.dt = config.dt_ms * ms
+        seed(config.seed)  # the Poisson draws (standalone: every run of the binary)
+        self.config, self.sim = config, sim
+        self.model = resolve_neuron(config.neuron, config.model_overrides)
+        self.period_ms = config.sample_ms + config.rest_ms
+        self.n_samples = len(rates_hz)
+        self.stimulus = TimedArray(
+            stimulus_table(config, rates_hz) * Hz,
+            dt=math.gcd(config.sample_ms, config.rest_ms) * ms,
+            name="stimulus",
+        )
+        inputs = PoissonGroup(
+            N_FEATURES, rates="stimulus(t, i)", namespace={"stimulus": self.stimulus},
+            name="inputs",
+        )  # fmt: skip
+        self.net = Network(inputs)
+        self.layers, self.rules, self.initial = {}, {}, {}
+        for k in config.cluster_sizes:
+            rng = np.random.default_rng([config.seed, 1, k])
+            initial = rng.uniform(0, 1, (N_FEATURES, k))
+            initial *= config.w_sum / initial.sum(axis=0)
+            self.rules[k] = layer_rules(config, rates_hz, initial, self.model)
+            self.initial[k] = initial
+            objects = competitive_layer(
+                self.model,
+                self.rules[k],
+                inputs,
+                initial,
+                period=self.period_ms * ms,
+                w_sum=config.w_sum,
+                w_max=config.w_max,
+                plastic=True,
+                name=f"layer_k{k}",
+            )
+            self.net.add(*objects)
+            self.layers[k] = objects
+
+        def freeze():
+            for layer, synapses, _, _ in self.layers.values():
+                synapses.A_plus = 0
+                synapses.A_minus = 0
+                layer.theta_plus = 0
+
+        one_pass = self.n_samples * self.period_ms * ms
+        self.phases = [(one_pass, None), (one_pass, freeze)]
+        self.simulation_s = []
+
+    def run(self, rates_hz: np.ndarray | None = None, warm_start: bool = False) -> dict:
+        """Learning then labelling pass; the first call compiles (standalone) and runs with the
+        rates given at construction, later calls re-run with ``rates_hz`` and re-derived rules,
+        and, if ``warm_start``, the previous run's weights. {K: (counts, first spike ms)}."""
+        from brian2 import Hz, amp, volt
+
+        if rates_hz is None:
+            self.sim.run_phases(self.net, self.phases, report=None, rerunnable=True)
+        else:
+            values = {self.stimulus: stimulus_table(self.config, rates_hz) * Hz}
+            for k, (layer, synapses, _, _) in self.layers.items():
+                weights = self.initial[k]
+                if warm_start:
+                    # a copy: on the runtime device w[:] can be a view that the restore overwrites
+                    weights = np.array(synapses.w[:], dtype=float).reshape(N_FEATURES, k)
+                    values[synapses.w] = weights.ravel()
+                    values[layer.w_total] = weights.sum(axis=0)
+                rules = self.rules[k] = layer_rules(self.config, rates_hz, weights, self.model)
+                values[layer.input_gain] = np.full(k, rules["gain_A"]) * amp
+                values[synapses.A_plus] = rules["A_plus"]
+                values[synapses.A_minus] = rules["A_minus"]
+                values[layer.theta_plus] = np.full(k, rules["theta_plus_V"]) * volt
+            self.sim.rerun(self.net, self.phases, values)
+        self.simulation_s.append(self.sim.run_seconds)
+        return {k: self.labelling_spikes(k) for k in self.layers}
+
+    def labelling_spikes(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        from brian2 import ms
+
+        monitor = self.layers[k][-1]
+        return sample_spikes(
+            np.asarray(monitor.i),
+            np.asarray(monitor.t / ms),
+            start_ms=self.n_samples * self.period_ms,
+            period_ms=self.period_ms,
+            n_samples=self.n_samples,
+            n_neurons=k,
+        )
+
+
+# -- the experiment ----------------------------------------------------------------------------
+
+
+def kmeans_labels(features: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(features)
+
+
+def linear_probe(features: np.ndarray, labels: np.ndarray, n_train: int) -> float:
+    """Test accuracy of a ridge classifier on standardised features (closed form: a probe per
+    epoch and arm costs milliseconds, where logistic regression costs seconds)."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0))
+    probe.fit(features[:n_train], labels[:n_train])
+    return float(probe.score(features[n_train:], labels[n_train:]))
+
+
+def simulate(config: Config, sim) -> dict:
+    features, labels, order = load_digits_shuffled(config)
+    rates = features / DIGIT_MAX * config.max_rate_hz
+    network = ClusteringNetwork(config, rates, sim)
+    spikes = network.run()
+    data = {"labels": labels, "order": order}
+    for k in config.cluster_sizes:
+        data[f"d1_counts_k{k}"], data[f"d1_first_ms_k{k}"] = spikes[k]
+        data[f"d1_kmeans_k{k}"] = kmeans_labels(features, k, config.seed)
+        data[f"d1_rules_k{k}"] = np.array([network.rules[k][key] for key in sorted(RULE_NAMES)])
+    data["rule_names"] = np.array(sorted(RULE_NAMES))
+    if config.loop_epochs:
+        data.update(pseudo_label_loop(config, features, labels[order], network))
+    data["simulation_s"] = np.array(network.simulation_s)
+    return data
+
+
+def pseudo_label_loop(config: Config, features, true, network) -> dict:
+    """Both arms from the same initial body; per epoch: cluster the body's features, train a
+    new head and the body for one epoch on the pseudo-labels, probe the body on true labels."""
+    x = features / DIGIT_MAX
+    first_body = init_body(np.random.default_rng([config.seed, 2]), N_FEATURES, N_FEATURES)
+    n_probe = round(config.probe_fraction * len(x))
+    k = config.loop_clusters
+    out = {}
+    for arm in config.loop_arms:
+        params = {key: value.copy() for key, value in first_body.items()}
+        rng = np.random.default_rng([config.seed, 3])  # same head draws and batches per arm
+        pseudo, probe, loss = [], [], []
+        for epoch in range(config.loop_epochs):
+            hidden = body_features(params, x)
+            if arm == "stdp":
+                if hidden.max() <= 0:
+                    raise ModelError("the body's ReLU units are all silent: no input rates left")
+                rates = hidden / hidden.max() * config.max_rate_hz
+                labels_now = pseudo_labels(*network.run(rates, warm_start=epoch > 0)[k])
+            else:
+                labels_now = kmeans_labels(hidden, k, config.seed + epoch)
+            params.update(init_head(rng, N_FEATURES, k))
+            loss.append(train_epoch(params, x, labels_now, rng, learning_rate=config.learning_rate,
+                                    batch_size=config.batch_size))  # fmt: skip
+            probe.append(linear_probe(body_features(params, x), true, n_probe))
+            pseudo.append(labels_now)
+        out[f"loop_pseudo_{arm}"] = np.array(pseudo)
+        out[f"loop_probe_{arm}"] = np.array(probe)
+        out[f"loop_loss_{arm}"] = np.array(loss)
+    return out
