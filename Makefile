@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 figures: $(STAMP)
@@ -24,8 +24,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/plasticity.py
 	$(BIN)/python benchmarks/timing_learning.py
 	$(BIN)/python benchmarks/event_features.py
+	$(BIN)/python benchmarks/readme_table.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check models experiments analysis tests benchmarks

@@ -43,7 +43,7 @@ def latest_result(results_root: str | Path, experiment: str) -> Path | None:
     return max(finished, key=lambda d: (finished_at(d), d.stat().st_mtime))
 
 
-def _save(fig, path: Path) -> None:
+def save_atomic(fig, path: Path) -> None:
     """Write a figure atomically (rename into place), so no reader sees half a file."""
     handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(handle)
@@ -83,7 +83,7 @@ def render_all(
                 fig = plot(config, data)
                 for extension in formats:
                     path = figures_dir / f"{figure_name}.{extension}"
-                    _save(fig, path)
+                    save_atomic(fig, path)
                     written.append(path)
                 plt.close(fig)
     report = figures_dir / "REPORT.md"

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from analysis.report import write_atomic
 from experiments import event_features
 from experiments.devices import simulation
-from experiments.results import provenance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_harness import finish, rates_figure  # noqa: E402
 
 DATA_CACHE = Path("build/data")  # the emulated samples, shared with `stdplab run`
 
@@ -81,23 +80,20 @@ def main(argv=None) -> dict:
         "python_loop": slow["samples"] / slow["total_s"],
     }
     result = {
-        "benchmark": "event_features",
         "network": f"2312 inputs -> {args.neurons} LIF (STDP) + {args.neurons} (frozen), WTA",
         "compiled": fast,
         "python_loop": slow,
         "samples_per_s": rates,
         "ratio_simulation": rates["compiled_simulation"] / rates["python_loop"],
         "ratio_with_build": rates["compiled_with_build"] / rates["python_loop"],
-        "machine": {"processor": platform.processor(), "cpus": len(os.sched_getaffinity(0))},
-        "provenance": provenance("cpp_standalone", seed=_config(1, 1).seed),
     }
     print(f"event-feature training, {result['network']}")
     for name, rate in rates.items():
         print(f"  {name:22s} {rate:8.1f} samples/s")
     print(f"  ratio: {result['ratio_simulation']:.0f}x (simulation), "
           f"{result['ratio_with_build']:.0f}x (with the build)")  # fmt: skip
-    write_atomic(args.output / "event_features.json", json.dumps(result, indent=2) + "\n")
-    return result
+    return finish("event_features", result, args.output, seed=_config(1, 1).seed,
+                  draw=lambda path: rates_figure(path, rates, "training samples / s"))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from analysis.report import write_atomic
 from experiments import timing_learning
 from experiments.devices import simulation
-from experiments.results import provenance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_harness import finish, rates_figure  # noqa: E402
 
 
 def _config(iterations: int):
@@ -70,14 +69,17 @@ def main(argv=None) -> dict:
     slow = python_loop(args.loop_iterations, args.runtime_target)
     loop_per_trial = slow["total_s"] / slow["iterations"]
     loop_total = loop_per_trial * args.iterations
+    trials_per_s = {
+        "compiled, simulation": args.iterations / fast["simulation_s"],
+        "compiled, with build": args.iterations / fast["total_s"],
+        f"runtime loop ({args.runtime_target})": 1 / loop_per_trial,
+    }
     result = {
-        "benchmark": "timing_learning",
         "compiled": fast,
         "python_loop": {**slow, "per_trial_s": loop_per_trial, "scaled_total_s": loop_total},
+        "trials_per_s": trials_per_s,
         "ratio_total": loop_total / fast["total_s"],
         "ratio_simulation": loop_total / fast["simulation_s"],
-        "machine": {"processor": platform.processor(), "cpus": len(os.sched_getaffinity(0))},
-        "provenance": provenance("cpp_standalone", seed=_config(1).seed),
     }
     print(f"e-prop timing training, {args.iterations} trials of 200 ms (1 LIF, 50 inputs)")
     print(f"  compiled (cpp_standalone), one run:  {fast['total_s']:8.1f} s total, "
@@ -86,9 +88,13 @@ def main(argv=None) -> dict:
           f"per trial -> {loop_total:.0f} s for {args.iterations}")  # fmt: skip
     print(f"  ratio: {result['ratio_total']:.0f}x (with compile), "
           f"{result['ratio_simulation']:.0f}x (simulation only)")  # fmt: skip
-    args.output.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.output / "timing_learning.json", json.dumps(result, indent=2) + "\n")
-    return result
+    return finish(
+        "timing_learning",
+        result,
+        args.output,
+        seed=_config(1).seed,
+        draw=lambda path: rates_figure(path, trials_per_s, "e-prop trials / s"),
+    )
 
 
 if __name__ == "__main__":

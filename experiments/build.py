@@ -62,10 +62,15 @@ def plastic_synapses(
     transmit: str = "",
     connect: dict | str = "i == j",
     w_init=None,
+    delay: dict | None = None,
+    transmit_first: bool = True,
 ) -> Synapses:
-    """Synapses following ``rule``; ``transmit`` (e.g. ``'I_syn_post += w*nA'``) runs first
-    on each presynaptic spike, with the weight from before this spike's update."""
-    on_pre = "\n".join(code for code in (transmit, rule.on_pre) if code)
+    """Synapses following ``rule``; ``transmit`` (e.g. ``'I_syn_post += w*nA'``) runs on each
+    presynaptic spike with the weight from before this spike's update, or with the updated
+    weight (as NEST does) when ``transmit_first`` is False. ``delay`` maps pathways to
+    homogeneous delays, e.g. ``{'pre': 1*ms, 'post': 2*ms}``."""
+    steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
+    on_pre = "\n".join(code for code in steps if code)
     synapses = Synapses(
         source,
         target,
@@ -74,6 +79,7 @@ def plastic_synapses(
         on_post=rule.on_post,
         method=rule.method,
         name=name,
+        delay=delay,
     )
     if isinstance(connect, dict):
         synapses.connect(**connect)

@@ -1,0 +1,571 @@
+"""Plasticity throughput side by side: stdplab compiled, Brian2 runtime and NEST, on one machine.
+
+Two networks with additive all-to-all pair STDP (Song, Miller & Abbott 2000, in the form of
+Brian2's examples/synapses/STDP.py): ``song``, N Poisson inputs at 15 Hz onto one
+conductance-based LIF neuron, and ``layer``, the same inputs all-to-all onto M = 100 such
+neurons. The weight bound and the STDP steps scale with 1000/N, so every N drives the neurons
+alike. Each engine gets the same pre-drawn input trains and initial weights, so the engines
+differ only in how they simulate: stdplab's records on cpp_standalone (1 and 2 OpenMP
+threads), the same records on Brian2's runtime (cython), and NEST 3.10 with the equivalent
+model (iaf_cond_exp, stdp_synapse_hom, inputs from spike_train_injector nodes; parameters
+derived from the records, never retyped).
+
+Every case runs in its own process (a clean simulator, its own peak memory). Reported per case:
+build time (code generation and compile, or NEST's create/connect/prepare), simulation time,
+synaptic events per second (input spikes x outgoing synapses, per second of simulation), peak
+resident memory, and events/s as a fraction of the bound set by the memory bandwidth measured
+at the start of the same run.
+
+    python benchmarks/plasticity.py [--sizes 1000,10000,100000] [--engines stdplab-1,nest-2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import math
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_harness import finish  # noqa: E402
+
+DT_MS = 0.1
+INPUT_RATE_HZ = 15.0
+SONG_INPUTS = 1000  # the network size at which the Song parameter set holds unscaled
+LAYER_OUTPUTS = 100
+G_LEAK_NS = 25.0  # NEST's conductances are stdplab's (in units of the leak) times this leak
+PEAK_RSS = Path(__file__).with_name("peak_rss.py")
+NETWORKS = ("song", "layer")
+# name: (simulator, threads or runtime code target)
+ENGINES = {
+    "stdplab-1": ("cpp_standalone", 1),
+    "stdplab-2": ("cpp_standalone", 2),
+    "brian2-cython": ("runtime", "cython"),
+    "brian2-numpy": ("runtime", "numpy"),
+    "nest-1": ("nest", 1),
+    "nest-2": ("nest", 2),
+}
+DEFAULT_ENGINES = ("stdplab-1", "stdplab-2", "brian2-cython", "nest-1", "nest-2")
+
+# Bytes of memory traffic per synaptic update (estimates, for the bandwidth bound).
+# Brian2 keeps w, apre, apost and lastupdate per synapse (8 B each): a presynaptic event
+# reads all four and writes three back, plus two int32 indices (spike queue, target) = 64 B.
+# A postsynaptic spike updates the N synapses of one neuron, which in the layer lie M * 8 B
+# apart: every array access then costs a whole 64 B cache line (4 read, 3 written back).
+BRIAN2_BYTES_PRE = 4 * 8 + 3 * 8 + 2 * 4
+BRIAN2_BYTES_POST_STRIDED = 4 * 64 + 3 * 64 + 4
+# NEST reads and writes back one stdp_synapse_hom connection (48 B) per presynaptic event; it
+# applies the LTP of postsynaptic spikes at the next presynaptic event, from the neuron's own
+# spike history, so postsynaptic spikes touch no synapse.
+NEST_BYTES_PRE = 2 * 48
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    engine: str
+    network: str
+    n_inputs: int
+    duration_s: float
+    seed: int = 0
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.network == "song" else LAYER_OUTPUTS
+
+    @property
+    def synapses(self) -> int:
+        return self.n_inputs * self.n_outputs
+
+
+def input_spikes(n_inputs: int, duration_s: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bernoulli-per-step trains at 15 Hz as (input index, time step), sorted by index then step.
+
+    At most one spike per input and step (both simulators' spike sources need that: the
+    rare second draw in a step is dropped); none at t = 0, which NEST's sources cannot emit.
+    """
+    rng = np.random.default_rng(seed)
+    n_steps = round(duration_s * 1e3 / DT_MS)
+    counts = rng.binomial(n_steps - 1, INPUT_RATE_HZ * DT_MS * 1e-3, size=n_inputs)
+    index = np.repeat(np.arange(n_inputs, dtype=np.int64), counts)
+    key = np.unique(index * n_steps + rng.integers(1, n_steps, size=index.size))
+    return (key // n_steps).astype(np.int32), key % n_steps
+
+
+def initial_weights(case: Case, w_max: float) -> np.ndarray:
+    """Uniform in [0, w_max], synapse k from input k // M to neuron k % M."""
+    return np.random.default_rng(case.seed + 1).uniform(0.0, w_max, size=case.synapses)
+
+
+def models(n_inputs: int):
+    """stdplab's Song neuron and pair-STDP records, the STDP scaled to ``n_inputs``."""
+    from models.neurons import get_neuron
+    from models.plasticity import PAIR_STDP_SETS, pair_stdp
+
+    scale = SONG_INPUTS / n_inputs
+    params = {key: value * scale if key in ("A_plus", "A_minus", "w_max") else value
+              for key, value in PAIR_STDP_SETS["song"].items()}  # fmt: skip
+    return get_neuron("lif_cond"), pair_stdp("all_to_all", "additive", **params)
+
+
+def brian2_delays():
+    """Pathway delays that make Brian2's STDP timing NEST's.
+
+    NEST delivers a spike one synaptic delay d after it and pairs the presynaptic spike time
+    with the postsynaptic one plus d (all of the delay counts as dendritic). Delaying Brian2's
+    pre pathway (transmission and LTD) by d and its post pathway (LTP) by 2 d gives the same
+    pairs: (t_post + 2d) - (t_pre + d).
+    """
+    from brian2 import ms
+
+    return {"pre": DT_MS * ms, "post": 2 * DT_MS * ms}
+
+
+def nest_neuron_params(neuron) -> dict:
+    from brian2 import ms, mV
+
+    if neuron.refractory:
+        raise ValueError("the NEST twin of lif_cond assumes no refractory period")
+    p = neuron.params
+    return {
+        "C_m": G_LEAK_NS * float(p["tau_m"] / ms),  # nS * ms = pF
+        "g_L": G_LEAK_NS,
+        "E_L": float(p["E_L"] / mV),
+        "V_m": float(p["E_L"] / mV),
+        "V_th": float(p["v_th"] / mV),
+        "V_reset": float(p["v_reset"] / mV),
+        "E_ex": float(p["E_e"] / mV),
+        "tau_syn_ex": float(p["tau_e"] / ms),
+        "E_in": float(p["E_i"] / mV),
+        "tau_syn_in": float(p["tau_i"] / ms),
+        "t_ref": 0.0,
+    }
+
+
+def nest_synapse_params(rule) -> tuple[dict, float]:
+    """stdp_synapse_hom settings for an additive all-to-all pair rule, and the postsynaptic
+    neuron's tau_minus (ms). NEST's step is lambda * Wmax (LTP) and alpha * lambda * Wmax (LTD)."""
+    from brian2 import ms
+
+    if rule.options != {"pairing": "all_to_all", "bounds": "additive"}:
+        raise ValueError(f"NEST's stdp_synapse_hom has no twin of {rule.name}")
+    p = rule.params
+    w_max = float(p["w_max"])
+    synapse = {
+        "tau_plus": float(p["tau_plus"] / ms),
+        "lambda": float(p["A_plus"]) / w_max,
+        "alpha": float(p["A_minus"]) / float(p["A_plus"]),
+        "mu_plus": 0.0,
+        "mu_minus": 0.0,
+        "Wmax": w_max * G_LEAK_NS,
+    }
+    return synapse, float(p["tau_minus"] / ms)
+
+
+def brian2_network(case: Case, spikes, weights):
+    from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms
+
+    from experiments.build import neuron_group, plastic_synapses
+
+    defaultclock.dt = DT_MS * ms
+    neuron, rule = models(case.n_inputs)
+    source = SpikeGeneratorGroup(case.n_inputs, spikes[0], spikes[1] * DT_MS * ms, name="inputs")
+    targets = neuron_group(neuron, case.n_outputs, name="neurons")
+    pre, post = np.divmod(np.arange(case.synapses, dtype=np.int32), case.n_outputs)
+    # NEST transmits the weight after this spike's update: so does the twin here.
+    synapses = plastic_synapses(rule, source, targets, name="synapses", transmit="g_e_post += w",
+                                connect={"i": pre, "j": post}, w_init=weights,
+                                delay=brian2_delays(), transmit_first=False)  # fmt: skip
+    monitor = SpikeMonitor(targets, name="output_spikes")
+    return Network(source, targets, synapses, monitor), synapses, monitor
+
+
+def _run_stdplab(case, spikes, weights, threads, build_dir: Path) -> dict:
+    from brian2 import device, prefs, second
+
+    from experiments.devices import simulation
+
+    peak_file = build_dir / "peak_rss_kib"
+    with simulation("cpp_standalone", build_dir, threads=threads) as sim:
+        prefs.devices.cpp_standalone.run_cmd_unix = [
+            sys.executable, str(PEAK_RSS), str(peak_file), "./main"
+        ]  # fmt: skip
+        net, synapses, monitor = brian2_network(case, spikes, weights)
+        started = time.perf_counter()
+        sim.run(net, case.duration_s * second, report=None)
+        total = time.perf_counter() - started
+        result = {
+            "build_s": total - sim.run_seconds,
+            "simulation_s": float(device._last_run_time),
+            "total_s": total,
+            "post_spikes": int(monitor.num_spikes),
+            "mean_final_weight": float(np.mean(synapses.w[:])),
+            "peak_rss_mib": int(peak_file.read_text()) / 1024,
+        }
+        # Compile once, run again with another LTP step: the binary reads it as a run_arg.
+        sim.rerun(net, [], {synapses.A_plus: float(synapses.A_plus[:]) * 1.1})
+        result.update(rerun_s=sim.run_seconds, rerun_simulation_s=float(device._last_run_time))
+    return result
+
+
+def _run_runtime(case, spikes, weights, target, build_dir: Path) -> dict:
+    from brian2 import ms, prefs, second
+
+    from experiments.devices import simulation
+
+    with simulation("runtime", runtime_target=target):
+        prefs.codegen.runtime.cython.cache_dir = str(build_dir.parent / "cython_cache")
+        net, synapses, monitor = brian2_network(case, spikes, weights)
+        started = time.perf_counter()
+        net.run(0 * ms, namespace={}, report=None)  # code generation and compilation
+        built = time.perf_counter()
+        net.run(case.duration_s * second, namespace={}, report=None)
+        finished = time.perf_counter()
+        return {
+            "build_s": built - started,
+            "simulation_s": finished - built,
+            "total_s": finished - started,
+            "post_spikes": int(monitor.num_spikes),
+            "mean_final_weight": float(np.mean(synapses.w[:])),
+            "peak_rss_mib": own_peak_rss_mib(),
+        }
+
+
+def own_peak_rss_mib() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries the
+    parent's peak over a fork into it."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+
+def nest_kernel(threads: int, seed: int):
+    import nest
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.ResetKernel()
+    nest.local_num_threads = threads
+    nest.resolution = DT_MS
+    nest.rng_seed = seed + 1
+    return nest
+
+
+def nest_inputs(nest, n_inputs: int, spikes):
+    """Nodes that fire at ``spikes``' times and can be the source of plastic synapses."""
+    index, step = spikes
+    trains = np.split(step * DT_MS, np.cumsum(np.bincount(index, minlength=n_inputs))[:-1])
+    sources = nest.Create("spike_train_injector", n_inputs)
+    sources.set([{"spike_times": train} for train in trains])
+    return sources
+
+
+def _run_nest(case, spikes, weights, threads) -> dict:
+    started = time.perf_counter()
+    nest = nest_kernel(threads, case.seed)
+    neuron, rule = models(case.n_inputs)
+    synapse, tau_minus = nest_synapse_params(rule)
+    sources = nest_inputs(nest, case.n_inputs, spikes)
+    neurons = nest.Create(
+        "iaf_cond_exp",
+        case.n_outputs,
+        params={**nest_neuron_params(neuron), "tau_minus": tau_minus},
+    )
+    nest.CopyModel("stdp_synapse_hom", "stdplab_pair_stdp", synapse)
+    nest.Connect(sources, neurons, "all_to_all", syn_spec={
+        "synapse_model": "stdplab_pair_stdp", "delay": DT_MS,
+        "weight": weights.reshape(case.n_inputs, case.n_outputs).T * G_LEAK_NS,
+    })  # fmt: skip
+    del weights
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(neurons, recorder)
+    nest.Prepare()
+    built = time.perf_counter()
+    nest.Run(case.duration_s * 1e3)
+    finished = time.perf_counter()
+    nest.Cleanup()
+    mean_weight = None
+    if case.synapses <= 2_000_000:  # reading 10^7 weights back would dwarf the run
+        final = nest.GetConnections(sources, neurons).get("weight")
+        mean_weight = float(np.mean(final)) / G_LEAK_NS
+    return {
+        "build_s": built - started,
+        "simulation_s": finished - built,
+        "total_s": finished - started,
+        "post_spikes": int(recorder.n_events),
+        "mean_final_weight": mean_weight,
+        "peak_rss_mib": own_peak_rss_mib(),
+    }
+
+
+def run_case(case: Case, build_dir: Path) -> dict:
+    """One engine on one network; returns timings, counts and memory."""
+    simulator, option = ENGINES[case.engine]
+    spikes = input_spikes(case.n_inputs, case.duration_s, case.seed)
+    weights = initial_weights(case, float(models(case.n_inputs)[1].params["w_max"]))
+    if simulator == "cpp_standalone":
+        measured = _run_stdplab(case, spikes, weights, option, build_dir)
+    elif simulator == "runtime":
+        measured = _run_runtime(case, spikes, weights, option, build_dir)
+    else:
+        measured = _run_nest(case, spikes, weights, option)
+    events = len(spikes[0]) * case.n_outputs
+    return {
+        **dataclasses.asdict(case),
+        "n_outputs": case.n_outputs,
+        "synapses": case.synapses,
+        "input_spikes": len(spikes[0]),
+        "events": events,
+        "events_per_s": events / measured["simulation_s"],
+        "output_rate_hz": measured["post_spikes"] / case.n_outputs / case.duration_s,
+        **measured,
+    }
+
+
+def _spawn(case: Case, scratch: Path) -> dict:
+    """``run_case`` in a fresh process; a crash is recorded, not raised."""
+    build_dir = scratch / f"{case.engine}-{case.network}-{case.n_inputs}-{case.duration_s:g}s"
+    build_dir.mkdir(parents=True)
+    out = build_dir / "result.json"
+    worker = [sys.executable, __file__, "--worker", json.dumps(dataclasses.asdict(case)),
+              "--worker-out", str(out)]  # fmt: skip
+    done = subprocess.run(worker, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {**dataclasses.asdict(case), "error": " | ".join(tail) or f"exit {done.returncode}"}
+    return json.loads(out.read_text())
+
+
+def _triad_bandwidth(n_bytes: int, barrier=None, out=None) -> float:
+    """STREAM-style a = b + c on arrays far beyond the caches; bytes/s counting 2 reads, 1 write.
+    With a ``barrier``, every repetition starts together with the other processes'."""
+    a, b, c = np.zeros(n_bytes // 8), np.ones(n_bytes // 8), np.ones(n_bytes // 8)
+    best = math.inf
+    for _ in range(5):
+        if barrier is not None:
+            barrier.wait()
+        started = time.perf_counter()
+        np.add(b, c, out=a)
+        best = min(best, time.perf_counter() - started)
+    if out is not None:
+        out.put(3 * a.nbytes / best)
+    return 3 * a.nbytes / best
+
+
+def measure_bandwidth(n_bytes: int = 2**28) -> dict:
+    """Memory bandwidth of one core, and of two processes in lockstep (the 2-thread bound)."""
+    context = multiprocessing.get_context("fork")  # the workers need nothing but numpy
+    barrier, out = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_triad_bandwidth, args=(n_bytes // 2, barrier, out))
+               for _ in range(2)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    two = out.get(timeout=120) + out.get(timeout=120)
+    for worker in workers:
+        worker.join()
+    return {"1": _triad_bandwidth(n_bytes), "2": two}
+
+
+def last_level_cache_bytes() -> int:
+    sizes = [0]
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        size = (index / "size").read_text().strip()
+        sizes.append(int(size[:-1]) * {"K": 2**10, "M": 2**20}[size[-1]])
+    return max(sizes)
+
+
+def bound_events_per_s(result: dict, bandwidth: dict, cache_bytes: int) -> float | None:
+    """Synaptic events/s the memory bandwidth allows for this engine's data layout; None while
+    the synaptic state fits in the last-level cache, where memory is not what limits."""
+    simulator, option = ENGINES[result["engine"]]
+    threads = option if isinstance(option, int) else 1
+    state_bytes = result["synapses"] * (NEST_BYTES_PRE // 2 if simulator == "nest" else 40)
+    if state_bytes < cache_bytes:
+        return None
+    if simulator == "nest":
+        per_event = NEST_BYTES_PRE
+    else:
+        strided = result["n_outputs"] * 8 >= 64
+        per_post = BRIAN2_BYTES_POST_STRIDED if strided else BRIAN2_BYTES_PRE
+        post_updates_per_event = result["post_spikes"] * result["n_inputs"] / result["events"]
+        per_event = BRIAN2_BYTES_PRE + post_updates_per_event * per_post
+    return bandwidth[str(threads)] / per_event
+
+
+def plan(args) -> list[Case]:
+    """Every engine on every network and size; the largest cases run shorter so that no case
+    exceeds ``max_events`` synaptic events. Then the long runs (wall time with the build)."""
+    cases = []
+    for network in args.networks:
+        for n in args.sizes:
+            fan_out = 1 if network == "song" else LAYER_OUTPUTS
+            duration = min(args.duration, args.max_events / (n * fan_out * INPUT_RATE_HZ))
+            duration = max(round(duration, 1), 0.1)
+            cases += [Case(engine, network, n, duration, args.seed) for engine in args.engines]
+    if args.long_duration > 0:  # 10^5 synapses, the goal's smallest size for long runs
+        cases += [Case(engine, "layer", 1_000, args.long_duration, args.seed)
+                  for engine in args.engines if engine in ("stdplab-1", "nest-2")]  # fmt: skip
+    return cases
+
+
+def summarise(results: list[dict], bandwidth: dict, cache_bytes: int) -> dict:
+    """The issue's goals, each as measured values beside its target."""
+    ok = [r for r in results if "error" not in r]
+    for result in ok:
+        bound = bound_events_per_s(result, bandwidth, cache_bytes)
+        result["bound_events_per_s"] = bound
+        result["fraction_of_bound"] = None if bound is None else result["events_per_s"] / bound
+
+    def find(engine, network, n, duration=None):
+        for r in ok:
+            if (r["engine"], r["network"], r["n_inputs"]) == (engine, network, n) and (
+                duration is None or r["duration_s"] == duration
+            ):
+                return r
+        return None
+
+    goals = {"stdplab_vs_nest": [], "two_vs_one_thread": [], "long_run_wall": [], "rerun": []}
+    for r in ok:
+        if r["engine"].startswith("stdplab") and r["synapses"] >= 10_000:
+            nest = find("nest-" + r["engine"][-1], r["network"], r["n_inputs"], r["duration_s"])
+            if nest:
+                goals["stdplab_vs_nest"].append({
+                    "network": r["network"], "synapses": r["synapses"], "threads": r["engine"][-1],
+                    "ratio": r["events_per_s"] / nest["events_per_s"],
+                })  # fmt: skip
+        if r["engine"] == "stdplab-2":
+            one = find("stdplab-1", r["network"], r["n_inputs"], r["duration_s"])
+            if one:
+                goals["two_vs_one_thread"].append({
+                    "network": r["network"], "synapses": r["synapses"],
+                    "speedup": one["simulation_s"] / r["simulation_s"],
+                })  # fmt: skip
+        if r["engine"] == "stdplab-1" and "rerun_s" in r:
+            goals["rerun"].append({
+                "network": r["network"], "synapses": r["synapses"],
+                "first_run_s": r["total_s"], "rerun_s": r["rerun_s"],
+                "rerun_over_simulation": r["rerun_s"] / r["rerun_simulation_s"],
+            })  # fmt: skip
+    longest = max((r["duration_s"] for r in ok), default=0)
+    for r in ok:
+        if r["engine"] == "stdplab-1" and r["duration_s"] == longest and longest >= 60:
+            nest = find("nest-2", r["network"], r["n_inputs"], longest)
+            if nest:
+                goals["long_run_wall"].append({
+                    "network": r["network"], "synapses": r["synapses"], "duration_s": longest,
+                    "stdplab_1_total_s": r["total_s"], "nest_2_total_s": nest["total_s"],
+                })  # fmt: skip
+    memory = {}
+    for engine in {r["engine"] for r in ok}:
+        mine = [r for r in ok if r["engine"] == engine and r["network"] == "layer"]
+        if not mine:
+            continue
+        largest = max(mine, key=lambda r: r["synapses"])
+        twin = find(engine, "song", largest["n_inputs"], largest["duration_s"])
+        entry = {
+            "synapses": largest["synapses"],
+            "peak_rss_mib": largest["peak_rss_mib"],
+            "bytes_per_synapse": largest["peak_rss_mib"] * 2**20 / largest["synapses"],
+        }
+        if twin:  # same inputs and length, 99 fewer neurons: the difference is the synapses
+            entry["marginal_bytes_per_synapse"] = (
+                (largest["peak_rss_mib"] - twin["peak_rss_mib"]) * 2**20
+                / (largest["synapses"] - twin["synapses"])
+            )  # fmt: skip
+        memory[engine] = entry
+    return {"goals": goals, "memory": memory}
+
+
+def print_table(results: list[dict], bandwidth: dict) -> None:
+    print(f"memory bandwidth (a = b + c): {bandwidth['1'] / 1e9:.1f} GB/s one core, "
+          f"{bandwidth['2'] / 1e9:.1f} GB/s two")  # fmt: skip
+    print(f"{'network':8s}{'synapses':>10s} {'engine':14s}{'bio s':>6s}{'build s':>9s}"
+          f"{'sim s':>9s}{'events/s':>10s}{'% bound':>8s}{'MiB':>7s}{'rate Hz':>8s}")  # fmt: skip
+    for r in results:
+        head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:14s}{r['duration_s']:>6g}"
+        if "error" in r:
+            print(f"{head}  failed: {r['error']}")
+            continue
+        bound = (
+            "cache" if r["fraction_of_bound"] is None else f"{100 * r['fraction_of_bound']:.0f}%"
+        )
+        print(f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
+              f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}")  # fmt: skip
+
+
+def draw(results: list[dict], path: Path) -> None:
+    from bench_harness import figure
+
+    with figure(path, ncols=2, width=7.0) as axes:
+        for ax, network in zip(axes, NETWORKS, strict=True):
+            for engine in ENGINES:
+                mine = sorted((r for r in results if "error" not in r and r["engine"] == engine
+                               and r["network"] == network and r["duration_s"] < 60),
+                              key=lambda r: r["synapses"])  # fmt: skip
+                if mine:
+                    ax.plot([r["synapses"] for r in mine], [r["events_per_s"] for r in mine],
+                            "o-", label=engine)  # fmt: skip
+            ax.set(xscale="log", yscale="log", xlabel="synapses", title=network)
+        axes[0].set_ylabel("synaptic events / s (simulation only)")
+        axes[-1].legend(fontsize="small")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--networks", default=",".join(NETWORKS))
+    parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES))
+    parser.add_argument("--duration", type=float, default=10.0, help="biological seconds")
+    parser.add_argument("--max-events", type=float, default=3e8)
+    parser.add_argument("--long-duration", type=float, default=60.0, help="0 switches off")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        result = run_case(Case(**json.loads(args.worker)), args.worker_out.parent)
+        args.worker_out.write_text(json.dumps(result))
+        return result
+    args.sizes = [int(size) for size in args.sizes.split(",")]
+    args.networks = args.networks.split(",")
+    args.engines = args.engines.split(",")
+    unknown = sorted(set(args.engines) - set(ENGINES)) + sorted(set(args.networks) - set(NETWORKS))
+    if unknown:
+        parser.error(f"unknown {', '.join(unknown)}; engines: {', '.join(ENGINES)}; "
+                     f"networks: {', '.join(NETWORKS)}")  # fmt: skip
+    skipped = []
+    if importlib.util.find_spec("nest") is None:
+        skipped = [engine for engine in args.engines if engine.startswith("nest")]
+        args.engines = [engine for engine in args.engines if engine not in skipped]
+        if skipped:
+            print("NEST is not installed, so its engines are skipped: pip install -e '.[bench]'")
+    bandwidth, cache_bytes = measure_bandwidth(), last_level_cache_bytes()
+    with tempfile.TemporaryDirectory(prefix="stdplab-bench-") as scratch:
+        results = [_spawn(case, Path(scratch)) for case in plan(args)]
+    summary = summarise(results, bandwidth, cache_bytes)
+    print_table(results, bandwidth)
+    return finish(
+        "plasticity",
+        {
+            "network": "pair STDP, song (N -> 1) and layer (N -> 100), dt 0.1 ms, 15 Hz inputs",
+            "bandwidth_bytes_per_s": bandwidth,
+            "last_level_cache_bytes": cache_bytes,
+            "results": results,
+            "skipped_engines": skipped,
+            **summary,
+        },
+        args.output,
+        draw=lambda path: draw(results, path),
+        seed=args.seed,
+    )
+
+
+if __name__ == "__main__":
+    main()

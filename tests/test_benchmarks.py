@@ -1,0 +1,160 @@
+"""The plasticity benchmark: it runs at tiny size, and its engines simulate the same model."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def _load(name):
+    sys.path.insert(0, str(BENCHMARKS))  # the scripts import their shared harness by name
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+plasticity = _load("plasticity")
+HAVE_NEST = importlib.util.find_spec("nest") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Both networks at N = 1000 for 2 s on the compiled, runtime and (if installed) NEST
+    engines, through the script's own entry point."""
+    output = tmp_path_factory.mktemp("bench")
+    engines = "stdplab-1,brian2-numpy" + (",nest-1" if HAVE_NEST else "")
+    plasticity.main(["--sizes", "1000", "--duration", "2", "--engines", engines,
+                     "--long-duration", "0", "--output", str(output)])  # fmt: skip
+    return output, json.loads((output / "plasticity.json").read_text())
+
+
+def _counts(run, network):
+    return {r["engine"]: r["post_spikes"] for r in run["results"] if r["network"] == network}
+
+
+@pytest.mark.standalone
+def test_the_benchmark_writes_every_case_its_table_and_figure(tiny_run):
+    output, run = tiny_run
+    assert (output / "plasticity.png").stat().st_size > 0
+    assert all("error" not in r for r in run["results"]), run["results"]
+    assert len(run["results"]) == 2 * (3 if HAVE_NEST else 2)
+    for r in run["results"]:
+        # the same input trains for every engine: events are fixed by the inputs alone
+        assert r["events"] == r["input_spikes"] * r["n_outputs"]
+        assert r["input_spikes"] == pytest.approx(1000 * 15 * 2, rel=0.05)
+        assert r["simulation_s"] > 0 and r["peak_rss_mib"] > 0
+    compiled = [r for r in run["results"] if r["engine"] == "stdplab-1"]
+    assert all(r["rerun_s"] > 0 for r in compiled)  # the rerun used the build, with run_args
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("network", ["song", "layer"])
+def test_engines_fire_at_the_same_rate(tiny_run, network):
+    """Same inputs, same initial weights: output spike counts differ by no more than the
+    Poisson error of a difference of two counts (3 sigma)."""
+    counts = _counts(tiny_run[1], network)
+    reference = counts.pop("stdplab-1")
+    assert reference > 50
+    for engine, count in counts.items():
+        assert abs(count - reference) <= 3 * np.sqrt(count + reference), (engine, counts)
+
+
+@pytest.mark.standalone
+def test_readme_table_is_generated_from_the_results(tiny_run, tmp_path):
+    output, run = tiny_run
+    readme = tmp_path / "README.md"
+    table = _load("readme_table")
+    readme.write_text(f"# intro\n{table.START}\nstale\n{table.END}\nafter\n")
+    table.main(["--results", str(output), "--readme", str(readme)])
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("# intro") and text.endswith("after\n")
+    assert text.count("| layer | 100,000 | ") == len(_counts(run, "layer"))
+    assert (tmp_path / "last_run" / "plasticity.png").exists()
+
+
+def _pairs_closed_form(pre_ms, post_ms, rule, delay_ms):
+    """Additive all-to-all pair STDP summed over all pairs, NEST's timing: post + delay - pre."""
+    a_plus, a_minus = float(rule.params["A_plus"]), float(rule.params["A_minus"])
+    tau_plus = float(rule.params["tau_plus"] * 1e3)
+    tau_minus = float(rule.params["tau_minus"] * 1e3)
+    lag = np.subtract.outer(post_ms + delay_ms, pre_ms).ravel()
+    assert np.all(lag != 0)  # coincident pairs are a convention, not what this test is about
+    return float(np.sum(np.where(lag > 0, a_plus * np.exp(-lag / tau_plus),
+                                 -a_minus * np.exp(lag / tau_minus))))  # fmt: skip
+
+
+PRE_STEPS = np.array([100, 500, 530, 900, 1500, 2500])
+POST_STEPS = np.array([150, 480, 700, 905, 1300])  # the last pre spike comes after the last post
+W0 = 0.5  # in units of w_max: far from both bounds
+
+
+def test_brian2_weight_change_for_a_fixed_spike_train_is_the_closed_form():
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
+
+    from experiments.build import plastic_synapses
+    from experiments.devices import simulation
+
+    _, rule = plasticity.models(1000)
+    w_max = float(rule.params["w_max"])
+    with simulation("runtime", runtime_target="numpy"):
+        defaultclock.dt = plasticity.DT_MS * ms
+        pre = SpikeGeneratorGroup(
+            1, np.zeros(len(PRE_STEPS), int), PRE_STEPS * plasticity.DT_MS * ms
+        )
+        post = SpikeGeneratorGroup(
+            1, np.zeros(len(POST_STEPS), int), POST_STEPS * plasticity.DT_MS * ms
+        )
+        synapse = plastic_synapses(rule, pre, post, name="fixed", connect="True",
+                                   w_init=W0 * w_max, delay=plasticity.brian2_delays())  # fmt: skip
+        Network(pre, post, synapse).run(300 * ms, namespace={})
+        change = float(synapse.w[0]) - W0 * w_max
+    expected = _pairs_closed_form(PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS,
+                                  rule, plasticity.DT_MS)  # fmt: skip
+    assert abs(expected) > 0.05 * float(rule.params["A_plus"])  # not a vanishing sum
+    assert change == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.skipif(not HAVE_NEST, reason="NEST is installed by `make test` (extra 'bench')")
+def test_nest_weight_change_for_a_fixed_spike_train_is_the_closed_form():
+    """NEST's stdp_synapse_hom with the parameters the benchmark derives from the record, from
+    the benchmark's input node onto a parrot neuron that fires the fixed postsynaptic train
+    (its generator one step earlier) and relays nothing that arrives at receptor 1."""
+    _, rule = plasticity.models(1000)
+    w_max = float(rule.params["w_max"])
+    nest = plasticity.nest_kernel(1, seed=0)
+    synapse, tau_minus = plasticity.nest_synapse_params(rule)
+    pre = plasticity.nest_inputs(nest, 1, (np.zeros(len(PRE_STEPS), np.int32), PRE_STEPS))
+    post_generator = nest.Create("spike_generator", params={
+        "spike_times": (POST_STEPS - 1) * plasticity.DT_MS})  # fmt: skip
+    post = nest.Create("parrot_neuron", params={"tau_minus": tau_minus})
+    nest.Connect(post_generator, post, syn_spec={"delay": plasticity.DT_MS})
+    nest.CopyModel("stdp_synapse_hom", "fixed_train_stdp", synapse)
+    nest.Connect(pre, post, syn_spec={"synapse_model": "fixed_train_stdp", "receptor_type": 1,
+                                      "weight": W0 * w_max * plasticity.G_LEAK_NS,
+                                      "delay": plasticity.DT_MS})  # fmt: skip
+    nest.Simulate(300.0)
+    change = nest.GetConnections(pre, post).get("weight") / plasticity.G_LEAK_NS - W0 * w_max
+    expected = _pairs_closed_form(PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS,
+                                  rule, plasticity.DT_MS)  # fmt: skip
+    assert change == pytest.approx(expected, rel=1e-9)
+
+
+def test_nest_twin_refuses_rules_it_has_no_equivalent_for():
+    from models.plasticity import pair_stdp
+
+    with pytest.raises(ValueError, match="no twin"):
+        plasticity.nest_synapse_params(pair_stdp("nearest", "additive"))
+
+
+def test_input_trains_have_the_rate_and_no_repeated_step():
+    index, step = plasticity.input_spikes(200, 5.0, seed=3)
+    assert len(index) == pytest.approx(200 * 15 * 5, rel=0.05)
+    assert len(np.unique(index.astype(np.int64) * 10**6 + step)) == len(index)
+    assert step.min() >= 1  # NEST's sources cannot fire at t = 0
