@@ -171,7 +171,13 @@ def _parser() -> argparse.ArgumentParser:
                 type=Path,
                 help="compiled projects, one stable folder per experiment and device",
             )
-            sub.add_argument("--threads", type=int, default=1, help="OpenMP threads (standalone)")
+            sub.add_argument(
+                "--threads",
+                type=int,
+                default=1,
+                help="OpenMP threads (standalone); 2 pays off from about 10^6 synapses, "
+                "below that one thread is faster (benchmarks/README.md)",
+            )
             sub.add_argument(
                 "--runtime-target",
                 default="cython",

@@ -158,3 +158,21 @@ def test_input_trains_have_the_rate_and_no_repeated_step():
     assert len(index) == pytest.approx(200 * 15 * 5, rel=0.05)
     assert len(np.unique(index.astype(np.int64) * 10**6 + step)) == len(index)
     assert step.min() >= 1  # NEST's sources cannot fire at t = 0
+
+
+@pytest.mark.skipif(not HAVE_NEST, reason="NEST is installed by `make test` (extra 'bench')")
+def test_nest_layer_connects_each_input_to_each_neuron_with_brian2s_weight():
+    """Synapse k of the Brian2 layer runs from input k // M to neuron k % M with weight w[k];
+    NEST's connection between the same pair must carry the same weight."""
+    case = plasticity.Case("nest-1", "layer", 30, 0.1)
+    spikes = plasticity.input_spikes(case.n_inputs, case.duration_s, case.seed)
+    weights = plasticity.initial_weights(case, w_max=0.01)
+    nest = plasticity.nest_kernel(1, case.seed)
+    sources, neurons = plasticity.nest_network(nest, case, spikes, weights)
+    connections = nest.GetConnections(sources, neurons)
+    pre = np.array(connections.get("source")) - sources[0].global_id
+    post = np.array(connections.get("target")) - neurons[0].global_id
+    got = np.empty(case.synapses)
+    got[pre * case.n_outputs + post] = np.array(connections.get("weight")) / plasticity.G_LEAK_NS
+    assert len(pre) == case.synapses
+    np.testing.assert_allclose(got, weights, rtol=1e-12)
