@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 from pathlib import Path
@@ -59,7 +60,9 @@ def rates_figure(path: Path, rates: dict, label: str) -> None:
     with figure(path, width=4.5) as (ax,):
         names = list(rates)
         ax.barh(names, [rates[name] for name in names], color="0.4")
-        ax.set(xscale="log", xlabel=label)
+        # bars on a log axis start a whole decade below the smallest, so none looks empty
+        left = 10 ** math.floor(math.log10(min(rates.values())))
+        ax.set(xscale="log", xlabel=label, xlim=(left, None))
         ax.invert_yaxis()
         for y, name in enumerate(names):
             ax.annotate(f"{rates[name]:.3g}", (rates[name], y), xytext=(3, 0),
