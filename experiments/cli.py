@@ -4,6 +4,7 @@ stdplab run plasticity_curves --device cpp_standalone
 stdplab run neuron_comparison --neuron lif,izhikevich:FS,stdp_lif --set lif.tau_m=10*ms
 stdplab figures                 # every experiment, then every figure and REPORT.md
 stdplab report                  # figures and REPORT.md from saved results only
+stdplab describe lif            # a model's equations, parameters and citation
 """
 
 from __future__ import annotations
@@ -142,10 +143,22 @@ def _command_report(args) -> int:
     return _render(args, None)
 
 
+def _command_describe(args) -> int:
+    from models.describe import describe, get_record
+
+    print(describe(get_record(args.model)), end="")
+    return 0
+
+
 def _render(args, results) -> int:
     from analysis.figures import render_all
+    from analysis.report import write_atomic
+    from models.describe import describe_all
 
     written = render_all(args.results_dir, args.figures_dir, results)
+    models_md = Path(args.figures_dir) / "models.md"
+    write_atomic(models_md, describe_all())
+    written.append(models_md)
     print("stdplab: wrote " + ", ".join(str(p) for p in written if p.suffix != ".pdf"))
     return 0
 
@@ -211,6 +224,10 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="figures and REPORT.md from saved results only")
     common(report, simulate=False)
     report.set_defaults(handler=_command_report)
+
+    describe = commands.add_parser("describe", help="a model's equations, parameters, citation")
+    describe.add_argument("model", help="e.g. lif, izhikevich:FS, pair_stdp, lif_eprop")
+    describe.set_defaults(handler=_command_describe)
     return parser
 
 

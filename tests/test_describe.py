@@ -1,0 +1,52 @@
+"""`stdplab describe` and figures/models.md show the records that run, not a copy of them."""
+
+import re
+
+import pytest
+from brian2 import Equations, ms
+
+from experiments import cli
+from models.describe import MODELS, describe, describe_all, get_record
+
+
+def _code_block(text: str, title: str) -> str:
+    match = re.search(rf"^{title}:\n\n```\n(.*?)\n```", text, flags=re.S | re.M)
+    assert match, f"no {title!r} block"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_each_description_parses_back_to_the_records_equations(name):
+    record = get_record(name)
+    text = describe(record)
+    shown = Equations(_code_block(text, "equations"))
+    assert shown == Equations("\n".join(record.equation_lines()))
+    assert record.citation in text
+    for parameter in record.params:
+        assert f"| `{parameter}` |" in text
+
+
+def test_a_changed_hypothesis_is_what_gets_described():
+    changed = (
+        get_record("lif")
+        .with_params(tau_m=7 * ms)
+        .with_equation("dv/dt = (E_L - v)/tau_m : volt (unless refractory)")
+    )
+    text = describe(changed)
+    assert "| `tau_m` | 7. ms | second |" in text
+    assert "dv/dt = (E_L - v)/tau_m" in _code_block(text, "equations")
+
+
+def test_describe_command_prints_one_model_and_refuses_unknown_ones(capsys):
+    assert cli.main(["describe", "izhikevich:FS"]) == 0
+    assert "| `a` | 100. Hz |" in capsys.readouterr().out  # the FS set's a = 0.1/ms
+    assert cli.main(["describe", "hodgkin_huxley"]) == cli.EXIT_BAD_INPUT
+    assert "unknown model 'hodgkin_huxley'; choose one of lif" in capsys.readouterr().err
+
+
+def test_report_writes_every_model_to_models_md(tmp_path):
+    status = cli.main(["report", "--results-dir", str(tmp_path / "results"),
+                       "--figures-dir", str(tmp_path / "figures")])  # fmt: skip
+    assert status == 0
+    assert (tmp_path / "figures" / "models.md").read_text() == describe_all()
+    assert describe_all().count("\n## ") == len(MODELS)
