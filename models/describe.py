@@ -51,6 +51,8 @@ def describe(record: Record) -> str:
             continue
         code = "\n".join(line.strip() for line in value.strip().splitlines())
         lines += [f"{field.name.replace('_', ' ')}:", "", "```", code, "```", ""]
+    for event, (condition, code) in getattr(record, "events", {}).items():
+        lines += [f"event {event}, when `{condition}`:", "", "```", code, "```", ""]
     for name in ("initial_values", "options"):
         mapping = getattr(record, name)
         if mapping:

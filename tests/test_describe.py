@@ -26,6 +26,13 @@ def test_each_description_parses_back_to_the_records_equations(name):
         assert f"| `{parameter}` |" in text
 
 
+def test_every_piece_of_code_that_runs_is_shown():
+    """STDP-LIF's second reset lives in an event, not in the equations."""
+    text = describe(get_record("stdp_lif"))
+    for event, (condition, code) in get_record("stdp_lif").events.items():
+        assert f"event {event}, when `{condition}`:\n\n```\n{code}\n```" in text
+
+
 def test_a_changed_hypothesis_is_what_gets_described():
     changed = (
         get_record("lif")
