@@ -363,6 +363,7 @@ def evaluate(config: dict, data: dict) -> dict:
             "the issue's ≥ 20 samples/s is for 2312 → 100 with one frozen twin: "
             "benchmarks/event_features.py",
             None,
+            machine=True,
         )
     )
     metrics["targets"] = targets

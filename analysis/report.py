@@ -8,16 +8,26 @@ import os
 import tempfile
 from pathlib import Path
 
+#: Results that measure the machine rather than the model (wall and simulation times,
+#: throughputs): left out when two runs are compared for determinism.
+MACHINE_MEASUREMENTS = ("wall_time_s", "simulation_s", "samples_per_s", "patches_per_s")
 
-def target(key: str, description: str, measured, reference, passed: bool | None) -> dict:
-    """One row of REPORT.md; ``passed`` None means measured but without a pass criterion."""
-    return {
+
+def target(
+    key: str, description: str, measured, reference, passed: bool | None, machine: bool = False
+) -> dict:
+    """One row of REPORT.md; ``passed`` None means measured but without a pass criterion;
+    ``machine`` marks a measurement of the machine (a throughput), not of the model."""
+    row = {
         "key": key,
         "description": description,
         "measured": measured,
         "reference": reference,
         "passed": None if passed is None else bool(passed),
     }
+    if machine:
+        row["machine"] = True
+    return row
 
 
 def format_value(value) -> str:

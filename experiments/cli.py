@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.configs import coerce
+
 EXIT_BAD_INPUT = 2
 EXIT_BUILT_NOT_RUN = 3
 
@@ -46,9 +48,10 @@ def build_config(module, scale: str, seed, neurons, sets, config_values):
                 f"its fields are {', '.join(sorted(fields))}"
             )
         try:
-            changes[key] = ast.literal_eval(value)
+            parsed = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            changes[key] = value
+            parsed = value  # a bare word is a string
+        changes[key] = coerce(module, key, parsed)
     if seed is not None:
         changes["seed"] = seed
     if neurons:
@@ -232,14 +235,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from experiments.configs import ConfigError
     from experiments.devices import BuiltButNotRun, DeviceError
+    from experiments.results import ResultsError
     from models.base import ModelError
 
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ModelError, DeviceError, UsageError) as err:
-        print(f"stdplab: error: {err}", file=sys.stderr)
+    except (ModelError, ConfigError, DeviceError, UsageError, ResultsError) as err:
+        # one line, however Brian2 formats the cause
+        print("stdplab: error: " + " ".join(str(err).split()), file=sys.stderr)
         return EXIT_BAD_INPUT
     except BuiltButNotRun as note:
         print(f"stdplab: {note}", file=sys.stderr)

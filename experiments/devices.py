@@ -14,10 +14,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from experiments import reuse
+from experiments.reuse import CompiledProject
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 _INITIAL_STATE = "before_phases"  # the name under which a rerunnable runtime network is stored
@@ -77,6 +80,18 @@ class Simulation:
     #: Wall seconds of the last simulation alone, all phases: the runtime's run() calls, or
     #: the compiled binary (loading its inputs and writing its results included).
     run_seconds: float | None = None
+    #: A compiled project that this run may reuse through run_args (cpp_standalone; set by
+    #: the runs of a sweep that share a build directory).
+    project: CompiledProject | None = None
+    #: How the standalone binary was obtained: 'compiled', 'run_args' (the project's binary,
+    #: nothing compiled) or 'rebuilt: <why run_args could not do>'.
+    execution: str | None = None
+    #: The run_args that turn the reused binary into this run's network.
+    _point_args: dict = field(default_factory=dict)
+    #: The networks run, held until the context ends: Brian2's runtime monitors hand out
+    #: numpy views of memory their dynamic arrays own and free with them, so arrays an
+    #: experiment returns would otherwise point at freed memory once its objects are gone.
+    _networks: list = field(default_factory=list)
 
     def run(self, net, duration, report: str | None = "text") -> None:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
@@ -92,14 +107,14 @@ class Simulation:
         for ``rerun``."""
         from brian2 import device
 
+        self._networks.append(net)
         if rerunnable and self.device == "runtime":
             net.store(_INITIAL_STATE)
         started = time.perf_counter()
         self._run_each(net, phases, report)
         self.run_seconds = time.perf_counter() - started
         if self.device == "cpp_standalone":
-            device.build(directory=str(self.build_dir), compile=True, run=False)
-            self._run_binary(device)
+            self._build_or_reuse(device)
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
 
@@ -111,7 +126,7 @@ class Simulation:
         from brian2 import TimedArray, device
 
         if self.device == "cpp_standalone":
-            self._run_binary(device, run_args=values)
+            self._run_binary(device, run_args=_merged(self._point_args, values))
         elif self.device == "runtime":
             net.restore(_INITIAL_STATE)
             for key, value in values.items():
@@ -125,6 +140,34 @@ class Simulation:
             self.run_seconds = time.perf_counter() - started
         else:
             raise DeviceError(f"rerun supports runtime and cpp_standalone, not {self.device}")
+
+    def _build_or_reuse(self, device) -> None:
+        """Compile, or run the project's binary with run_args where the network recorded now
+        differs from the compiled one in values only."""
+        from brian2 import get_device
+
+        device = get_device()  # the device itself: brian2.device is a proxy for reading
+        if self.project is None:
+            device.build(directory=str(self.build_dir), compile=True, run=False)
+            self.execution = "compiled"
+            self._run_binary(device)
+            return
+        recording = reuse.record(device)  # before build(), which adds to the device's arrays
+        self.execution = "compiled"
+        if self.project.compiled is not None:
+            comparison = reuse.compare(self.project.compiled, recording)
+            if comparison.run_args is not None:
+                # what build() would have set: where run_args files and results go
+                device.project_dir = str(self.build_dir)
+                device.results_dir = f"{self.build_dir / 'results'}/"
+                self._point_args = reuse.run_args_mapping(device, comparison.run_args)
+                self.execution = "run_args"
+                self._run_binary(device, run_args=self._point_args)
+                return
+            self.execution = f"rebuilt: {comparison.reason}"
+        device.build(directory=str(self.build_dir), compile=True, run=False)
+        self.project.compiled = recording
+        self._run_binary(device)
 
     def _run_binary(self, device, run_args=None) -> None:
         # Brian2's own timer (device._last_run_time) covers the last phase only.
@@ -150,6 +193,7 @@ class Simulation:
             started = time.perf_counter()
             device.run(directory=str(self.build_dir))
             self.run_seconds = time.perf_counter() - started
+            self.execution = "compiled"
             return
         what = (
             "generated and compiled"
@@ -166,6 +210,20 @@ class Simulation:
             f"CUDA project {what} in {self.build_dir}; there is no GPU on this machine, so it "
             "was not run and no results were written. Run it on a machine with an NVIDIA GPU."
         )
+
+
+def _run_arg_name(key) -> str:
+    from brian2 import TimedArray
+
+    return f"{key.name}.values" if isinstance(key, TimedArray) else f"{key.group_name}.{key.name}"
+
+
+def _merged(point_args: dict, values: dict) -> dict:
+    """``values`` on top of the run_args that make this run's network: a rerun of a reused
+    binary keeps the point's parameters unless ``values`` sets them anew."""
+    named = {_run_arg_name(key): (key, value) for key, value in point_args.items()}
+    named.update({_run_arg_name(key): (key, value) for key, value in values.items()})
+    return dict(named.values())
 
 
 def _configure_cuda(prefs, build_dir: Path) -> None:
@@ -205,12 +263,14 @@ def simulation(
     build_dir: str | Path | None = None,
     threads: int = 1,
     runtime_target: str = "numpy",
+    project: CompiledProject | None = None,
 ) -> Iterator[Simulation]:
     """A fresh Brian2 state on ``device``; the caller's device and prefs are restored after.
 
     ``build_dir`` (standalone devices only) should be stable per experiment and device, so
     that a rerun reuses the compiled objects. ``runtime_target`` ('numpy' or 'cython')
-    applies to the runtime device.
+    applies to the runtime device. ``project`` (cpp_standalone) is the compiled project in
+    ``build_dir`` that this run may reuse with run_args instead of compiling.
     """
     from brian2 import prefs, set_device
     from brian2.devices.device import reinit_devices, reset_device
@@ -232,7 +292,7 @@ def simulation(
             elif threads > 1:  # 0 (the default) compiles without OpenMP at all
                 prefs.devices.cpp_standalone.openmp_threads = threads
             set_device(device, directory=str(build_dir), build_on_run=False)
-        yield Simulation(device=device, build_dir=build_dir)
+        yield Simulation(device=device, build_dir=build_dir, project=project)
     finally:
         reinit_devices()
         reset_device("runtime")

@@ -65,7 +65,7 @@ class Config:
     n_test: int = 300
     # one STDP layer and its frozen controls per model (the sweep: the first model only)
     neurons: tuple[str, ...] = ("lif", "stdp_lif", "izhikevich")
-    model_overrides: tuple = ()
+    overrides: tuple = ()
     n_neurons: int = 100
     sample_ms: float = 320.0  # events after this are dropped (N-MNIST ends at 297-336 ms)
     rest_ms: float = 30.0
@@ -104,13 +104,23 @@ def check(config: Config) -> None:
         raise ModelError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
     if config.dataset == "nmnist_folder" and not config.dataset_folder:
         raise ModelError("dataset nmnist_folder needs --config dataset_folder=PATH")
+    if config.dataset == "nmnist_folder":
+        from experiments import events
+
+        for split, wanted in (("train", config.n_train), ("test", config.n_test)):
+            files, _ = events.nmnist_folder_files(config.dataset_folder, split)
+            if len(files) < wanted:
+                raise events.DataError(
+                    f"{config.dataset_folder} holds {len(files)} {split} recordings, fewer "
+                    f"than n_{split}={wanted}; lower n_{split} or point at a larger folder"
+                )
     for name in config.neurons:
         if name.partition(":")[0] not in NEURONS:
             raise ModelError(
                 f"event_features needs a current-driven neuron with a known distance to "
                 f"threshold; {name!r} is not one of {', '.join(NEURONS)}"
             )
-        resolve_neuron(name, config.model_overrides)
+        resolve_neuron(name, config.overrides)
     if config.gain_rule not in GAIN_RULES:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
@@ -204,7 +214,7 @@ def build_network(config: Config, samples):
     period_ms = period_steps * config.dt_ms
     plastic_synapses, layers = [], []
     for index, name in enumerate(config.neurons):
-        model = resolve_neuron(name, config.model_overrides)
+        model = resolve_neuron(name, config.overrides)
         scales = neuron_scales(model)
         rules = tuning_rules(
             rates_hz,

@@ -245,6 +245,14 @@ def load_nmnist_folder(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Recordings and labels from either N-MNIST layout: the subset's ``<id>.bs2`` files with
     ``train1K.txt`` / ``test100.txt`` labels, or ``Train/<digit>/<id>.bin`` (``Test/...``)."""
+    files, labels = nmnist_folder_files(folder, split)
+    files, labels = files[:limit], labels[:limit]
+    return [read_nmnist(path) for path in files], np.asarray(labels)
+
+
+def nmnist_folder_files(folder: str | Path, split: str = "train") -> tuple[list[Path], np.ndarray]:
+    """The recording files and labels of ``split`` in an N-MNIST folder, without reading the
+    recordings: the layout check that can run before anything is built."""
     folder = Path(folder)
     if split not in ("train", "test"):
         raise DataError(f"unknown split {split!r}; choose train or test")
@@ -269,8 +277,7 @@ def load_nmnist_folder(
         )
     if not files:
         raise DataError(f"{folder} has no {split} recordings")
-    files, labels = files[:limit], labels[:limit]
-    return [read_nmnist(path) for path in files], np.asarray(labels)
+    return files, np.asarray(labels)
 
 
 _TONIC_LAYOUT = {  # class name -> (files that must be there, what to tell the user)

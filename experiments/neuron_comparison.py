@@ -72,10 +72,6 @@ def _fi_max(config: Config, name: str) -> float:
 def check(config: Config) -> None:
     from experiments.build import check_model, resolve_neuron
 
-    known = {name for name, _, _ in config.overrides}
-    stray = known - set(config.neurons)
-    if stray:
-        raise ModelError(f"overrides name {sorted(stray)}, which are not among the neurons run")
     for name in config.neurons:
         model = resolve_neuron(name, config.overrides)
         _fi_max(config, name)

@@ -23,6 +23,25 @@ import numpy as np
 PACKAGE = "stdplab"
 
 
+class ResultsError(RuntimeError):
+    """A results folder that cannot be written; the message names the fix."""
+
+
+def check_writable(root: str | Path) -> None:
+    """Fail before any simulation if ``root`` cannot hold results (missing permission, a
+    read-only file system), rather than after it."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        raise ResultsError(
+            f"cannot write results to {root} ({err.strerror or err}); make it writable or "
+            "choose another folder with --results-dir"
+        ) from None
+
+
 def config_label(config: dict) -> str:
     """Short, stable hash of a JSON-serialisable config."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
@@ -78,6 +97,31 @@ def _write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+def replace_directory(staging: Path, target: Path) -> None:
+    """Put the finished folder ``staging`` (a sibling of ``target``) in ``target``'s place in
+    one rename, so that a reader sees the old folder or the new one, never a mixture."""
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would hide results from a shared group
+    for file in staging.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    # Move the old folder aside first: rename cannot replace a non-empty directory.
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, retired / "old")
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(retired / "old", target)  # the earlier folder back in place
+        retired.rmdir()
+        raise
+    shutil.rmtree(retired)
+
+
 def write_result(
     root: str | Path,
     experiment: str,
@@ -86,26 +130,29 @@ def write_result(
     metrics: dict,
     provenance_record: dict,
 ) -> Path:
-    """Write one result atomically and return its directory."""
+    """Write one result atomically and return its directory; on failure nothing is left
+    behind and an earlier result under the same label is untouched."""
     parent = Path(root) / experiment
-    parent.mkdir(parents=True, exist_ok=True)
     target = parent / config_label(config)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    except OSError as err:
+        raise ResultsError(
+            f"cannot write results to {parent} ({err.strerror or err}); make it writable or "
+            "choose another folder with --results-dir"
+        ) from None
     try:
         _write_json(staging / "config.json", {"experiment": experiment, **config})
         np.savez_compressed(staging / "data.npz", **arrays)
         _write_json(staging / "metrics.json", {**metrics, "provenance": provenance_record})
-        for file in staging.iterdir():
-            with open(file, "rb") as handle:
-                os.fsync(handle.fileno())
-        if target.exists():
-            # Move the old result aside first: rename cannot replace a non-empty directory.
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, retired / "result")
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
+        replace_directory(staging, target)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ResultsError(
+            f"could not write the result {target} ({err.strerror or err}); nothing was kept and "
+            "earlier results are untouched. Free space or choose another --results-dir"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

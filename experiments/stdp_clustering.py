@@ -57,7 +57,7 @@ class Config:
     n_samples: int = 1797  # the first n of a seeded shuffle of the 1797 digits
     cluster_sizes: tuple[int, ...] = (10, 30)  # one STDP layer per K, all in one network
     neuron: str = "lif"
-    model_overrides: tuple = ()
+    overrides: tuple = ()
     max_rate_hz: float = 64.0  # Diehl & Cook's 63.75 Hz for a full pixel
     sample_ms: int = 150
     rest_ms: int = 50
@@ -99,7 +99,7 @@ def check(config: Config) -> None:
             f"stdp_clustering needs a current-driven neuron with a known distance to threshold; "
             f"{config.neuron!r} is not one of {', '.join(NEURONS)}"
         )
-    resolve_neuron(config.neuron, config.model_overrides)
+    resolve_neuron(config.neuron, config.overrides)
     if not config.cluster_sizes or min(config.cluster_sizes) < 2:
         raise ModelError("cluster_sizes needs at least one K, and every K must be at least 2")
     if len(set(config.cluster_sizes)) != len(config.cluster_sizes):
@@ -275,7 +275,7 @@ class ClusteringNetwork:
         defaultclock.dt = config.dt_ms * ms
         seed(config.seed)  # the Poisson draws (standalone: every run of the binary)
         self.config, self.sim = config, sim
-        self.model = resolve_neuron(config.neuron, config.model_overrides)
+        self.model = resolve_neuron(config.neuron, config.overrides)
         self.period_ms = config.sample_ms + config.rest_ms
         self.n_samples = len(rates_hz)
         self.stimulus = TimedArray(

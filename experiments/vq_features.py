@@ -138,9 +138,10 @@ def simulate(config: Config, sim) -> dict:
 def build_network(config: Config):
     """(network, readers, phases): phase 1 trains, phase 2 (plasticity off) codes the test
     patches."""
-    from brian2 import Network, defaultclock, ms
+    from brian2 import Network, defaultclock, ms, seed
 
     defaultclock.dt = config.dt_ms * ms
+    seed(config.seed)  # the Bernoulli inputs draw rand() every step
     patch_period = config.steps_per_patch * config.dt_ms * ms
     net = Network()
     readers = {}

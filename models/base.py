@@ -103,6 +103,7 @@ class Record:
                     f"(default {default!r}); got {value!r}. Multiply by a Brian2 unit, "
                     f"e.g. {key}={_example(default)}."
                 )
+            _check_range(self.name, key, value)
             params[key] = value
         return dataclasses.replace(self, params=params)
 
@@ -154,6 +155,31 @@ class Record:
                 value = dict(value)
             out[field.name] = value
         return out
+
+
+def _check_range(model: str, key: str, value) -> None:
+    """Durations, rates, resistances, capacitances and conductances are not negative, and time
+    constants, resistances and capacitances not zero either: such a value is a typo, and Brian2
+    would integrate it into NaNs or runaway activity without complaint."""
+    from brian2 import farad, hertz, ohm, second, siemens
+
+    dim = get_dimensions(value)
+    kinds = {
+        get_dimensions(second): "a duration",
+        get_dimensions(hertz): "a rate",
+        get_dimensions(ohm): "a resistance",
+        get_dimensions(farad): "a capacitance",
+        get_dimensions(siemens): "a conductance",
+    }
+    if dim not in kinds:
+        return
+    strictly = key.startswith("tau") or dim in (get_dimensions(ohm), get_dimensions(farad))
+    if value < 0 or (strictly and value == 0):
+        what = "a time constant" if key.startswith("tau") else kinds[dim]
+        raise ModelError(
+            f"{model}.{key} must be {'positive' if strictly else 'non-negative'} ({what}); "
+            f"got {value!r}"
+        )
 
 
 def _example(default) -> str:

@@ -53,9 +53,9 @@ def test_a_failed_write_leaves_neither_a_result_nor_debris(tmp_path, monkeypatch
         raise OSError("No space left on device")
 
     monkeypatch.setattr(results.np, "savez_compressed", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(results.ResultsError, match="nothing was kept"):
         _write(tmp_path, {"seed": 1}, value=2.0)
-    with pytest.raises(OSError):
+    with pytest.raises(results.ResultsError, match="No space left"):
         _write(tmp_path, {"seed": 2}, value=2.0)
     survivors = list((tmp_path / "demo").iterdir())
     assert len(survivors) == 1 and load_result(survivors[0])[1]["x"][0] == 1.0
@@ -88,6 +88,44 @@ def test_a_failed_write_leaves_neither_a_result_nor_debris(tmp_path, monkeypatch
         (["run", "plasticity_curves", "--config", "pair_set='bi-poo'"], "unknown pair-STDP set"),
         (["run", "plasticity_curves", "--scale", "huge"], "unknown scale"),
         (["run", "song_stdp", "--neuron", "lif"], "Use lif_cond"),
+        # parameters: unknown, out of range
+        (["run", "neuron_comparison", "--set", "lif.tau_x=1*ms"], "lif has no parameter tau_x"),
+        (["run", "neuron_comparison", "--set", "lif.tau_m=-10*ms"], "must be positive"),
+        (["run", "neuron_comparison", "--set", "lif.t_ref=-1*ms"], "must be non-negative"),
+        (["run", "neuron_comparison", "--set", "lif.R_m=0*ohm"], "must be positive"),
+        (["run", "neuron_comparison", "--set", "lif.tau_m=1*"], "cannot read '1*'"),
+        (["run", "neuron_comparison", "--set", "tau_m=1*ms"], "MODEL.PARAMETER=VALUE"),
+        (["run", "plasticity_curves", "--set", "lif.tau_m=1*ms"], "takes no model overrides"),
+        (
+            ["run", "event_features", "--neuron", "izhikevich", "--set", "lif.tau_m=10*ms"],
+            "not among the neurons run",
+        ),
+        # config values: wrong type, out of range
+        (["run", "neuron_comparison", "--config", "fi_points=abc"], "must be an integer"),
+        (["run", "neuron_comparison", "--config", "fi_points=2.5"], "must be an integer"),
+        (["run", "neuron_comparison", "--config", "fi_points=0"], "at least 1 (a count)"),
+        (["run", "neuron_comparison", "--config", "dt_ms=0"], "positive (a time step)"),
+        (["run", "neuron_comparison", "--config", "neurons=()"], "at least one model"),
+        (["run", "neuron_comparison", "--config", "neurons=lif"], "must be a tuple"),
+        (["run", "song_stdp", "--config", "input_rate_hz=-5"], "not negative"),
+        (["run", "timing_learning", "--config", "trial_ms=-1"], "not negative"),
+        (["run", "plasticity_curves", "--seed", "-1"], "seed must be a non-negative integer"),
+        (["run", "plasticity_curves", "--config", "overrides=()"], "no config field"),
+        (["run", "vq_features", "--config", "n_train=0"], "at least 1"),
+        (["run", "stdp_clustering", "--config", "neuron=izhikevich:XX"], "unknown"),
+        # data that is not there
+        (
+            [
+                "run",
+                "event_features",
+                "--config",
+                "dataset=nmnist_folder",
+                "--config",
+                "dataset_folder=/nonexistent/nmnist",
+            ],
+            "does not exist",
+        ),  # fmt: skip
+        (["run", "event_features", "--config", "dataset=cifar"], "unknown dataset"),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_nothing_is_built(argv, message, tmp_path, capsys):
@@ -95,7 +133,109 @@ def test_bad_input_gets_one_clear_line_and_nothing_is_built(argv, message, tmp_p
     error = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT
     assert message in error and error.startswith("stdplab: error:")
+    assert error.count("\n") == 1  # one line
     assert not (tmp_path / "b").exists() and not (tmp_path / "r").exists()
+
+
+def _unreadable_data(root):
+    """An N-MNIST folder whose first training recording is cut in the middle of a record."""
+    from experiments import events
+
+    samples, labels = events.emulated_nmnist(6, seed=2)
+    for k, (sample, label) in enumerate(zip(samples, labels, strict=True)):
+        events.write_nmnist(root / ("Train" if k < 4 else "Test") / str(label) / f"{k}.bin", sample)
+    victim = sorted((root / "Train").rglob("*.bin"))[0]
+    victim.write_bytes(victim.read_bytes()[:-3])
+    return root, victim
+
+
+def test_unreadable_data_names_the_file_and_nothing_is_written(tmp_path, capsys):
+    folder, victim = _unreadable_data(tmp_path / "nmnist")
+    argv = [
+        "run", "event_features", "--scale", "tiny", "--device", "runtime", "--config",
+        "dataset=nmnist_folder", "--config", f"dataset_folder={folder}", "--config",
+        "n_train=4", "--config", "n_test=2",
+        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("stdplab: error:") and error.count("\n") == 1
+    assert str(victim) in error and "truncated record" in error
+    assert not list((tmp_path / "r").rglob("metrics.json"))
+
+
+def test_a_data_folder_with_too_few_recordings_is_refused_before_the_build(tmp_path, capsys):
+    folder, _ = _unreadable_data(tmp_path / "nmnist")
+    argv = [
+        "run", "event_features", "--config", "dataset=nmnist_folder", "--config",
+        f"dataset_folder={folder}", "--config", "n_train=4", "--config", "n_test=300",
+        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    assert "holds 2 test recordings, fewer than n_test=300" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot write to, even as root: chmod for a user; for root an
+    immutable attribute, else a read-only tmpfs mount; skipped where neither is possible."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    undo = None
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        undo = ["chmod", "755", str(folder)]
+    elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        undo = ["chattr", "-i", str(folder)]
+    elif (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    ):
+        undo = ["umount", str(folder)]
+    else:
+        pytest.skip("cannot make a folder read-only here (root without chattr or mount)")
+    yield folder
+    subprocess.run(undo, check=True)
+
+
+def test_a_read_only_results_folder_is_refused_before_anything_runs(
+    read_only_folder, tmp_path, capsys
+):
+    argv = [
+        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
+        "--results-dir", str(read_only_folder / "results"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("stdplab: error: cannot write results to")
+    assert "--results-dir" in error and error.count("\n") == 1
+    assert not (tmp_path / "b").exists()  # refused before the build
+
+
+def test_a_write_that_fails_midway_keeps_the_earlier_result(tmp_path, monkeypatch, capsys):
+    argv = [
+        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
+        "--runtime-target", "numpy", "--results-dir", str(tmp_path / "r"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    (earlier,) = (tmp_path / "r" / "neuron_comparison").iterdir()
+    before = {p.name: p.read_bytes() for p in earlier.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(results.np, "savez_compressed", disk_full)
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert "No space left on device" in error and "earlier results are untouched" in error
+    assert [p.name for p in (tmp_path / "r" / "neuron_comparison").iterdir()] == [earlier.name]
+    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == before
 
 
 def test_unknown_experiment_and_device_are_refused_by_the_parser(capsys):
