@@ -5,6 +5,7 @@ stdplab run neuron_comparison --neuron lif,izhikevich:FS,stdp_lif --set lif.tau_
 stdplab figures                 # every experiment, then every figure and REPORT.md
 stdplab report                  # figures and REPORT.md from saved results only
 stdplab describe lif            # a model's equations, parameters and citation
+stdplab sweep neuron_comparison lif.tau_m=10*ms,20*ms,40*ms --seeds 3   # a grid, in parallel
 """
 
 from __future__ import annotations
@@ -132,6 +133,52 @@ def _command_run(args) -> int:
     return 0
 
 
+def _command_sweep(args) -> int:
+    import os
+
+    from experiments import get_experiment
+    from experiments.sweep import EXIT_RUNS_FAILED, Sweep, expand, parse_axis, run_sweep
+
+    module = get_experiment(args.experiment)
+    axes = [parse_axis(text) for text in args.axes]
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1; got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    if args.scale not in module.SCALES:
+        raise UsageError(f"unknown scale {args.scale!r}; choose one of {', '.join(module.SCALES)}")
+    first = module.SCALES[args.scale].seed if args.seed is None else args.seed
+    fixed = {"neurons": args.neuron, "sets": args.set or [], "config": args.config or []}
+    seeds = list(range(first, first + args.seeds))
+    points = expand(module, args.scale, axes, seeds, args.device, fixed)
+    local_workers = max(1, (os.cpu_count() or 1) // max(1, args.threads))
+    sweep = Sweep(
+        experiment=module.NAME,
+        scale=args.scale,
+        device=args.device,
+        axes=axes,
+        seeds=seeds,
+        fixed=fixed,
+        results_root=args.results_dir,
+        build_root=args.build_dir,
+        threads=args.threads,
+        runtime_target=args.runtime_target,
+        workers=args.workers or (0 if args.cluster else local_workers),
+        cluster=args.cluster,
+        metrics=tuple(args.metric or ()),
+    )
+    out, failed = run_sweep(sweep, points, progress=lambda line: print(line, flush=True))
+    print(f"stdplab: sweep table and figures in {out}")
+    if failed:
+        print(
+            f"stdplab: {failed} of {len(points)} runs failed (errors in {out / 'table.csv'}); "
+            "the same command reruns only them",
+            file=sys.stderr,
+        )
+        return EXIT_RUNS_FAILED
+    return 0
+
+
 def _command_figures(args) -> int:
     from experiments import EXPERIMENTS
 
@@ -219,6 +266,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(run)
     run.set_defaults(handler=_command_run)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a grid of parameters x seeds in parallel; a table and a figure",
+        description="Each AXIS is NAME=V1,V2,...: MODEL.PARAM (as --set) or a config field "
+        "(as --config). Runs already in --results-dir are kept, so an interrupted sweep "
+        "resumes where it stopped.",
+    )
+    sweep.add_argument("experiment", choices=EXPERIMENTS)
+    sweep.add_argument("axes", nargs="*", metavar="AXIS", help="e.g. lif.tau_m=10*ms,20*ms")
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
+    sweep.add_argument("--seed", type=int, help="the first seed (default: the scale's)")
+    sweep.add_argument("--workers", type=int, help="parallel workers (default: cores/threads)")
+    sweep.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run on this Dask distributed scheduler (its workers need this package and the "
+        "same results and build folders)",
+    )
+    sweep.add_argument(
+        "--metric",
+        action="append",
+        help="metric to plot over the grid (repeatable; default: the first target's value)",
+    )
+    sweep.add_argument("--neuron", help="fixed neuron model(s) for every point")
+    sweep.add_argument("--set", action="append", metavar="MODEL.PARAM=VALUE")
+    sweep.add_argument("--config", action="append", metavar="FIELD=VALUE")
+    common(sweep)
+    sweep.set_defaults(handler=_command_sweep)
 
     figures = commands.add_parser("figures", help="run every experiment, then figures + report")
     common(figures)

@@ -1,0 +1,190 @@
+"""``stdplab sweep``: the grid, one compile per worker, resuming, failures, a Dask cluster."""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from analysis.figures import load_result
+from experiments import get_experiment, harness, neuron_comparison, sweep
+from experiments.cli import EXIT_BAD_INPUT, build_config, main
+from experiments.results import config_label
+
+TINY_LIF = ["--scale", "tiny", "--neuron", "lif"]
+
+
+def _dirs(tmp_path):
+    return ["--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build")]
+
+
+def _table(tmp_path, experiment):
+    (folder,) = (tmp_path / "results" / "sweeps").glob(f"{experiment}-*")
+    with open(folder / "table.csv") as handle:
+        return folder, list(csv.DictReader(handle))
+
+
+def test_values_split_at_the_commas_outside_brackets_and_quotes():
+    assert sweep.split_values("10*ms, 20*ms") == ["10*ms", "20*ms"]
+    assert sweep.split_values("(1, 2),(3,4)") == ["(1, 2)", "(3,4)"]
+    assert sweep.split_values("('lif',),('lif','stdp_lif')") == ["('lif',)", "('lif','stdp_lif')"]
+    assert sweep.split_values("'a,b',c") == ["'a,b'", "c"]
+
+
+def test_the_grid_puts_seeds_outermost_and_labels_each_point_as_a_single_run_would():
+    axes = [sweep.parse_axis("lif.tau_m=10*ms,20*ms"), sweep.parse_axis("fi_points=5,7")]
+    fixed = {"neurons": "lif", "sets": [], "config": []}
+    points = sweep.expand(neuron_comparison, "tiny", axes, [3, 4], "runtime", fixed)
+    assert [(p.seed, dict(p.assignment)["fi_points"], dict(p.assignment)["lif.tau_m"])
+            for p in points[:4]] == [
+        (3, "5", "10*ms"), (3, "5", "20*ms"), (3, "7", "10*ms"), (3, "7", "20*ms"),
+    ]  # fmt: skip
+    assert len(points) == 8 and [p.index for p in points] == list(range(8))
+    single = build_config(
+        neuron_comparison, "tiny", seed=4, neurons="lif", sets=["lif.tau_m=20*ms"],
+        config_values=["fi_points=7"],
+    )  # fmt: skip
+    assert points[-1].label == config_label(harness.config_record(single, "runtime"))
+    assert points[-1].scale == "tiny, modified"
+    assert [len(part) for part in sweep.chunks(points, 3)] == [3, 3, 2]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["lif.tau_m"], "a sweep axis is NAME=V1,V2"),
+        (["lif.tau_m=10*ms,"], "a sweep axis is NAME=V1,V2"),
+        (["seed=1,2"], "use --seeds"),
+        (["lif.tau_m=10*ms,10*ms"], "repeats a value"),
+        (["lif.tau_m=10*ms,20"], "must be in units of second"),  # the second point is wrong
+        (["lif.tau_m=10*ms,-5*ms"], "must be positive (a time constant)"),
+        (["lif.tau_m=10*ms", "--set", "lif.tau_m=20*ms"], "both a sweep axis and fixed"),
+        (["fi_points=3,x"], "must be an integer"),
+        (["lif.tau_m=10*ms", "--seeds", "0"], "--seeds must be at least 1"),
+        (["lif.tau_m=10*ms", "--workers", "0"], "--workers must be at least 1"),
+        (["lif.tau_m=10*ms", "--cluster", "tcp://127.0.0.1:9"], "cannot reach the Dask"),
+    ],
+)
+def test_a_bad_sweep_is_refused_in_one_line_before_anything_runs(argv, message, tmp_path, capsys):
+    code = main(["sweep", "neuron_comparison", *argv, *TINY_LIF, *_dirs(tmp_path)])
+    error = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert error.startswith("stdplab: error:") and message in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "build").exists()
+    assert not (tmp_path / "results" / "neuron_comparison").exists()
+
+
+@pytest.mark.standalone
+def test_a_parameter_sweep_compiles_once_and_equals_single_runs(tmp_path):
+    argv = ["sweep", "neuron_comparison", "lif.tau_m=10*ms,20*ms,40*ms", *TINY_LIF]
+    assert main([*argv, "--workers", "1", *_dirs(tmp_path)]) == 0
+    folder, rows = _table(tmp_path, "neuron_comparison")
+    assert [row["build"] for row in rows] == ["compiled", "run_args", "run_args"]
+    assert [row["lif.tau_m"] for row in rows] == ["10*ms", "20*ms", "40*ms"]
+    # a slower membrane reaches threshold later: the maximal rate falls with tau_m
+    rates = [float(row["fi.lif.max_rate_hz"]) for row in rows]
+    assert rates[0] > rates[1] > rates[2] > 0
+    assert all(row["N2.passed"] == "True" for row in rows)  # each against its closed form
+    summary = json.loads((folder / "sweep.json").read_text())
+    assert summary["builds"] == {"compiled": 1, "run_args": 2}
+    assert (folder / summary["figures"]["N2[0]"]).stat().st_size > 10_000
+    # the last point, reused through run_args, equals its own compiled run
+    config = build_config(
+        neuron_comparison, "tiny", seed=None, neurons="lif", sets=["lif.tau_m=40*ms"],
+        config_values=[],
+    )  # fmt: skip
+    single = harness.run(
+        neuron_comparison, config, results_root=tmp_path / "single", build_root=tmp_path / "b2"
+    )
+    assert single.name == rows[2]["label"]
+    _, swept, _ = load_result(tmp_path / "results" / "neuron_comparison" / rows[2]["label"])
+    _, alone, _ = load_result(single)
+    assert swept.keys() == alone.keys()
+    for key in alone:
+        np.testing.assert_array_equal(swept[key], alone[key], err_msg=key)
+
+
+def _nmnist_folder(root, corrupt=False):
+    """A small N-MNIST layout of emulated digits; ``corrupt`` truncates one recording."""
+    from experiments import events
+
+    samples, labels = events.emulated_nmnist(12, seed=9)
+    for k, (sample, label) in enumerate(zip(samples, labels, strict=True)):
+        split = "Train" if k < 8 else "Test"
+        events.write_nmnist(root / split / str(label) / f"{k}.bin", sample)
+    if corrupt:
+        victim = sorted((root / "Train").rglob("*.bin"))[0]
+        victim.write_bytes(victim.read_bytes()[:-2])
+    return root
+
+
+def test_a_failed_run_is_reported_the_others_go_on_and_the_sweep_resumes(tmp_path, capsys):
+    good = _nmnist_folder(tmp_path / "good")
+    broken = _nmnist_folder(tmp_path / "broken", corrupt=True)
+    argv = [
+        "sweep", "event_features", f"dataset_folder={broken},{good}", "--scale", "tiny",
+        "--device", "runtime", "--runtime-target", "numpy", "--workers", "1",
+        "--config", "dataset=nmnist_folder", "--config", "n_train=8", "--config", "n_test=4",
+        "--config", "neurons=('lif',)", "--config", "sweep=()",
+        "--config", "frozen_gains=(1.0,)", *_dirs(tmp_path),
+    ]  # fmt: skip
+    assert main(argv) == sweep.EXIT_RUNS_FAILED
+    assert "1 of 2 runs failed" in capsys.readouterr().err
+    _, rows = _table(tmp_path, "event_features")
+    assert [row["status"] for row in rows] == ["failed", "done"]  # the failure came first
+    assert "DataError" in rows[0]["error"] and "truncated record" in rows[0]["error"]
+    assert 0 <= float(rows[1]["E1-lif[0]"]) <= 1  # the good run has its accuracy
+    # Mend the data and run the same command: only the failed run runs again.
+    shutil.rmtree(broken)
+    shutil.copytree(good, broken)
+    assert main(argv) == 0
+    _, rows = _table(tmp_path, "event_features")
+    assert [row["status"] for row in rows] == ["done", "kept"]
+
+
+def test_a_half_written_result_is_not_taken_for_a_finished_run(tmp_path):
+    experiment = tmp_path / "results" / "neuron_comparison"
+    debris = experiment / ".0123456789ab.x7"  # what a run killed while writing leaves
+    debris.mkdir(parents=True)
+    (debris / "config.json").write_text("{}")
+    assert not sweep.is_done(tmp_path / "results", "neuron_comparison", "0123456789ab")
+    from analysis.figures import latest_result
+
+    assert latest_result(tmp_path / "results", "neuron_comparison") is None
+
+
+def test_a_worker_process_that_dies_is_reported_for_each_of_its_runs(tmp_path):
+    spec = {
+        "experiment": "no_such_experiment",  # the worker process fails before any run
+        "build_root": str(tmp_path / "build"),
+        "points": [{"label": "aaaaaaaaaaaa"}, {"label": "bbbbbbbbbbbb"}],
+    }
+    outcomes = sweep.run_task(spec)
+    assert [o["status"] for o in outcomes] == ["failed", "failed"]
+    assert "ended with status 1" in outcomes[0]["error"]
+    assert "unknown experiment" in (tmp_path / "build" / "sweep.log").read_text()
+
+
+def test_the_sweep_runs_on_a_local_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    argv = [
+        "sweep", "neuron_comparison", "lif.tau_m=10*ms,20*ms", *TINY_LIF, "--device", "runtime",
+        "--runtime-target", "numpy", *_dirs(tmp_path),
+    ]  # fmt: skip
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        assert main([*argv, "--cluster", cluster.scheduler_address]) == 0
+    _, rows = _table(tmp_path, "neuron_comparison")
+    assert [row["status"] for row in rows] == ["done", "done"]
+    # Each Dask worker ran one task in its own build folder.
+    assert len(list((tmp_path / "build" / "sweeps").glob("worker-*/sweep.log"))) == 2
+    module = get_experiment("neuron_comparison")
+    config = build_config(module, "tiny", None, "lif", ["lif.tau_m=20*ms"], [])
+    direct = harness.run(module, config, device="runtime", results_root=tmp_path / "direct")
+    _, expected, _ = load_result(direct)
+    _, on_cluster, _ = load_result(tmp_path / "results" / "neuron_comparison" / direct.name)
+    for key in expected:
+        np.testing.assert_array_equal(on_cluster[key], expected[key], err_msg=key)
