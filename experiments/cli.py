@@ -166,8 +166,17 @@ def _command_sweep(args) -> int:
         workers=args.workers or (0 if args.cluster else local_workers),
         cluster=args.cluster,
         metrics=tuple(args.metric or ()),
+        spread=args.spread,
     )
-    out, failed = run_sweep(sweep, points, progress=lambda line: print(line, flush=True))
+    try:
+        out, failed = run_sweep(sweep, points, progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print(
+            "stdplab: sweep interrupted; the runs that finished are kept, and the same "
+            "command resumes from them",
+            file=sys.stderr,
+        )
+        return 130
     print(f"stdplab: sweep table and figures in {out}")
     if failed:
         print(
@@ -284,6 +293,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run on this Dask distributed scheduler (its workers need this package and the "
         "same results and build folders)",
+    )
+    sweep.add_argument(
+        "--spread",
+        action="store_true",
+        help="split the points of one structure over the workers too (a compile per worker; "
+        "pays off where a simulation takes longer than a compile)",
     )
     sweep.add_argument(
         "--metric",

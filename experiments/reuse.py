@@ -114,7 +114,7 @@ def record(device) -> Recording:
     for variable in device.arrays:
         dynamic = isinstance(variable, DynamicArrayVariable)
         layout[device.get_array_name(variable, access_data=False)] = (
-            variable.owner.name,
+            _owner_name(variable),
             variable.name,
             np.dtype(variable.dtype).name,
             "dynamic" if dynamic else variable.size,
@@ -135,6 +135,15 @@ def record(device) -> Recording:
     if first_run is None:
         first_run = len(ops)
     return Recording(ops, first_run, fixed, timed, frozenset(read_before_run))
+
+
+def _owner_name(variable) -> str:
+    """The name of the object a variable belongs to; '?' once that object is gone (Brian2
+    keeps the arrays of objects an experiment created and dropped)."""
+    try:
+        return variable.owner.name
+    except ReferenceError:
+        return "?"
 
 
 def _canonical(ops: list[tuple]) -> list[tuple]:
@@ -237,7 +246,7 @@ def compare(compiled: Recording, replay: Recording) -> Comparison:
     run_args = {}
     for name in sorted(changed):
         owner, variable, _, _, read_only = layout[name]
-        if read_only:
+        if read_only or owner == "?":
             return Comparison(reason=f"{owner}.{variable} is read-only")
         if name in replay.read_before_run:
             return Comparison(
@@ -269,9 +278,7 @@ def run_args_mapping(device, plain: dict[str, np.ndarray]) -> dict:
     from brian2 import Quantity
     from brian2.units.fundamentalunits import DIMENSIONLESS
 
-    views = {}
-    for variable in device.arrays:
-        views[f"{variable.owner.name}.{variable.name}"] = variable
+    views = {f"{_owner_name(v)}.{v.name}": v for v in device.arrays}
     timed = {f"{name}.values": ta for ta, name in device.timed_arrays.items()}
     mapping = {}
     for key, value in plain.items():

@@ -9,17 +9,17 @@ An axis is ``NAME=V1,V2,...``: ``MODEL.PARAM`` (as ``--set``) or a config field 
 it (``results/<experiment>/<label of its config>/``), so a point already there — from this
 sweep interrupted, another sweep or a single run — is not run again.
 
-The points are split into one task per worker, each with its own build folder (seeds
-outermost, model parameters innermost). In a task the
-first run compiles; each later one rebuilds its network in Python and, where it differs from
-the compiled one in values only, runs the compiled binary with those values as run_args
-(``experiments.reuse``), else rebuilds (make recompiles what changed). So a grid over model
-parameters costs one compile per worker. Each task runs in its own Python process (a fresh
-Brian2 state; a crash ends that process only), on local cores or as a task of a Dask
-distributed cluster whose workers see the same results folder. A failed run is recorded with
-its error and the others go on. The sweep ends with a tidy table (one row per run: parameters,
-seed, how the binary was obtained, metrics) and a figure of a metric over the grid, in
-``results/sweeps/<experiment>-<label>/``.
+The points are split into one task per worker, each with its own build folder; the points of
+one structure (the same seed and config fields, model parameters varied) stay in one task
+unless ``--spread`` is given. In a task the first run compiles; each later one rebuilds its
+network in Python and, where it differs from the compiled one in values only, runs the compiled
+binary with those values as run_args (``experiments.reuse``), else rebuilds (make recompiles
+what changed). So a grid over model parameters costs one compile. Each task runs in its own
+Python process (a fresh Brian2 state; a crash ends that process only), on local cores or as a
+task of a Dask distributed cluster whose workers see the same results folder. A failed run is
+recorded with its error and the others go on. The sweep ends with a tidy table (one row per
+run: parameters, seed, how the binary was obtained, metrics) and a figure of a metric over the
+grid, in ``results/sweeps/<experiment>-<label>/``.
 """
 
 from __future__ import annotations
@@ -163,6 +163,23 @@ def is_done(results_root: Path, experiment: str, label: str) -> bool:
     return (results_root / experiment / label / "metrics.json").exists()
 
 
+def structure_key(point: Point) -> tuple:
+    """What most likely changes the compiled network: the seed (input arrays, ``seed()``) and
+    config fields. Points equal in it differ in model parameters only (values: run_args)."""
+    return (point.seed, tuple((n, v) for n, v in point.assignment if "." not in n))
+
+
+def tasks_for(points: list[Point], workers: int, spread: bool = False) -> list[list[Point]]:
+    """The points of each worker. By default the points of one structure stay on one worker,
+    so each structure is compiled once and its other points reuse the binary; ``spread``
+    splits them over every worker (one compile per worker), which pays off only where a
+    simulation takes longer than a compile (benchmarks/README.md)."""
+    if spread:
+        return chunks(points, workers)
+    groups = [list(group) for _, group in itertools.groupby(points, key=structure_key)]
+    return [[p for group in part for p in group] for part in chunks(groups, workers)]
+
+
 def chunks(points: list, n: int) -> list[list]:
     """``points`` in ``n`` contiguous, near-equal parts (fewer if there are fewer points)."""
     n = max(1, min(n, len(points)))
@@ -286,6 +303,7 @@ class Sweep:
     workers: int = 1
     cluster: str | None = None
     metrics: tuple[str, ...] = ()
+    spread: bool = False  # split one structure's points over the workers too
 
     def label(self) -> str:
         from experiments.results import config_label
@@ -351,7 +369,7 @@ def run_sweep(sweep: Sweep, points: list[Point], progress=print) -> tuple[Path, 
 
 def _run_pending(sweep, points, pending, executor, slots, progress) -> dict:
     tasks = []
-    for k, part in enumerate(chunks(pending, slots)):
+    for k, part in enumerate(tasks_for(pending, slots, sweep.spread)):
         tasks.append(
             {
                 "experiment": sweep.experiment,
@@ -411,7 +429,6 @@ def _run_pending(sweep, points, pending, executor, slots, progress) -> dict:
 def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Path, int]:
     """The tidy table (``table.csv``), ``sweep.json`` and the figure(s) of the whole grid from
     the saved results, replacing the sweep's folder in one rename."""
-    from analysis.figures import load_result
     from analysis.sweep import ROW_COLUMNS, flatten_metrics, metric_columns
     from experiments.results import replace_directory
 
@@ -428,7 +445,8 @@ def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Pa
         }
         values = {}
         if outcome["status"] in ("done", "kept"):
-            _, _, metrics = load_result(sweep.results_root / sweep.experiment / point.label)
+            result = sweep.results_root / sweep.experiment / point.label
+            metrics = json.loads((result / "metrics.json").read_text())
             row["build"] = metrics["provenance"].get("build") or ""
             values = flatten_metrics(metrics)
         else:

@@ -48,6 +48,13 @@ def test_the_grid_puts_seeds_outermost_and_labels_each_point_as_a_single_run_wou
     assert points[-1].label == config_label(harness.config_record(single, "runtime"))
     assert points[-1].scale == "tiny, modified"
     assert [len(part) for part in sweep.chunks(points, 3)] == [3, 3, 2]
+    # one structure (seed, fi_points) per worker unless spread: 4 structures of 2 points
+    assert [len(task) for task in sweep.tasks_for(points, 3)] == [4, 2, 2]
+    assert all(
+        len({sweep.structure_key(p) for p in task}) <= 2 for task in sweep.tasks_for(points, 3)
+    )
+    assert [len(task) for task in sweep.tasks_for(points[:2], 2)] == [2]
+    assert [len(task) for task in sweep.tasks_for(points[:2], 2, spread=True)] == [1, 1]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +183,7 @@ def test_the_sweep_runs_on_a_local_dask_cluster(tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        assert main([*argv, "--cluster", cluster.scheduler_address]) == 0
+        assert main([*argv, "--cluster", cluster.scheduler_address, "--spread"]) == 0
     _, rows = _table(tmp_path, "neuron_comparison")
     assert [row["status"] for row in rows] == ["done", "done"]
     # Each Dask worker ran one task in its own build folder.
