@@ -90,6 +90,64 @@ def protocol_section(name: str, run: dict, unit: str) -> list[str]:
     return lines
 
 
+def sweep_section(run: dict) -> list[str]:
+    lines = [
+        "### Parameter sweeps (`sweep.py`)",
+        "",
+        "Each way from empty build and results folders, on "
+        f"{run['cores']} cores (`--spread`: one worker per core).",
+        "",
+        "| grid | way of running | wall s | grid points per minute | runs |",
+        "|---|---|---:|---:|---|",
+    ]
+    for case in run["cases"]:
+        seeds = f" × {case['seeds']} seeds" if case.get("seeds", 1) > 1 else ""
+        grid = f"{case['experiment']} ({case['scale']}), {case['axis']}{seeds}"
+        for way, measured in case["ways"].items():
+            runs = ", ".join(f"{k} {v}" for k, v in measured.get("builds", {}).items())
+            lines.append(
+                f"| {grid} | {way} | {measured['wall_s']:.1f} | "
+                f"{case['points_per_minute'][way]:.3g} | {runs or '–'} |"
+            )
+    lines.append("")
+    for case in run["cases"]:
+        lines.append(
+            f"- {case['experiment']}: `stdplab sweep` is {case['speedup_over_fresh_builds']:.1f}× "
+            f"faster than a loop of fresh builds and {case['speedup_over_run_loop']:.1f}× faster "
+            f"than a loop of `stdplab run` in one build folder; `--workers 1` is "
+            f"{case['one_worker_speedup']:.2f}× and `--spread` {case['spread_speedup']:.2f}× "
+            "as fast as `stdplab sweep`."
+        )
+    return [*lines, "", "![sweep](last_run/sweep.png)", ""]
+
+
+#: Benchmark name -> its section of the README; a benchmark not in this run keeps its section.
+SECTIONS = {
+    "plasticity": plasticity_section,
+    "timing_learning": lambda run: protocol_section("e-prop timing training", run, "trials/s"),
+    "event_features": lambda run: protocol_section("Event-feature training", run, "samples/s"),
+    "sweep": sweep_section,
+}
+
+
+def _sections_now(block: str) -> dict[str, list[str]]:
+    """The README's current sections, keyed by the benchmark named in their heading."""
+    sections, name = {}, None
+    for line in block.splitlines():
+        if line.startswith("### "):
+            name = line.rpartition("(`")[2].partition(".py`)")[0]
+            sections[name] = []
+        if name is not None:
+            sections[name].append(line)
+    return sections
+
+
+def _measured(record: dict) -> str:
+    commit = (record.get("git_commit") or "?")[:10]
+    dirty = " (dirty tree)" if record.get("git_dirty") else ""
+    return f"_Measured {record['finished_at']}, stdplab commit {commit}{dirty}._"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=HERE / "results")
@@ -104,22 +162,21 @@ def main(argv=None) -> None:
         START,
         "",
         f"Machine: {machine['cpu']}, {machine['cpus']} cores, {machine['memory_gib']:.0f} GiB; "
-        f"Python {versions['python']}, Brian2 {versions['brian2']}, numpy {versions['numpy']}, "
-        f"stdplab commit {(versions.get('git_commit') or '?')[:10]}"
-        f"{' (dirty tree)' if versions.get('git_dirty') else ''}, "
-        f"finished {versions['finished_at']}.",
+        f"Python {versions['python']}, Brian2 {versions['brian2']}, numpy {versions['numpy']}. "
+        "Each section says when it was measured; a benchmark not rerun keeps its section.",
         "",
     ]
-    if "plasticity" in runs:
-        lines += plasticity_section(runs["plasticity"])
-    if "timing_learning" in runs:
-        lines += protocol_section("e-prop timing training", runs["timing_learning"], "trials/s")
-    if "event_features" in runs:
-        lines += protocol_section("Event-feature training", runs["event_features"], "samples/s")
-    lines.append(END)
     text = args.readme.read_text()
     head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
+    block, _, tail = rest.partition(END)
+    kept = _sections_now(block)
+    for name, section in SECTIONS.items():
+        if name in runs:
+            heading, *body = section(runs[name])
+            lines += [heading, "", _measured(runs[name]["provenance"]), *body]
+        elif name in kept:
+            lines += kept[name]
+    lines.append(END)
     write_atomic(args.readme, head + "\n".join(lines) + tail)
     (args.readme.parent / "last_run").mkdir(exist_ok=True)
     for name in runs:

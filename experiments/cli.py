@@ -297,8 +297,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--spread",
         action="store_true",
-        help="split the points of one structure over the workers too (a compile per worker; "
-        "pays off where a simulation takes longer than a compile)",
+        help="split the points of one seed over the workers too (a compile per worker; pays "
+        "off where simulations outlast compiles)",
     )
     sweep.add_argument(
         "--metric",

@@ -165,7 +165,8 @@ class Simulation:
                 self._run_binary(device, run_args=self._point_args)
                 return
             self.execution = f"rebuilt: {comparison.reason}"
-        device.build(directory=str(self.build_dir), compile=True, run=False)
+        with self.project.compiling():
+            device.build(directory=str(self.build_dir), compile=True, run=False)
         self.project.compiled = recording
         self._run_binary(device)
 

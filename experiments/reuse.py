@@ -15,6 +15,8 @@ This reads the state of Brian2 2.10's standalone device (``main_queue``, ``code_
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,6 +272,22 @@ class CompiledProject:
 
     build_dir: str
     compiled: Recording | None = None
+    #: A file that the workers of one machine lock while they compile: make already compiles
+    #: on every core, so two compiles at once only slow each other down, while simulations
+    #: (one core each) can overlap.
+    compile_lock: str | None = None
+
+    @contextlib.contextmanager
+    def compiling(self):
+        if self.compile_lock is None:
+            yield
+            return
+        with open(self.compile_lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_args_mapping(device, plain: dict[str, np.ndarray]) -> dict:

@@ -10,16 +10,16 @@ it (``results/<experiment>/<label of its config>/``), so a point already there â
 sweep interrupted, another sweep or a single run â€” is not run again.
 
 The points are split into one task per worker, each with its own build folder; the points of
-one structure (the same seed and config fields, model parameters varied) stay in one task
-unless ``--spread`` is given. In a task the first run compiles; each later one rebuilds its
-network in Python and, where it differs from the compiled one in values only, runs the compiled
-binary with those values as run_args (``experiments.reuse``), else rebuilds (make recompiles
-what changed). So a grid over model parameters costs one compile. Each task runs in its own
-Python process (a fresh Brian2 state; a crash ends that process only), on local cores or as a
-task of a Dask distributed cluster whose workers see the same results folder. A failed run is
-recorded with its error and the others go on. The sweep ends with a tidy table (one row per
-run: parameters, seed, how the binary was obtained, metrics) and a figure of a metric over the
-grid, in ``results/sweeps/<experiment>-<label>/``.
+one seed stay in one task unless ``--spread`` is given, and local workers take turns to
+compile (make already compiles on every core). In a task the first run compiles; each later
+one rebuilds its network in Python and, where it differs from the compiled one in values only,
+runs the compiled binary with those values as run_args (``experiments.reuse``), else rebuilds
+(make recompiles what changed). So a grid of parameter values costs one compile per seed.
+Each task runs in its own Python process (a fresh Brian2 state; a crash ends that process
+only), on local cores or as a task of a Dask distributed cluster whose workers see the same
+results folder. A failed run is recorded with its error and the others go on. The sweep ends
+with a tidy table (one row per run: parameters, seed, how the binary was obtained, metrics)
+and a figure of a metric over the grid, in ``results/sweeps/<experiment>-<label>/``.
 """
 
 from __future__ import annotations
@@ -163,17 +163,19 @@ def is_done(results_root: Path, experiment: str, label: str) -> bool:
     return (results_root / experiment / label / "metrics.json").exists()
 
 
-def structure_key(point: Point) -> tuple:
-    """What most likely changes the compiled network: the seed (input arrays, ``seed()``) and
-    config fields. Points equal in it differ in model parameters only (values: run_args)."""
-    return (point.seed, tuple((n, v) for n, v in point.assignment if "." not in n))
+def structure_key(point: Point) -> int:
+    """What splits a grid over workers: the seed. Another seed nearly always means another
+    network for Brian2 (``seed()`` in ``main()``, other input arrays), so seeds run in
+    parallel; parameter values, model or config, usually go through run_args, so they stay on
+    the worker that compiled (a config field that changes the network is rebuilt there)."""
+    return point.seed
 
 
 def tasks_for(points: list[Point], workers: int, spread: bool = False) -> list[list[Point]]:
-    """The points of each worker. By default the points of one structure stay on one worker,
-    so each structure is compiled once and its other points reuse the binary; ``spread``
-    splits them over every worker (one compile per worker), which pays off only where a
-    simulation takes longer than a compile (benchmarks/README.md)."""
+    """The points of each worker. By default the points of one seed stay on one worker, which
+    compiles once and reuses the binary for the others; ``spread`` splits them over every
+    worker (a compile per worker), which pays off only where simulations outlast compiles
+    (benchmarks/README.md)."""
     if spread:
         return chunks(points, workers)
     groups = [list(group) for _, group in itertools.groupby(points, key=structure_key)]
@@ -237,7 +239,9 @@ def _run_points(spec: dict, outcomes_path: Path) -> None:
     build_dir = Path(spec["build_root"]) / module.NAME / device
 
     def fresh_project():
-        return CompiledProject(build_dir) if device == "cpp_standalone" else None
+        if device != "cpp_standalone":
+            return None
+        return CompiledProject(build_dir, compile_lock=spec.get("compile_lock"))
 
     project, outcomes = fresh_project(), []
     for point in spec["points"]:
@@ -380,6 +384,11 @@ def _run_pending(sweep, points, pending, executor, slots, progress) -> dict:
                 # one folder per worker: builds never clash, and a resumed sweep finds its
                 # compiled objects again
                 "build_root": str((sweep.build_root / "sweeps" / f"worker-{k}").resolve()),
+                # local workers compile one at a time (each compile uses every core); on a
+                # cluster the workers are other machines
+                "compile_lock": None
+                if sweep.cluster
+                else str((sweep.build_root / "sweeps" / ".compile.lock").resolve()),
                 "total": len(points),
                 "points": [
                     {

@@ -176,3 +176,23 @@ def test_nest_layer_connects_each_input_to_each_neuron_with_brian2s_weight():
     got[pre * case.n_outputs + post] = np.array(connections.get("weight")) / plasticity.G_LEAK_NS
     assert len(pre) == case.synapses
     np.testing.assert_allclose(got, weights, rtol=1e-12)
+
+
+@pytest.mark.standalone
+def test_sweep_benchmark_runs_every_way_and_its_section_joins_the_readme(tmp_path):
+    output = tmp_path / "bench"
+    _load("sweep").main(["--experiment", "neuron_comparison", "--scale", "tiny",
+                         "--axis", "lif.tau_m=10*ms,20*ms", "--output", str(output)])  # fmt: skip
+    (case,) = json.loads((output / "sweep.json").read_text())["cases"]
+    assert len(case["ways"]) == 5 and case["points"] == 2
+    assert case["ways"]["stdplab sweep"]["builds"] == {"compiled": 1, "run_args": 1}
+    assert all(way["wall_s"] > 0 for way in case["ways"].values())
+    # a section of a benchmark that was not rerun stays as it was
+    table = _load("readme_table")
+    readme = tmp_path / "README.md"
+    kept = "### Plasticity throughput (`plasticity.py`)\n\nearlier numbers\n"
+    readme.write_text(f"{table.START}\n{kept}{table.END}\n")
+    table.main(["--results", str(output), "--readme", str(readme)])
+    text = readme.read_text()
+    assert kept in text and "### Parameter sweeps (`sweep.py`)" in text
+    assert text.index("Plasticity") < text.index("Parameter sweeps")
