@@ -8,6 +8,8 @@ import math
 import re
 from collections import defaultdict
 
+from analysis.report import MACHINE_MEASUREMENTS
+
 #: Columns every row has, before the axes and the metrics.
 ROW_COLUMNS = ("run", "label", "status", "build", "seed")
 
@@ -23,8 +25,8 @@ def _flatten(prefix: str, value, out: dict) -> None:
 def flatten_metrics(metrics: dict) -> dict:
     """One column per scalar of ``metrics``: first each target's measured value under its key
     (``N2``; ``N2[1]`` for the second of several numbers) and its verdict under
-    ``<key>.passed``, then the other metrics with nested keys joined by '.'. Provenance stays
-    out."""
+    ``<key>.passed`` (``machine.<key>`` for a throughput of the machine), then the other
+    metrics with nested keys joined by '.'. Provenance stays out."""
     out = {}
     targets = metrics.get("targets", [])
     counts = defaultdict(int)
@@ -33,6 +35,8 @@ def flatten_metrics(metrics: dict) -> dict:
     for row in targets:
         # a key shared by several rows (one per model) is told apart by its description
         name = row["key"] if counts[row["key"]] == 1 else f"{row['key']} {row['description']}"
+        if row.get("machine"):
+            name = f"machine.{name}"  # a throughput of this machine, not of the model
         measured = row["measured"]
         if isinstance(measured, list):
             for k, item in enumerate(measured):
@@ -57,12 +61,16 @@ def metric_columns(flattened: list[dict]) -> list[str]:
 
 
 def default_metric(columns: list[str], rows: list[dict]) -> str | None:
-    """The first numeric metric that varies over the grid (what the sweep changed), else the
-    first numeric one; verdicts are not candidates."""
+    """The first numeric metric of the model that varies over the grid (what the sweep
+    changed), else the first numeric one; verdicts and machine measurements (wall times,
+    throughputs) are not candidates."""
     numeric = [
         c
         for c in columns
-        if not c.endswith(".passed") and any(not math.isnan(_number(r.get(c))) for r in rows)
+        if not c.endswith(".passed")
+        and not c.startswith("machine.")
+        and c.rpartition(".")[2] not in MACHINE_MEASUREMENTS
+        and any(not math.isnan(_number(r.get(c))) for r in rows)
     ]
     for column in numeric:
         values = {_number(r.get(column)) for r in rows} - {math.nan}

@@ -192,3 +192,29 @@ def test_the_sweep_runs_on_a_local_dask_cluster(tmp_path):
     _, on_cluster, _ = load_result(tmp_path / "results" / "neuron_comparison" / direct.name)
     for key in expected:
         np.testing.assert_array_equal(on_cluster[key], expected[key], err_msg=key)
+
+
+def test_the_table_flattens_targets_first_and_the_default_metric_is_a_model_one():
+    from analysis.sweep import default_metric, flatten_metrics, metric_columns
+
+    def metrics(rate, wall):
+        return {
+            "targets": [
+                {"key": "N2", "description": "lif", "measured": [rate, 0], "passed": True},
+                {"key": "N2", "description": "izh", "measured": [1.0, 0], "passed": False},
+                {"key": "E5", "description": "rate", "measured": wall, "passed": None,
+                 "machine": True},
+            ],
+            "fi": {"lif": {"max_rate_hz": rate}},
+            "wall_time_s": wall,
+            "provenance": {"seed": 0},
+        }  # fmt: skip
+
+    rows = [flatten_metrics(metrics(rate, wall)) for rate, wall in ((5.0, 1.0), (5.0, 2.0))]
+    assert list(rows[0])[:4] == ["N2 lif[0]", "N2 lif[1]", "N2 lif.passed", "N2 izh[0]"]
+    assert rows[0]["machine.E5"] == 1.0 and "provenance.seed" not in rows[0]
+    assert rows[0]["fi.lif.max_rate_hz"] == 5.0
+    # nothing of the model varies here, only the machine's times: the first model metric
+    assert default_metric(metric_columns(rows), rows) == "N2 lif[0]"
+    rows[1]["fi.lif.max_rate_hz"] = 7.0
+    assert default_metric(metric_columns(rows), rows) == "fi.lif.max_rate_hz"
