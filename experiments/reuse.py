@@ -176,6 +176,12 @@ def _same(a, b) -> bool:
     return a == b
 
 
+def _described(layout: dict, name: str) -> str:
+    """``owner.variable`` for the array ``name``, as a user knows it."""
+    owner, variable = layout[name][:2] if name in layout else ("?", name)
+    return f"{owner}.{variable}"
+
+
 def _literal(text: str, dtype):
     """The value of a C++ literal as Brian2 renders it (``'- 0.07'``, ``'true'``)."""
     text = text.replace(" ", "")
@@ -239,11 +245,11 @@ def compare(compiled: Recording, replay: Recording) -> Comparison:
         if new[0] == "seed":
             return Comparison(reason="another random seed (Brian2 compiles seed() into main())")
         if new[0] == "resize_array":
-            owner, variable = layout[new[1]][:2]
-            return Comparison(reason=f"{owner}.{variable} has {new[2]} elements, not {old[2]}")
-        owner, variable = layout[new[1][0]][:2]
+            what = _described(layout, new[1])
+            return Comparison(reason=f"{what} has {new[2]} elements, not {old[2]}")
         if position > replay.first_run:
-            return Comparison(reason=f"{owner}.{variable} is set to another value between runs")
+            what = _described(layout, new[1][0])
+            return Comparison(reason=f"{what} is set to another value between runs")
         changed.add(new[1][0])
     run_args = {}
     for name in sorted(changed):

@@ -307,7 +307,7 @@ class Sweep:
     workers: int = 1
     cluster: str | None = None
     metrics: tuple[str, ...] = ()
-    spread: bool = False  # split one structure's points over the workers too
+    spread: bool = False  # split one seed's points over the workers too
 
     def label(self) -> str:
         from experiments.results import config_label
