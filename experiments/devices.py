@@ -114,7 +114,7 @@ class Simulation:
         self._run_each(net, phases, report)
         self.run_seconds = time.perf_counter() - started
         if self.device == "cpp_standalone":
-            self._build_or_reuse(device)
+            self._build_or_reuse()
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
 
@@ -141,21 +141,17 @@ class Simulation:
         else:
             raise DeviceError(f"rerun supports runtime and cpp_standalone, not {self.device}")
 
-    def _build_or_reuse(self, device) -> None:
+    def _build_or_reuse(self) -> None:
         """Compile, or run the project's binary with run_args where the network recorded now
         differs from the compiled one in values only."""
         from brian2 import get_device
 
         device = get_device()  # the device itself: brian2.device is a proxy for reading
-        if self.project is None:
-            device.build(directory=str(self.build_dir), compile=True, run=False)
-            self.execution = "compiled"
-            self._run_binary(device)
-            return
-        recording = reuse.record(device)  # before build(), which adds to the device's arrays
         self.execution = "compiled"
-        if self.project.compiled is not None:
-            comparison = reuse.compare(self.project.compiled, recording)
+        project = self.project or CompiledProject(self.build_dir)  # a single run: no reuse
+        recording = reuse.record(device) if self.project else None  # before build() adds to it
+        if project.compiled is not None:
+            comparison = reuse.compare(project.compiled, recording)
             if comparison.run_args is not None:
                 # what build() would have set: where run_args files and results go
                 device.project_dir = str(self.build_dir)
@@ -165,9 +161,9 @@ class Simulation:
                 self._run_binary(device, run_args=self._point_args)
                 return
             self.execution = f"rebuilt: {comparison.reason}"
-        with self.project.compiling():
+        with project.compiling():
             device.build(directory=str(self.build_dir), compile=True, run=False)
-        self.project.compiled = recording
+        project.compiled = recording
         self._run_binary(device)
 
     def _run_binary(self, device, run_args=None) -> None:

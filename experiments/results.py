@@ -36,10 +36,14 @@ def check_writable(root: str | Path) -> None:
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as err:
-        raise ResultsError(
-            f"cannot write results to {root} ({err.strerror or err}); make it writable or "
-            "choose another folder with --results-dir"
-        ) from None
+        raise _unwritable(root, err) from None
+
+
+def _unwritable(folder: Path, err: OSError) -> ResultsError:
+    return ResultsError(
+        f"cannot write results to {folder} ({err.strerror or err}); make it writable or "
+        "choose another folder with --results-dir"
+    )
 
 
 def config_label(config: dict) -> str:
@@ -138,10 +142,7 @@ def write_result(
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     except OSError as err:
-        raise ResultsError(
-            f"cannot write results to {parent} ({err.strerror or err}); make it writable or "
-            "choose another folder with --results-dir"
-        ) from None
+        raise _unwritable(parent, err) from None
     try:
         _write_json(staging / "config.json", {"experiment": experiment, **config})
         np.savez_compressed(staging / "data.npz", **arrays)

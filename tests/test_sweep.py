@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.figures import load_result
-from experiments import get_experiment, harness, neuron_comparison, sweep
+from experiments import get_experiment, harness, neuron_comparison, results, sweep
 from experiments.cli import EXIT_BAD_INPUT, build_config, main
 from experiments.results import config_label
 
@@ -148,15 +148,29 @@ def test_a_failed_run_is_reported_the_others_go_on_and_the_sweep_resumes(tmp_pat
     assert [row["status"] for row in rows] == ["done", "kept"]
 
 
-def test_a_half_written_result_is_not_taken_for_a_finished_run(tmp_path):
-    experiment = tmp_path / "results" / "neuron_comparison"
-    debris = experiment / ".0123456789ab.x7"  # what a run killed while writing leaves
-    debris.mkdir(parents=True)
-    (debris / "config.json").write_text("{}")
-    assert not sweep.is_done(tmp_path / "results", "neuron_comparison", "0123456789ab")
+def test_a_run_killed_while_writing_its_result_is_not_taken_for_a_finished_run(tmp_path):
+    """The process dies at the rename that would publish the result (all three files written):
+    neither the sweep's resume nor the report may trust what it leaves."""
+    import subprocess
+    import sys
+
     from analysis.figures import latest_result
 
-    assert latest_result(tmp_path / "results", "neuron_comparison") is None
+    killed = (
+        "import os, sys, numpy as np\n"
+        "from experiments import results\n"
+        "os.replace = lambda *a: os._exit(9)\n"
+        "results.write_result(sys.argv[1], 'neuron_comparison', {'seed': 0}, "
+        "{'x': np.ones(3)}, {'m': 1.0}, results.provenance('runtime', seed=0))\n"
+    )
+    root = tmp_path / "results"
+    done = subprocess.run([sys.executable, "-c", killed, str(root)], check=False)
+    assert done.returncode == 9
+    (debris,) = (root / "neuron_comparison").iterdir()
+    assert {p.name for p in debris.iterdir()} == {"config.json", "data.npz", "metrics.json"}
+    label = results.config_label({"seed": 0})
+    assert not sweep.is_done(root, "neuron_comparison", label)
+    assert latest_result(root, "neuron_comparison") is None
 
 
 def test_a_worker_process_that_dies_is_reported_for_each_of_its_runs(tmp_path):
