@@ -42,7 +42,7 @@ def compiled(config, build_dir: Path) -> dict:
     with simulation("cpp_standalone", build_dir) as sim:
         net, _, phases = event_features.build_network(config, samples)
         started = time.perf_counter()
-        sim.run_phases(net, phases[:1], report=None)
+        sim.run_phases(net, phases[:1])
         total = time.perf_counter() - started
         simulation_s = float(device._last_run_time)
     return {"samples": config.n_train, "total_s": total, "simulation_s": simulation_s}

@@ -202,7 +202,7 @@ def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -
         ]  # fmt: skip
         net, synapses, monitor = brian2_network(case, spikes, weights)
         started = time.perf_counter()
-        sim.run(net, case.duration_s * second, report=None)
+        sim.run(net, case.duration_s * second)
         total = time.perf_counter() - started
         result = {
             "build_s": total - sim.run_seconds,

@@ -38,7 +38,7 @@ def compiled(iterations: int, build_dir: Path) -> dict:
     with simulation("cpp_standalone", build_dir) as sim:
         net, _, duration = timing_learning.build_network(_config(iterations))
         started = time.perf_counter()
-        sim.run(net, duration, report=None)
+        sim.run(net, duration)
         total = time.perf_counter() - started
         simulation_s = device._last_run_time  # the compiled main's own timer
     return {"iterations": iterations, "total_s": total, "simulation_s": simulation_s}

@@ -4,12 +4,21 @@
 the previous device and preferences afterwards, so nothing leaks into the caller (or into
 ``~/.brian``). Inside it, an experiment builds its network once, calls ``sim.run(net, T)``, and
 reads its results; for the standalone targets the project is compiled once, at that call.
+
+A run is a result only if it simulated its whole duration with finite state: Ctrl-C stops it
+(Brian2's graceful stop, which lets the binary exit 0 with the run cut short, is switched
+off), a binary that dies or stops early raises ``SimulationFailed``, and a NaN or infinite
+state raises ``experiments.nonfinite.NonFiniteState``. Two runs never share a build folder
+(``claimed_build_dir``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
+import itertools
+import shlex
 import shutil
 import subprocess
 import time
@@ -19,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import reuse
+from experiments import nonfinite, reuse
+from experiments.progress import (
+    REPORT_PERIOD_S,
+    Progress,
+    apply_environment,
+    quiet_environment,
+    standalone_report,
+)
 from experiments.reuse import CompiledProject
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
@@ -37,6 +53,49 @@ class DeviceError(RuntimeError):
 
 class BuiltButNotRun(RuntimeError):
     """The CUDA project was generated (and compiled where possible) but no GPU can run it."""
+
+
+class SimulationFailed(RuntimeError):
+    """The compiled project did not build or did not run to its end; the message says where
+    its output is."""
+
+
+#: Build folders this process holds, with how many claims on each (claims nest: a sweep worker
+#: holds its folder for all its runs, and each run claims it again).
+_HELD: dict[Path, list] = {}
+
+
+@contextlib.contextmanager
+def claimed_build_dir(preferred: str | Path, progress: Progress | None = None) -> Iterator[Path]:
+    """``preferred`` if no other process is building or running in it, else the first free one
+    of ``preferred.2``, ``preferred.3``, ...: two runs at once (``make figures`` in one
+    terminal, ``stdplab run`` in another) never share generated code, binaries or result
+    files. A lock file inside the folder is held for the whole run and freed by the system if
+    the process dies; the extra folders stay, so later concurrent runs recompile only what
+    changed."""
+    preferred = Path(preferred).resolve()
+    for k in itertools.count(1):
+        candidate = preferred if k == 1 else preferred.with_name(f"{preferred.name}.{k}")
+        if candidate in _HELD:
+            _HELD[candidate][1] += 1
+            break
+        candidate.mkdir(parents=True, exist_ok=True)
+        handle = open(candidate / ".stdplab.lock", "a")  # held until the last release
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _HELD[candidate] = [handle, 1]
+        if k > 1 and progress is not None:
+            progress.note(f"{preferred} is in use by another run; building in {candidate}")
+        break
+    try:
+        yield candidate
+    finally:
+        _HELD[candidate][1] -= 1
+        if _HELD[candidate][1] == 0:
+            _HELD.pop(candidate)[0].close()  # closing the file releases the lock
 
 
 def check_device(name: str) -> str:
@@ -86,6 +145,8 @@ class Simulation:
     #: How the standalone binary was obtained: 'compiled', 'run_args' (the project's binary,
     #: nothing compiled) or 'rebuilt: <why run_args could not do>'.
     execution: str | None = None
+    #: Where phases and progress are reported (quiet: nowhere).
+    progress: Progress = field(default_factory=Progress)
     #: The run_args that turn the reused binary into this run's network.
     _point_args: dict = field(default_factory=dict)
     #: The networks run, held until the context ends: Brian2's runtime monitors hand out
@@ -93,30 +154,33 @@ class Simulation:
     #: experiment returns would otherwise point at freed memory once its objects are gone.
     _networks: list = field(default_factory=list)
 
-    def run(self, net, duration, report: str | None = "text") -> None:
+    def run(self, net, duration) -> None:
         """Run ``net`` for ``duration``; standalone targets compile and execute here."""
-        self.run_phases(net, [(duration, None)], report=report)
+        self.run_phases(net, [(duration, None)])
 
-    def run_phases(
-        self, net, phases, report: str | None = "text", rerunnable: bool = False
-    ) -> None:
+    def run_phases(self, net, phases, rerunnable: bool = False) -> None:
         """Run ``net`` through ``[(duration, before), ...]``, calling ``before()`` (if given)
         ahead of its phase, e.g. to switch plasticity off by setting a rate to zero. On the
         standalone targets the phases and the settings between them are recorded, then
         compiled and executed once. ``rerunnable`` keeps the runtime network's initial state
-        for ``rerun``."""
+        for ``rerun``. Raises ``NonFiniteState`` if the state became NaN or infinite."""
         from brian2 import device
 
         self._networks.append(net)
+        nonfinite.watch(net)
         if rerunnable and self.device == "runtime":
             net.store(_INITIAL_STATE)
+        total_s = sum(float(duration) for duration, _ in phases)
         started = time.perf_counter()
-        self._run_each(net, phases, report)
+        if self.device == "runtime":
+            self.progress.phase(f"simulating {total_s:.4g} s of model time (runtime device)")
+        self._run_each(net, phases, total_s)
         self.run_seconds = time.perf_counter() - started
         if self.device == "cpp_standalone":
-            self._build_or_reuse()
+            self._build_or_reuse(total_s)
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
+        nonfinite.check(net)
 
     def rerun(self, net, phases, values: dict) -> None:
         """Run again what ``run_phases(net, phases, rerunnable=True)`` ran, from the initial
@@ -136,12 +200,13 @@ class Simulation:
                 else:
                     key[:] = value
             started = time.perf_counter()
-            self._run_each(net, phases, report=None)
+            self._run_each(net, phases, sum(float(duration) for duration, _ in phases))
             self.run_seconds = time.perf_counter() - started
         else:
             raise DeviceError(f"rerun supports runtime and cpp_standalone, not {self.device}")
+        nonfinite.check(net)
 
-    def _build_or_reuse(self) -> None:
+    def _build_or_reuse(self, total_s: float) -> None:
         """Compile, or run the project's binary with run_args where the network recorded now
         differs from the compiled one in values only."""
         from brian2 import get_device
@@ -158,35 +223,87 @@ class Simulation:
                 device.results_dir = f"{self.build_dir / 'results'}/"
                 self._point_args = reuse.run_args_mapping(device, comparison.run_args)
                 self.execution = "run_args"
+                self.progress.phase(
+                    f"simulating {total_s:.4g} s of model time with the compiled binary "
+                    "(new values as run_args, no compile)"
+                )
                 self._run_binary(device, run_args=self._point_args)
                 return
             self.execution = f"rebuilt: {comparison.reason}"
+        self.progress.phase(f"generating C++ code in {self.build_dir}")
+        device.build(directory=str(self.build_dir), compile=False, run=False)
         with project.compiling():
-            device.build(directory=str(self.build_dir), compile=True, run=False)
+            self._compile()
         project.compiled = recording
+        self.progress.phase(f"simulating {total_s:.4g} s of model time")
         self._run_binary(device)
+
+    def _compile(self) -> None:
+        """``make`` in the build folder, as Brian2 runs it, with its output kept in
+        ``make.log`` (Brian2 hides it) and Ctrl-C raising KeyboardInterrupt here (Brian2's
+        ``os.system`` ignores it in this process)."""
+        from brian2 import prefs
+
+        settings = prefs.devices.cpp_standalone
+        command = [*shlex.split(settings.make_cmd_unix), *settings.extra_make_args_unix]
+        self.progress.phase(f"compiling ({' '.join(command)}; make.log in the build folder)")
+        log = self.build_dir / "make.log"
+        with open(log, "w") as output:
+            done = subprocess.run(
+                command, cwd=self.build_dir, stdout=output, stderr=subprocess.STDOUT, check=False
+            )
+        if done.returncode != 0:
+            raise SimulationFailed(
+                f"the C++ compile failed (make exited with {done.returncode}); the compiler's "
+                f"output is in {log}"
+            )
 
     def _run_binary(self, device, run_args=None) -> None:
         # Brian2's own timer (device._last_run_time) covers the last phase only.
         started = time.perf_counter()
-        device.run(directory=str(self.build_dir), run_args=run_args)
+        restore = apply_environment(quiet_environment(self.progress.quiet))
+        try:
+            device.run(directory=str(self.build_dir), run_args=run_args, with_output=False)
+        except RuntimeError:
+            raise SimulationFailed(
+                f"the compiled simulation in {self.build_dir} stopped with an error or was "
+                f"killed; its output is in {self.build_dir / 'results' / 'stdout.txt'}"
+            ) from None
+        finally:
+            restore()
         self.run_seconds = time.perf_counter() - started
+        if device._last_run_completed_fraction < 1.0:
+            raise SimulationFailed(
+                f"the compiled simulation in {self.build_dir} stopped at "
+                f"{100 * device._last_run_completed_fraction:.1f} % of its last run"
+            )
 
-    @staticmethod
-    def _run_each(net, phases, report) -> None:
+    def _run_each(self, net, phases, total_s: float) -> None:
+        from brian2 import second
+
+        report = {
+            "runtime": self.progress.runtime_report(total_s),
+            "cpp_standalone": standalone_report(total_s),
+        }.get(self.device, "stderr")
         for duration, before in phases:
             if before is not None:
                 before()
             # An empty run namespace: every name must be a model variable or in a group's own
             # namespace, never picked up from whichever Python frame happens to call run().
-            net.run(duration, namespace={}, report=report)
+            net.run(
+                duration, namespace={}, report=report, report_period=REPORT_PERIOD_S * second
+            )
 
     def _build_cuda(self, device) -> None:
         curand = curand_location()
         can_compile = shutil.which("nvcc") is not None and curand is not None
+        self.progress.phase(
+            f"generating{' and compiling' if can_compile else ''} CUDA code in {self.build_dir}"
+        )
         device.build(directory=str(self.build_dir), compile=can_compile, run=False)
         self.run_seconds = None  # nothing was simulated unless the GPU runs it below
         if gpu_available() and can_compile:
+            self.progress.phase("simulating on the GPU")
             started = time.perf_counter()
             device.run(directory=str(self.build_dir))
             self.run_seconds = time.perf_counter() - started
@@ -261,13 +378,16 @@ def simulation(
     threads: int = 1,
     runtime_target: str = "numpy",
     project: CompiledProject | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[Simulation]:
     """A fresh Brian2 state on ``device``; the caller's device and prefs are restored after.
 
     ``build_dir`` (standalone devices only) should be stable per experiment and device, so
-    that a rerun reuses the compiled objects. ``runtime_target`` ('numpy' or 'cython')
-    applies to the runtime device. ``project`` (cpp_standalone) is the compiled project in
-    ``build_dir`` that this run may reuse with run_args instead of compiling.
+    that a rerun reuses the compiled objects; if another process is using it, the run builds
+    in a sibling folder instead (``claimed_build_dir``). ``runtime_target`` ('numpy' or
+    'cython') applies to the runtime device. ``project`` (cpp_standalone) is the compiled
+    project in ``build_dir`` that this run may reuse with run_args instead of compiling.
+    ``progress`` receives the phases and simulated time (default: printed on stderr).
     """
     from brian2 import prefs, set_device
     from brian2.devices.device import reinit_devices, reset_device
@@ -275,22 +395,32 @@ def simulation(
     check_device(device)
     if build_dir is None and device != "runtime":
         raise DeviceError(f"{device} needs a build directory for its generated project")
-    build_dir = Path(build_dir or ".").resolve()
-    prefs._backup()
-    reinit_devices()
-    try:
+    progress = progress or Progress()
+    with contextlib.ExitStack() as stack:
         if device == "runtime":
-            prefs.codegen.target = runtime_target
-            set_device("runtime")
+            build_dir = Path(build_dir or ".").resolve()
         else:
-            build_dir.mkdir(parents=True, exist_ok=True)
-            if device == "cuda_standalone":
-                _configure_cuda(prefs, build_dir)
-            elif threads > 1:  # 0 (the default) compiles without OpenMP at all
-                prefs.devices.cpp_standalone.openmp_threads = threads
-            set_device(device, directory=str(build_dir), build_on_run=False)
-        yield Simulation(device=device, build_dir=build_dir, project=project)
-    finally:
+            build_dir = stack.enter_context(claimed_build_dir(build_dir, progress))
+        prefs._backup()
         reinit_devices()
-        reset_device("runtime")
-        prefs._restore()
+        try:
+            # A run cut short by Ctrl-C is no result: raise KeyboardInterrupt at once instead
+            # of Brian2's graceful stop (which ends the binary with status 0 mid-run).
+            prefs.core.stop_on_keyboard_interrupt = False
+            if device == "runtime":
+                prefs.codegen.target = runtime_target
+                set_device("runtime")
+            else:
+                if device == "cuda_standalone":
+                    _configure_cuda(prefs, build_dir)
+                else:
+                    # the report function (experiments.progress) keeps time with std::chrono
+                    prefs.codegen.cpp.headers = [*prefs.codegen.cpp.headers, "<chrono>"]
+                    if threads > 1:  # 0 (the default) compiles without OpenMP at all
+                        prefs.devices.cpp_standalone.openmp_threads = threads
+                set_device(device, directory=str(build_dir), build_on_run=False)
+            yield Simulation(device=device, build_dir=build_dir, project=project, progress=progress)
+        finally:
+            reinit_devices()
+            reset_device("runtime")
+            prefs._restore()

@@ -115,7 +115,7 @@ def simulate(config: Config, sim) -> dict:
     }
     halves_steps = two_halves_protocol()[3]
     izhikevich_ms = config.izhikevich_steps * config.izhikevich_dt_ms
-    sim.run(net, max(config.steps, halves_steps, izhikevich_ms) * ms, report=None)
+    sim.run(net, max(config.steps, halves_steps, izhikevich_ms) * ms)
     return {key: np.asarray(read()) for key, read in readers.items()}
 
 

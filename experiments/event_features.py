@@ -167,7 +167,7 @@ def simulate(config: Config, sim) -> dict:
     # build/<experiment>/<device>: the emulated data is kept beside, in build/data
     samples = load_samples(config, cache_dir=sim.build_dir.parent.parent / "data")
     net, readers, phases = build_network(config, samples)
-    sim.run_phases(net, phases, report=None)
+    sim.run_phases(net, phases)
     readers["simulation_s"] = sim.run_seconds
     return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
 

@@ -326,7 +326,7 @@ class ClusteringNetwork:
         from brian2 import Hz, amp, volt
 
         if rates_hz is None:
-            self.sim.run_phases(self.net, self.phases, report=None, rerunnable=True)
+            self.sim.run_phases(self.net, self.phases, rerunnable=True)
         else:
             values = {self.stimulus: stimulus_table(self.config, rates_hz) * Hz}
             for k, (layer, synapses, _, _) in self.layers.items():

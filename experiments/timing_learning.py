@@ -171,7 +171,7 @@ def training_rule(config: Config, signal: str, step_ms: float):
 
 def simulate(config: Config, sim) -> dict:
     net, readers, duration = build_network(config)
-    sim.run(net, duration, report=None)
+    sim.run(net, duration)
     return {key: np.asarray(read()) for key, read in readers.items()}
 
 

@@ -130,7 +130,7 @@ def layers_of(config: Config) -> list[tuple[str, int]]:
 
 def simulate(config: Config, sim) -> dict:
     net, readers, phases = build_network(config)
-    sim.run_phases(net, phases, report=None)
+    sim.run_phases(net, phases)
     readers["simulation_s"] = sim.run_seconds
     return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
 

@@ -39,7 +39,7 @@ def _plastic_network(sim):
         w_init=0.6,
     )
     spikes = SpikeMonitor(neuron)
-    sim.run(Network(inputs, neuron, synapses, spikes), duration_s * second, report=None)
+    sim.run(Network(inputs, neuron, synapses, spikes), duration_s * second)
     return np.array(synapses.w[:]), np.array(spikes.t[:])
 
 
@@ -119,7 +119,7 @@ def _driven_integrators(sim, drive_values, gain, rerun_with=None):
         group.gain = 2 * group.gain[:]
 
     net, phases = Network(group), [(10 * ms, None), (10 * ms, double_gain)]
-    sim.run_phases(net, phases, report=None, rerunnable=True)
+    sim.run_phases(net, phases, rerunnable=True)
     if rerun_with is not None:
         values, new_gain = rerun_with
         sim.rerun(net, phases, {drive: values, group.gain: new_gain})

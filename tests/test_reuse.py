@@ -122,7 +122,7 @@ def _run(tmp_path, folder, project=None, rerun_drive=None, **changes):
     """(weights, spike times, how the binary was obtained) of ``_network(**changes)``."""
     with simulation("cpp_standalone", tmp_path / folder, project=project) as sim:
         net, phases, (synapses, spikes, drive) = _network(**changes)
-        sim.run_phases(net, phases, report=None, rerunnable=True)
+        sim.run_phases(net, phases, rerunnable=True)
         if rerun_drive is not None:
             from brian2 import nA
 
@@ -149,7 +149,7 @@ def test_a_binary_reused_through_run_args_equals_a_fresh_compile(tmp_path):
     rerun = _run(tmp_path, "shared", project, rerun_drive=(0.2, 0.35), **changed)
     with simulation("runtime") as sim:
         net, phases, (synapses, spikes, _) = _network(**{**changed, "drive_na": (0.2, 0.35)})
-        sim.run_phases(net, phases, report=None)
+        sim.run_phases(net, phases)
         expected = np.array(synapses.w[:]), np.array(spikes.t[:])
     assert rerun[2] == "run_args"
     np.testing.assert_allclose(rerun[0], expected[0], rtol=1e-10)
