@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 from brian2 import (
     BrianObjectException,
     DimensionMismatchError,
+    Equations,
     Network,
     NeuronGroup,
     Synapses,
+    defaultclock,
     ms,
 )
+from brian2.utils.logger import get_logger
 
 from models.base import ModelError, NeuronModel, PlasticityRule
+
+logger = get_logger(__name__)
+
+#: A denominator of the exact solution smaller than this fraction of its largest term counts
+#: as vanishing. The exact update loses about eps/(dt/tau * fraction) to cancellation: at this
+#: fraction and dt/tau = 0.02 the LIF's is 5e-9 off its closed form, as rk4 is at the limit.
+EXACT_CANCELLATION = 1e-6
+#: The method for such groups: it never divides by a difference of rates, and its truncation
+#: error is about (t/tau) (dt/tau)**4 / 120.
+DEGENERATE_METHOD = "rk4"
 
 
 def neuron_group(
@@ -24,9 +40,18 @@ def neuron_group(
     """A group of ``n`` neurons of ``model`` with its parameters set.
 
     ``per_neuron`` maps parameter names to arrays (length ``n``) for heterogeneous groups;
-    all other parameters are shared constants, changeable between standalone runs.
+    all other parameters are shared constants, changeable between standalone runs. The group
+    is integrated with ``integration_method(model, per_neuron, dt)``, which Brian2 keeps as
+    ``group.method_choice``; a method other than the record's is logged once.
     """
     per_neuron = per_neuron or {}
+    method, reason = integration_method(model, per_neuron, dt)
+    if reason:
+        logger.warn(
+            f"{model.name}: {reason}; integrating with {method} instead of {model.method}",
+            "exact_solution_degenerate",
+            once=True,
+        )
     events = {event: condition for event, (condition, _) in model.events.items()}
     group = NeuronGroup(
         n,
@@ -34,7 +59,7 @@ def neuron_group(
         threshold=model.threshold,
         reset=model.reset,
         refractory=model.refractory if model.refractory else False,
-        method=model.method,
+        method=method,
         events=events,
         name=name,
         dt=dt,
@@ -43,6 +68,92 @@ def neuron_group(
         group.run_on_event(event, code)
     set_parameters_and_state(group, model, per_neuron)
     return group
+
+
+def integration_method(
+    model: NeuronModel, per_neuron: dict | None = None, dt=None
+) -> tuple[str, str | None]:
+    """The method to integrate ``model`` with at its parameter values, and why, where it is
+    not the record's.
+
+    Brian2's exact solver writes one solution for all parameter values, in which the rates of
+    coupled variables meet as differences in denominators (``tau_syn - tau_m`` for the LIF):
+    where the rates coincide the update is 0/0, and where they nearly do it cancels away its
+    precision. So where the record asks for "exact", each denominator of that solution is
+    evaluated at the record's values and ``per_neuron``'s (every neuron), ``dt`` (default:
+    ``defaultclock.dt``) and the refractory flags 0 and 1; one within ``EXACT_CANCELLATION`` of
+    zero, relative to its largest term, gives ``DEGENERATE_METHOD`` for the whole group.
+    Variables that merely share a rate, uncoupled, never meet in a denominator. A denominator
+    that depends on a value set after the group is built (a state variable) is not judged.
+    """
+    if model.method != "exact":
+        return model.method, None
+    from brian2.core.namespace import DEFAULT_UNITS
+
+    per_neuron = per_neuron or {}
+    equations = "\n".join(model.equation_lines())
+    # units written in the equations, unless a variable takes the name (m of Hodgkin-Huxley);
+    # pi and e are sympy's own numbers, never symbols here
+    defined = Equations(equations).names
+    known = {name: float(unit) for name, unit in DEFAULT_UNITS.items() if name not in defined}
+    known.update({key: float(value) for key, value in model.params.items()})
+    known.update({key: np.asarray(value, dtype=float) for key, value in per_neuron.items()})
+    known["dt"] = float(defaultclock.dt if dt is None else dt)
+    for denominator, names, terms in _exact_denominators(equations, bool(model.refractory)):
+        if not set(names) <= set(known) | {"not_refractory"}:
+            continue
+        for flag in (0.0, 1.0):
+            values = [flag if name == "not_refractory" else known[name] for name in names]
+            parts = np.broadcast_arrays(*(np.asarray(term(*values), dtype=float) for term in terms))
+            largest = np.max(np.abs(parts), axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # all terms zero: the denominator is zero too
+                ratio = np.where(largest > 0, np.abs(np.sum(parts, axis=0)) / largest, 0.0)
+            if np.min(ratio) <= EXACT_CANCELLATION:
+                return DEGENERATE_METHOD, (
+                    f"Brian2's exact solution divides by {denominator}, {np.min(ratio):.1e} "
+                    "of its largest term at these parameter values"
+                )
+    return model.method, None
+
+
+@functools.lru_cache(maxsize=64)
+def _exact_denominators(equations: str, refractory: bool) -> tuple:
+    """(code, symbol names, [term functions]) for each denominator of Brian2's exact update of
+    ``equations`` (a record's lines; parameters need no declarations here), refractoriness
+    applied as NeuronGroup applies it; () where Brian2 cannot solve them exactly (the group's
+    build then reports that)."""
+    import sympy
+    from brian2 import StateUpdateMethod
+    from brian2.equations.equations import extract_constant_subexpressions
+    from brian2.equations.refractory import add_refractoriness
+    from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+    from brian2.stateupdaters.base import UnsupportedEquationsException
+
+    eqs = Equations(equations)
+    if refractory:
+        eqs = add_refractoriness(eqs)
+    eqs, _ = extract_constant_subexpressions(eqs)
+    try:
+        code = StateUpdateMethod.apply_stateupdater(eqs, {}, "exact")
+    except UnsupportedEquationsException:
+        return ()
+    denominators = set()
+    for line in code.splitlines():
+        for node in sympy.preorder_traversal(str_to_sympy(line.split("=", 1)[1])):
+            if isinstance(node, sympy.Pow) and node.exp.is_negative:
+                denominators.add(node.base)
+    found = []
+    for denominator in sorted(denominators, key=sympy.default_sort_key):
+        symbols = sorted(denominator.free_symbols, key=lambda symbol: symbol.name)
+        terms = sympy.Add.make_args(sympy.expand(denominator))
+        # int_ is Brian2's int(); the refractory flag arrives as 0.0 or 1.0 already
+        functions = [
+            sympy.lambdify(symbols, term, modules=[{"int_": lambda x: x}, "numpy"])
+            for term in terms
+        ]
+        found.append((sympy_to_str(denominator), [s.name for s in symbols], functions))
+    return tuple(found)
 
 
 def set_parameters_and_state(group, model, per_neuron: dict | None = None) -> None:

@@ -107,6 +107,8 @@ def test_values_alone_become_run_args(tmp_path):
             {"model": LIF.with_equation("dv/dt = (E_L - v)/tau_m : volt (unless refractory)")},
             "the generated code differs",
         ),
+        # a value alone, but tau_m = tau_syn is integrated with another method than exact
+        ({"model": LIF.with_params(tau_m="5*ms")}, "the generated code differs"),
     ],
 )
 def test_anything_but_values_needs_a_rebuild_and_says_why(tmp_path, changes, reason):
