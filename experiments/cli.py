@@ -232,10 +232,27 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub, simulate=True):
-        sub.add_argument("--results-dir", default="results", type=Path)
-        sub.add_argument("--figures-dir", default="figures", type=Path)
+        sub.add_argument(
+            "--results-dir",
+            default="results",
+            type=Path,
+            help="where results are saved and read: results/<experiment>/<label>/ (default "
+            "results)",
+        )
+        sub.add_argument(
+            "--figures-dir",
+            default="figures",
+            type=Path,
+            help="where figures, REPORT.md and models.md are written (default figures)",
+        )
         if simulate:
-            sub.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+            sub.add_argument(
+                "--device",
+                default="cpp_standalone",
+                choices=DEVICES,
+                help="Brian2 device (default cpp_standalone; cuda_standalone needs brian2cuda "
+                "and a GPU to run)",
+            )
             sub.add_argument("--scale", default="quick", help="tiny, quick (default) or paper")
             sub.add_argument(
                 "--build-dir",
@@ -258,8 +275,13 @@ def _parser() -> argparse.ArgumentParser:
             )
 
     run = commands.add_parser("run", help="run one experiment and save its result")
-    run.add_argument("experiment", choices=EXPERIMENTS)
-    run.add_argument("--seed", type=int)
+    run.add_argument(
+        "experiment",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help=f"the experiment to run: {', '.join(EXPERIMENTS)}",
+    )
+    run.add_argument("--seed", type=int, help="the config's seed (default: the scale's)")
     run.add_argument("--neuron", help="neuron model(s), comma-separated, e.g. lif,izhikevich:FS")
     run.add_argument(
         "--set",
@@ -271,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         action="append",
         metavar="FIELD=VALUE",
-        help="override an experiment config field, e.g. duration_s=100",
+        help="override an experiment config field, e.g. duration_s=100 (repeatable)",
     )
     common(run)
     run.set_defaults(handler=_command_run)
@@ -283,7 +305,12 @@ def _parser() -> argparse.ArgumentParser:
         "(as --config). Runs already in --results-dir are kept, so an interrupted sweep "
         "resumes where it stopped.",
     )
-    sweep.add_argument("experiment", choices=EXPERIMENTS)
+    sweep.add_argument(
+        "experiment",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help=f"the experiment to sweep: {', '.join(EXPERIMENTS)}",
+    )
     sweep.add_argument("axes", nargs="*", metavar="AXIS", help="e.g. lif.tau_m=10*ms,20*ms")
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
     sweep.add_argument("--seed", type=int, help="the first seed (default: the scale's)")
@@ -306,8 +333,18 @@ def _parser() -> argparse.ArgumentParser:
         help="metric to plot over the grid (repeatable; default: the first target's value)",
     )
     sweep.add_argument("--neuron", help="fixed neuron model(s) for every point")
-    sweep.add_argument("--set", action="append", metavar="MODEL.PARAM=VALUE")
-    sweep.add_argument("--config", action="append", metavar="FIELD=VALUE")
+    sweep.add_argument(
+        "--set",
+        action="append",
+        metavar="MODEL.PARAM=VALUE",
+        help="a model parameter fixed for every point, as in run (repeatable)",
+    )
+    sweep.add_argument(
+        "--config",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="a config field fixed for every point, as in run (repeatable)",
+    )
     common(sweep)
     sweep.set_defaults(handler=_command_sweep)
 

@@ -1,12 +1,13 @@
 """What a newcomer can change: every config field documented, every CLI option explained, and
 the README's Python example runnable as written."""
 
+import argparse
 import dataclasses
 import re
 
 import pytest
 
-from experiments import EXPERIMENTS, get_experiment, song_stdp
+from experiments import EXPERIMENTS, cli, get_experiment, song_stdp
 from experiments.configs import describe_config, field_docs
 
 
@@ -25,3 +26,19 @@ def test_the_listing_shows_each_field_with_its_default_unit_and_other_scales():
         assert re.search(rf"^  {field.name} = {re.escape(repr(default))}( |$)", text, re.M)
     assert "  duration_s = 500.0 s  (tiny 1.0; paper 1000.0)\n" in text
     assert "      seed of the Poisson inputs and the initial weights\n" in text
+
+
+def _subcommands(parser):
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_every_cli_option_has_help():
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, sub in _subcommands(cli._parser()).items()
+        for action in sub._actions
+        if not (action.help or "").strip()
+    ]
+    assert set(_subcommands(cli._parser())) == {"run", "sweep", "figures", "report", "describe"}
+    assert not missing
