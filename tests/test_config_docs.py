@@ -28,6 +28,16 @@ def test_the_listing_shows_each_field_with_its_default_unit_and_other_scales():
     assert "      seed of the Poisson inputs and the initial weights\n" in text
 
 
+def test_run_help_and_describe_list_the_experiments_fields(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "song_stdp", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--results-dir" in out and out.endswith(describe_config(song_stdp))
+    assert cli.main(["describe", "song_stdp"]) == 0
+    assert capsys.readouterr().out.endswith(describe_config(song_stdp))
+
+
 def _subcommands(parser):
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return action.choices
