@@ -91,6 +91,7 @@ def _range_rule(name: str, value) -> str | None:
 def checked(module, config):
     """``config`` with lossless conversions applied (see ``coerce``); ConfigError naming the
     first field with a wrong type or range."""
+    config = _records_as_names(module, config)
     changes = {}
     for field in dataclasses.fields(config):
         value = coerce(module, field.name, getattr(config, field.name))
@@ -101,6 +102,67 @@ def checked(module, config):
         changes[field.name] = value
     _check_models(module, changes)
     return dataclasses.replace(config, **changes)
+
+
+def _records_as_names(module, config):
+    """``config`` with each neuron model record (``LIF.with_params(tau_m=40*ms)``) in
+    ``neurons`` or ``neuron`` replaced by its name, its changes added to ``overrides`` (as
+    --set adds them): a config stays plain data, so config.json, the label, sweeps and run_args
+    reuse work on it unchanged."""
+    from models.base import NeuronModel
+
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    overrides, replaced = list(fields.get("overrides", ())), {}
+    for key in ("neurons", "neuron"):
+        value = fields.get(key)
+        models = value if isinstance(value, tuple) else (value,)
+        if not any(isinstance(model, NeuronModel) for model in models):
+            continue
+        names = [getattr(model, "name", model) for model in models]
+        for model in models:
+            changes = _changes(module, model) if isinstance(model, NeuronModel) else []
+            if changes and "overrides" not in fields:
+                raise ConfigError(
+                    f"{module.NAME} runs its {key} unchanged (it has no overrides); pass "
+                    f"{model.name!r} or its unchanged record"
+                )
+            if changes and names.count(model.name) > 1:
+                raise ConfigError(
+                    f"{module.NAME}: {key} hold {model.name!r} more than once, and a changed "
+                    "record's overrides would apply to each; run one version per config, or "
+                    f"sweep the change (stdplab sweep {module.NAME} {model.name}.PARAM=V1,V2)"
+                )
+            overrides += changes
+        replaced[key] = tuple(names) if isinstance(value, tuple) else names[0]
+    if replaced and "overrides" in fields:
+        replaced["overrides"] = tuple(overrides)
+    return dataclasses.replace(config, **replaced) if replaced else config
+
+
+def _changes(module, record) -> list[tuple[str, str, str]]:
+    """``record``'s differences from the model of its name, as override triples."""
+    from experiments.build import resolve_neuron
+    from models.base import parse_quantity, unit_string
+    from models.neurons import get_neuron
+
+    base = get_neuron(record.name)
+    changes = []
+    for key, value in record.params.items():
+        if key in base.params and value != base.params[key]:
+            text = repr(value)  # readable, where it reads back exactly; else exact SI
+            if parse_quantity(text) != value:
+                text = f"{float(value)!r}*{unit_string(value)}"
+            changes.append((record.name, key, text))
+    lines = base.equation_lines()
+    changes += [(record.name, "equation", line) for line in record.equation_lines()
+                if line not in lines]  # fmt: skip
+    if resolve_neuron(record.name, tuple(changes)) != record:
+        raise ConfigError(
+            f"{module.NAME}: the record {record.name!r} differs from the model of its name in "
+            "more than parameters (with_params) and equation lines (with_equation), which "
+            "is all a config can carry; make the change with those two"
+        )
+    return changes
 
 
 def _check_models(module, fields: dict) -> None:

@@ -69,8 +69,8 @@ class Config:
     n_train: int = 600
     #: test samples of the readout
     n_test: int = 300
-    #: one STDP layer and its frozen controls per model: lif, stdp_lif or izhikevich (the
-    #: sweep runs on the first model only)
+    #: one STDP layer and its frozen controls per model: lif, stdp_lif or izhikevich, or
+    #: records in Python (the sweep runs on the first model only)
     neurons: tuple[str, ...] = ("lif", "stdp_lif", "izhikevich")
     #: (model, parameter or 'equation', value) changes to the models, as --set makes them
     overrides: tuple = ()

@@ -42,8 +42,8 @@ class Config:
     seed: int = 0
     #: simulation time step
     dt_ms: float = 0.02
-    #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif (the gallery
-    #: always shows Izhikevich's seven sets)
+    #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif, or records
+    #: in Python (the gallery always shows Izhikevich's seven sets)
     neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif")
     #: (model, parameter or 'equation', value) changes to the models, as --set makes them;
     #: izhikevich's reach the gallery too

@@ -61,7 +61,7 @@ class Config:
     n_samples: int = 1797
     #: K of each STDP layer, all in one network
     cluster_sizes: tuple[int, ...] = (10, 30)
-    #: neuron model of the layers: lif, stdp_lif or izhikevich
+    #: neuron model of the layers: lif, stdp_lif or izhikevich, or a record in Python
     neuron: str = "lif"
     #: (model, parameter or 'equation', value) changes to the neuron, as --set makes them
     overrides: tuple = ()
