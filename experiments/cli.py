@@ -5,6 +5,7 @@ stdplab run neuron_comparison --neuron lif,izhikevich:FS,stdp_lif --set lif.tau_
 stdplab figures                 # every experiment, then every figure and REPORT.md
 stdplab report                  # figures and REPORT.md from saved results only
 stdplab describe lif            # a model's equations, parameters and citation
+stdplab describe song_stdp      # an experiment's config fields: defaults, units, meaning
 stdplab sweep neuron_comparison lif.tau_m=10*ms,20*ms,40*ms --seeds 3   # a grid, in parallel
 """
 
@@ -203,10 +204,33 @@ def _command_report(args) -> int:
 
 
 def _command_describe(args) -> int:
+    from experiments import EXPERIMENTS, get_experiment
+    from experiments.configs import describe_config
     from models.describe import describe, get_record
 
-    print(describe(get_record(args.model)), end="")
+    if args.model in EXPERIMENTS:
+        module = get_experiment(args.model)
+        print(f"{module.NAME}: {module.__doc__.splitlines()[0]}\n")
+        print(describe_config(module), end="")
+    else:
+        print(describe(get_record(args.model)), end="")
     return 0
+
+
+class _HelpWithConfigFields(argparse.Action):
+    """-h: the options, then the named experiment's config fields (``run EXPERIMENT -h``)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from experiments import get_experiment
+        from experiments.configs import describe_config
+
+        parser.print_help()
+        if getattr(namespace, "experiment", None):  # given before -h
+            print("\n" + describe_config(get_experiment(namespace.experiment)), end="")
+        parser.exit()
 
 
 def _render(args, results) -> int:
@@ -232,10 +256,27 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub, simulate=True):
-        sub.add_argument("--results-dir", default="results", type=Path)
-        sub.add_argument("--figures-dir", default="figures", type=Path)
+        sub.add_argument(
+            "--results-dir",
+            default="results",
+            type=Path,
+            help="where results are saved and read: results/<experiment>/<label>/ (default "
+            "results)",
+        )
+        sub.add_argument(
+            "--figures-dir",
+            default="figures",
+            type=Path,
+            help="where figures, REPORT.md and models.md are written (default figures)",
+        )
         if simulate:
-            sub.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+            sub.add_argument(
+                "--device",
+                default="cpp_standalone",
+                choices=DEVICES,
+                help="Brian2 device (default cpp_standalone; cuda_standalone needs brian2cuda "
+                "and a GPU to run)",
+            )
             sub.add_argument("--scale", default="quick", help="tiny, quick (default) or paper")
             sub.add_argument(
                 "--build-dir",
@@ -257,9 +298,20 @@ def _parser() -> argparse.ArgumentParser:
                 help="code generation target of the runtime device",
             )
 
-    run = commands.add_parser("run", help="run one experiment and save its result")
-    run.add_argument("experiment", choices=EXPERIMENTS)
-    run.add_argument("--seed", type=int)
+    run = commands.add_parser("run", help="run one experiment and save its result", add_help=False)
+    run.add_argument(
+        "-h",
+        "--help",
+        action=_HelpWithConfigFields,
+        help="show this help; after EXPERIMENT, also its config fields",
+    )
+    run.add_argument(
+        "experiment",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help=f"the experiment to run: {', '.join(EXPERIMENTS)}",
+    )
+    run.add_argument("--seed", type=int, help="the config's seed (default: the scale's)")
     run.add_argument("--neuron", help="neuron model(s), comma-separated, e.g. lif,izhikevich:FS")
     run.add_argument(
         "--set",
@@ -271,7 +323,8 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         action="append",
         metavar="FIELD=VALUE",
-        help="override an experiment config field, e.g. duration_s=100",
+        help="override an experiment config field, e.g. duration_s=100 (repeatable; "
+        "run EXPERIMENT -h lists the fields)",
     )
     common(run)
     run.set_defaults(handler=_command_run)
@@ -282,8 +335,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Each AXIS is NAME=V1,V2,...: MODEL.PARAM (as --set) or a config field "
         "(as --config). Runs already in --results-dir are kept, so an interrupted sweep "
         "resumes where it stopped.",
+        add_help=False,
     )
-    sweep.add_argument("experiment", choices=EXPERIMENTS)
+    sweep.add_argument(
+        "-h",
+        "--help",
+        action=_HelpWithConfigFields,
+        help="show this help; after EXPERIMENT, also its config fields",
+    )
+    sweep.add_argument(
+        "experiment",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help=f"the experiment to sweep: {', '.join(EXPERIMENTS)}",
+    )
     sweep.add_argument("axes", nargs="*", metavar="AXIS", help="e.g. lif.tau_m=10*ms,20*ms")
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
     sweep.add_argument("--seed", type=int, help="the first seed (default: the scale's)")
@@ -306,8 +371,18 @@ def _parser() -> argparse.ArgumentParser:
         help="metric to plot over the grid (repeatable; default: the first target's value)",
     )
     sweep.add_argument("--neuron", help="fixed neuron model(s) for every point")
-    sweep.add_argument("--set", action="append", metavar="MODEL.PARAM=VALUE")
-    sweep.add_argument("--config", action="append", metavar="FIELD=VALUE")
+    sweep.add_argument(
+        "--set",
+        action="append",
+        metavar="MODEL.PARAM=VALUE",
+        help="a model parameter fixed for every point, as in run (repeatable)",
+    )
+    sweep.add_argument(
+        "--config",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="a config field fixed for every point, as in run (repeatable)",
+    )
     common(sweep)
     sweep.set_defaults(handler=_command_sweep)
 
@@ -319,8 +394,16 @@ def _parser() -> argparse.ArgumentParser:
     common(report, simulate=False)
     report.set_defaults(handler=_command_report)
 
-    describe = commands.add_parser("describe", help="a model's equations, parameters, citation")
-    describe.add_argument("model", help="e.g. lif, izhikevich:FS, pair_stdp, lif_eprop")
+    describe = commands.add_parser(
+        "describe",
+        help="a model's equations, parameters, citation; or an experiment's config fields",
+    )
+    describe.add_argument(
+        "model",
+        metavar="NAME",
+        help="a model (lif, izhikevich:FS, pair_stdp, lif_eprop, ...) "
+        "or an experiment (song_stdp, ...)",
+    )
     describe.set_defaults(handler=_command_describe)
     return parser
 

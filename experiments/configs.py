@@ -6,11 +6,17 @@ follow the field naming used throughout ``experiments``: a time step (``dt_ms``)
 a scalar duration, time constant or rate (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count
 (``n_*``, ``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``)
 is at least 1; a seed is a non-negative integer. Each module's ``check`` adds its own rules.
+
+Each field's meaning is the ``#:`` comment above it in its ``Config``; ``describe_config``
+lists the fields with their defaults and units (``stdplab run EXPERIMENT --help``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
+import textwrap
 
 _COUNT_SUFFIXES = ("_points", "_pairs", "_samples", "_steps", "_inputs")
 
@@ -85,6 +91,7 @@ def _range_rule(name: str, value) -> str | None:
 def checked(module, config):
     """``config`` with lossless conversions applied (see ``coerce``); ConfigError naming the
     first field with a wrong type or range."""
+    config = _records_as_names(module, config)
     changes = {}
     for field in dataclasses.fields(config):
         value = coerce(module, field.name, getattr(config, field.name))
@@ -95,6 +102,67 @@ def checked(module, config):
         changes[field.name] = value
     _check_models(module, changes)
     return dataclasses.replace(config, **changes)
+
+
+def _records_as_names(module, config):
+    """``config`` with each neuron model record (``LIF.with_params(tau_m=40*ms)``) in
+    ``neurons`` or ``neuron`` replaced by its name, its changes added to ``overrides`` (as
+    --set adds them): a config stays plain data, so config.json, the label, sweeps and run_args
+    reuse work on it unchanged."""
+    from models.base import NeuronModel
+
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    overrides, replaced = list(fields.get("overrides", ())), {}
+    for key in ("neurons", "neuron"):
+        value = fields.get(key)
+        models = value if isinstance(value, tuple) else (value,)
+        if not any(isinstance(model, NeuronModel) for model in models):
+            continue
+        names = [getattr(model, "name", model) for model in models]
+        for model in models:
+            changes = _changes(module, model) if isinstance(model, NeuronModel) else []
+            if changes and "overrides" not in fields:
+                raise ConfigError(
+                    f"{module.NAME} runs its {key} unchanged (it has no overrides); pass "
+                    f"{model.name!r} or its unchanged record"
+                )
+            if changes and names.count(model.name) > 1:
+                raise ConfigError(
+                    f"{module.NAME}: {key} hold {model.name!r} more than once, and a changed "
+                    "record's overrides would apply to each; run one version per config, or "
+                    f"sweep the change (stdplab sweep {module.NAME} {model.name}.PARAM=V1,V2)"
+                )
+            overrides += changes
+        replaced[key] = tuple(names) if isinstance(value, tuple) else names[0]
+    if replaced and "overrides" in fields:
+        replaced["overrides"] = tuple(overrides)
+    return dataclasses.replace(config, **replaced) if replaced else config
+
+
+def _changes(module, record) -> list[tuple[str, str, str]]:
+    """``record``'s differences from the model of its name, as override triples."""
+    from experiments.build import resolve_neuron
+    from models.base import parse_quantity, unit_string
+    from models.neurons import get_neuron
+
+    base = get_neuron(record.name)
+    changes = []
+    for key, value in record.params.items():
+        if key in base.params and value != base.params[key]:
+            text = repr(value)  # readable, where it reads back exactly; else exact SI
+            if parse_quantity(text) != value:
+                text = f"{float(value)!r}*{unit_string(value)}"
+            changes.append((record.name, key, text))
+    lines = base.equation_lines()
+    changes += [(record.name, "equation", line) for line in record.equation_lines()
+                if line not in lines]  # fmt: skip
+    if resolve_neuron(record.name, tuple(changes)) != record:
+        raise ConfigError(
+            f"{module.NAME}: the record {record.name!r} differs from the model of its name in "
+            "more than parameters (with_params) and equation lines (with_equation), which "
+            "is all a config can carry; make the change with those two"
+        )
+    return changes
 
 
 def _check_models(module, fields: dict) -> None:
@@ -115,3 +183,74 @@ def _check_models(module, fields: dict) -> None:
         raise ConfigError(
             f"{module.NAME}: overrides name {stray}, which are not among the neurons run"
         )
+
+
+# -- what each field means ---------------------------------------------------------------------
+
+#: Units implied by a field name's ending; a meaning that opens with one in brackets, e.g.
+#: ``#: [steps] ...``, names the unit of a field whose name does not say it.
+_UNIT_SUFFIXES = (("_ms", "ms"), ("_s", "s"), ("_hz", "Hz"))
+
+
+def field_docs(module) -> dict[str, str]:
+    """Field name -> meaning, from the ``#:`` comment lines directly above each field of
+    ``module.Config`` (read from the source, where whoever edits a field sees its meaning)."""
+    docs, pending = {}, []
+    for line in inspect.getsource(module.Config).splitlines():
+        stripped = line.strip()
+        declared = re.match(r" {4}(\w+)\s*:", line)
+        if stripped.startswith("#:"):
+            pending.append(stripped[2:].strip())
+        elif declared and pending:
+            docs[declared.group(1)] = " ".join(pending)
+        if not stripped.startswith("#:"):
+            pending = []
+    return docs
+
+
+def field_unit(name: str, meaning: str) -> tuple[str, str]:
+    """(unit, meaning without its bracketed unit); '' for a dimensionless field."""
+    bracket = re.match(r"\[([^\]]+)\]\s*", meaning)
+    if bracket:
+        return bracket.group(1), meaning[bracket.end() :]
+    unit = next((unit for suffix, unit in _UNIT_SUFFIXES if name.endswith(suffix)), "")
+    return unit, meaning
+
+
+def _shown(value, width: int = 48) -> str:
+    """``repr(value)``, a long tuple cut to its first items (at least one) and its length."""
+    text = repr(value)
+    if len(text) <= width or not isinstance(value, tuple):
+        return text
+    items = [repr(item) for item in value]
+    kept = items[:1]
+    for item in items[1:]:
+        if len(", ".join([*kept, item])) > width - 16:
+            break
+        kept.append(item)
+    return f"({', '.join([*kept, '…'])} {len(value)} items)"
+
+
+def describe_config(module) -> str:
+    """Every config field of ``module``: default at the quick scale (tiny and paper values
+    where they differ), unit and meaning."""
+    docs = field_docs(module)
+    lines = [
+        f"config fields of {module.NAME} (--config FIELD=VALUE), with their defaults at the",
+        "quick scale and, where they differ, the tiny and paper values:",
+    ]
+    quick = module.SCALES["quick"]
+    for field in dataclasses.fields(quick):
+        unit, meaning = field_unit(field.name, docs.get(field.name, ""))
+        default = getattr(quick, field.name)
+        others = [
+            f"{scale} {_shown(getattr(config, field.name), 32)}"
+            for scale, config in module.SCALES.items()
+            if scale != "quick" and getattr(config, field.name) != default
+        ]
+        head = f"  {field.name} = {_shown(default)}" + (f" {unit}" if unit else "")
+        lines.append(head + (f"  ({'; '.join(others)})" if others else ""))
+        lines += textwrap.wrap(
+            meaning, 96, initial_indent=" " * 6, subsequent_indent=" " * 6, break_on_hyphens=False
+        )
+    return "\n".join(lines) + "\n"

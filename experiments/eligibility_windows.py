@@ -40,27 +40,42 @@ SPIKE_STEP = 100
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0  # deterministic; recorded for uniformity
-    lags: tuple[int, ...] = tuple(range(-10, 31))  # t_post - t_pre, in steps
+    #: recorded for uniformity; the protocols are deterministic
+    seed: int = 0
+    #: [steps] t_post - t_pre of each pre spike of the LIF and STDP-LIF windows (the post
+    #: neuron fires at step 100)
+    lags: tuple[int, ...] = tuple(range(-10, 31))
+    #: [steps] length of the window protocol's trial
     steps: int = 140
-    # (model, refractory boundary, h at the spike step) of each simulated variant
+    #: (model, refractory boundary, h at the spike step) of each simulated window: lif or
+    #: stdp_lif; exclusive or strict; negative or surrogate
     variants: tuple[tuple[str, str, str], ...] = (
         ("lif", "exclusive", "negative"),
         ("stdp_lif", "exclusive", "negative"),
         ("stdp_lif", "exclusive", "surrogate"),
         ("stdp_lif", "strict", "negative"),
     )
+    #: membrane decay per step of the LIF and STDP-LIF maps, exp(-dt/tau_m)
     alpha: float = 0.9
+    #: firing threshold of the LIF and STDP-LIF maps (the maps' voltage scale)
     v_th: float = 1.0
+    #: amplitude of the pseudo-derivative h of the LIF and STDP-LIF maps
     gamma: float = 0.3
+    #: [steps] refractory period of the LIF and STDP-LIF maps
     n_ref: int = 5
+    #: t_post - t_pre of each pre spike of the Izhikevich window, rounded to its steps
     izhikevich_lags_ms: tuple[float, ...] = (
         -20.0, -10.0, -5.0, -2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0,
         6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0,
     )  # fmt: skip
+    #: step of the Izhikevich map, on its own clock (keep it <= 0.5 ms: the upstroke
+    #: amplifies the eligibility vector by up to 1 + dt (0.08 v + 5) per step)
     izhikevich_dt_ms: float = 0.5
+    #: [steps] length of the Izhikevich window protocol
     izhikevich_steps: int = 400
-    izhikevich_pulse: tuple[int, int, float] = (100, 6, 15.0)  # onset step, steps, amplitude
+    #: (onset step, steps, amplitude in mV/ms) of the pulse that makes the Izhikevich post
+    #: neuron fire exactly once
+    izhikevich_pulse: tuple[int, int, float] = (100, 6, 15.0)
 
 
 SCALES = {

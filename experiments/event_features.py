@@ -58,37 +58,60 @@ FULL_GRID = tuple(
 
 @dataclass(frozen=True)
 class Config:
+    #: seed of the emulated samples, the initial weights and the readout
     seed: int = 0
-    dataset: str = "emulated"  # or "nmnist_folder" with dataset_folder
+    #: emulated (scikit-learn's digits through a saccading DVS model, cached in build/data)
+    #: or nmnist_folder (recordings in dataset_folder)
+    dataset: str = "emulated"
+    #: folder of N-MNIST recordings, for dataset=nmnist_folder
     dataset_folder: str = ""
+    #: training samples, presented once with STDP on, then again to fit the readout
     n_train: int = 600
+    #: test samples of the readout
     n_test: int = 300
-    # one STDP layer and its frozen controls per model (the sweep: the first model only)
+    #: one STDP layer and its frozen controls per model: lif, stdp_lif or izhikevich, or
+    #: records in Python (the sweep runs on the first model only)
     neurons: tuple[str, ...] = ("lif", "stdp_lif", "izhikevich")
+    #: (model, parameter or 'equation', value) changes to the models, as --set makes them
     overrides: tuple = ()
+    #: neurons N of each layer, control and sweep block
     n_neurons: int = 100
-    sample_ms: float = 320.0  # events after this are dropped (N-MNIST ends at 297-336 ms)
+    #: presentation time of each sample; later events are dropped (N-MNIST recordings end
+    #: at 297-336 ms)
+    sample_ms: float = 320.0
+    #: silence between samples
     rest_ms: float = 30.0
+    #: simulation time step; events are binned to it
     dt_ms: float = 1.0
-    w_sum: float = 100.0  # L1 norm of each neuron's afferent weights (rule: any; scale-free)
+    #: L1 norm of each neuron's afferent weights, restored at each sample start (any value
+    #: works: the rules scale with it)
+    w_sum: float = 100.0
+    #: upper bound of each afferent weight
     w_max: float = 1.0
-    # tuning rules (features.md §1): R1 LTD/LTP area ratio, R3 mix of random and matched
-    # prototype, R4 spikes per sample; R2 (tau_plus = tau_m) and R5 (N >= 10 x classes) fixed.
+    # tuning rules (features.md §1); R2 (tau_plus = tau_m) and R5 (N >= 10 x classes) fixed
+    #: R1: LTD over LTP window area, A- tau- / (A+ tau+); above 1 uncorrelated inputs drift
+    #: down
     ltd_ratio: float = 1.1
+    #: R3: share of a matched prototype (against a random one) in the drive that the input
+    #: gain brings to threshold
     rho: float = 0.6
+    #: R4: output spikes k each sample should evoke in a layer; sets the STDP step and the
+    #: adaptive threshold's step
     spikes_per_sample: float = 2.0
-    # Diehl & Cook adaptive threshold, in both layers while training: a neuron that has won
-    # its share (S k / N spikes) has its threshold raised by this fraction of the distance
-    # to firing; 0 switches it off.
+    #: Diehl & Cook adaptive threshold, in every layer while training: a neuron that has won
+    #: its share (S k / N spikes) has its threshold raised by this fraction of the distance to
+    #: firing; 0 is off
     theta_fraction: float = 0.2
-    # R3 in closed form, or its empirical form (the median sample's peak depolarisation with
-    # the initial weights reaches threshold) on the first calibration_samples training samples
+    #: R3's input gain: closed_form, or empirical (the median calibration sample's peak
+    #: depolarisation with the initial weights just reaches threshold)
     gain_rule: str = "empirical"
+    #: first training samples the empirical gain is calibrated on
     calibration_samples: int = 200
-    # Controls and sweep, each a block of N neurons in the same compiled run: frozen random
-    # weights driven at these multiples of the rules' input gain (x1 = the STDP layer's), and
-    # STDP layers at (threshold, tau+/tau_m, learning rate) multiples of the rules' setting.
+    #: controls, each a block of N neurons in the same run: frozen random weights driven at
+    #: these multiples of the rules' input gain (x1 = the STDP layer's)
     frozen_gains: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+    #: sweep, a block of N STDP neurons per point: (threshold, tau+/tau_m, learning rate)
+    #: multiples of the rules' setting; () is off
     sweep: tuple[tuple[float, float, float], ...] = ONE_AT_A_TIME
 
 

@@ -38,18 +38,29 @@ FI_PARAMS = ("E_L", "v_th", "v_reset", "R_m", "tau_m", "t_ref")
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0  # deterministic; recorded for uniformity
+    #: recorded for uniformity; both protocols are deterministic
+    seed: int = 0
+    #: simulation time step
     dt_ms: float = 0.02
+    #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif, or records
+    #: in Python (the gallery always shows Izhikevich's seven sets)
     neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif")
-    overrides: tuple[tuple[str, str, str], ...] = ()  # (model, parameter or 'equation', value)
+    #: (model, parameter or 'equation', value) changes to the models, as --set makes them;
+    #: izhikevich's reach the gallery too
+    overrides: tuple[tuple[str, str, str], ...] = ()
+    #: currents per f–I curve, evenly spaced from 0 to the model's largest current
     fi_points: int = 41
+    #: how long each constant current is applied (each current drives its own neuron)
     fi_duration_s: float = 2.0
+    #: [nA] (base model, largest f–I current) of each model that may be run
     fi_max_current_na: tuple[tuple[str, float], ...] = DEFAULT_FI_MAX_NA
-    # Neurons start at v = c, u = b c, which is off rest for some sets (RZ fires once while
-    # settling); the settling period is simulated but neither shown nor judged.
+    #: time simulated before the gallery stimulus, neither shown nor judged: neurons start at
+    #: v = c, u = b c, off rest for some sets (RZ fires once while settling)
     gallery_settle_ms: float = 100.0
-    gallery_onset_ms: float = 20.0  # after settling
-    gallery_phase_ms: float = 150.0  # length of each of the two stimulus phases
+    #: time from the end of settling to the first stimulus phase
+    gallery_onset_ms: float = 20.0
+    #: length of each of the two gallery stimulus phases
+    gallery_phase_ms: float = 150.0
 
 
 SCALES = {

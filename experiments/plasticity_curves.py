@@ -35,34 +35,56 @@ PAIRING_START_S = 0.2  # first pairing; leaves room for post-before-pre lags
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0  # the protocol is deterministic; recorded for uniformity
+    #: seed of the Poisson drift protocol (the pairing protocols are deterministic)
+    seed: int = 0
+    #: simulation time step; spike times are rounded onto it
     dt_ms: float = 0.1
+    #: pair-STDP parameter set of the windows (models.PAIR_STDP_SETS); its amplitudes are the
+    #: change after the whole protocol
     pair_set: str = "bi_poo"
+    #: t_post - t_pre of each simulated pairing of the pair-STDP window
     window_lags_ms: tuple[float, ...] = tuple(range(-100, 101, 5))
+    #: pairings per lag; one pairing changes w by the set's amplitude / window_pairs
     window_pairs: int = 60
+    #: pairing frequency of the window protocol; every lag must be under half its period
     window_rate_hz: float = 1.0
-    # (pairing, bounds) of each simulated window
+    #: (pairing, bounds) of each simulated window: all_to_all or nearest, additive or
+    #: multiplicative
     schemes: tuple[tuple[str, str], ...] = (
         ("all_to_all", "additive"),
         ("nearest", "additive"),
         ("all_to_all", "multiplicative"),
     )
+    #: initial weight of every window and triplet synapse
     w0: float = 1.0
-    w_max: float = 2.0  # above every weight the additive protocol reaches
+    #: upper weight bound of the pair rules, above every weight the additive protocol reaches
+    w_max: float = 2.0
+    #: triplet-rule parameter sets (Pfister & Gerstner 2006, models.TRIPLET_SETS) measured
+    #: against pairing frequency
     triplet_sets: tuple[str, ...] = (
         "visual_all_to_all_full",
         "visual_all_to_all_minimal",
         "visual_nearest_full",
     )
+    #: t_post - t_pre of the triplet frequency protocol (positive: pre before post)
     triplet_lags_ms: tuple[float, ...] = (10.0, -10.0)
+    #: pairing frequencies of the triplet protocol (those of Sjöström et al. 2001)
     triplet_rates_hz: tuple[float, ...] = (0.1, 1.0, 10.0, 20.0, 40.0, 50.0)
+    #: pairings per (lag, frequency) of the triplet protocol
     triplet_pairs: int = 60
-    # Independent Poisson pre/post trains for the whole run, one synapse per pair.
+    #: triplet parameter set whose weight drift under independent Poisson pre/post trains
+    #: (one synapse per pair, for the whole run) is measured
     drift_set: str = "visual_all_to_all_minimal"
+    #: presynaptic Poisson rate of the drift protocol
     drift_pre_rate_hz: float = 10.0
+    #: postsynaptic Poisson rates of the drift protocol, across the rate where the drift
+    #: changes sign
     drift_post_rates_hz: tuple[float, ...] = (5.0, 10.0, 15.0, 17.5, 20.0, 25.0, 30.0, 40.0)
+    #: independent pre/post pairs per postsynaptic rate
     drift_synapses_per_rate: int = 20
-    drift_w0: float = 100.0  # far from both bounds for the whole run
+    #: initial weight of the drift synapses (bound at 10 x this), far from both bounds for
+    #: the whole run
+    drift_w0: float = 100.0
 
 
 SCALES = {

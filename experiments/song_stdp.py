@@ -27,19 +27,34 @@ NAME = "song_stdp"
 
 @dataclass(frozen=True)
 class Config:
+    #: seed of the Poisson inputs and the initial weights
     seed: int = 1
+    #: simulation time step
     dt_ms: float = 0.1
-    duration_s: float = 500.0  # bimodality needs >= 300 s (at 100 s it is only U-shaped)
+    #: simulated time; bimodality needs >= 300 s (at 100 s the weights are only U-shaped)
+    duration_s: float = 500.0
+    #: excitatory Poisson inputs onto each neuron, in both protocols
     n_inputs: int = 1000
+    #: rate of each input of the Brian2-example neuron
     input_rate_hz: float = 15.0
+    #: neuron model; it must take a conductance input g_e (lif_cond does)
     neuron: str = "lif_cond"
+    #: pair-STDP parameter set of the Brian2-example neuron (models.PAIR_STDP_SETS); the
+    #: paper-parameter neurons always use song_2000
     rule_set: str = "song"
-    rate_window_s: float = 10.0  # output rate is compared over the first and last window
+    #: output rates are compared over the first and the last window of this length
+    rate_window_s: float = 10.0
+    #: sets the weight recordings' spacing: duration_s / (weight_snapshots - 1), from t = 0
     weight_snapshots: int = 11
-    paper_rates_hz: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0)  # () skips this protocol
+    #: input rates of the paper-parameter protocol, one STDP neuron and one static twin per
+    #: rate; () skips this protocol
+    paper_rates_hz: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0)
+    #: fixed inhibitory Poisson inputs onto each paper-parameter neuron
     paper_inhibitory_inputs: int = 200
+    #: rate of each inhibitory input
     paper_inhibitory_rate_hz: float = 10.0
-    paper_g_in: float = 0.05  # fixed inhibitory weight, in units of the leak
+    #: fixed inhibitory weight (increment of g_i), in units of the leak conductance
+    paper_g_in: float = 0.05
 
 
 SCALES = {

@@ -52,36 +52,63 @@ RULE_NAMES = ("A_minus", "A_plus", "gain_A", "input_rate_hz", "tau_plus_s", "the
 
 @dataclass(frozen=True)
 class Config:
+    #: seed of the digits' shuffle, the initial weights, the Poisson inputs, k-means and
+    #: the loop
     seed: int = 0
+    #: digits (scikit-learn's 8x8 digits, the only dataset)
     dataset: str = "digits"
-    n_samples: int = 1797  # the first n of a seeded shuffle of the 1797 digits
-    cluster_sizes: tuple[int, ...] = (10, 30)  # one STDP layer per K, all in one network
+    #: the first n of a seeded shuffle of the 1797 digits
+    n_samples: int = 1797
+    #: K of each STDP layer, all in one network
+    cluster_sizes: tuple[int, ...] = (10, 30)
+    #: neuron model of the layers: lif, stdp_lif or izhikevich, or a record in Python
     neuron: str = "lif"
+    #: (model, parameter or 'equation', value) changes to the neuron, as --set makes them
     overrides: tuple = ()
-    max_rate_hz: float = 64.0  # Diehl & Cook's 63.75 Hz for a full pixel
+    #: Poisson rate of a full pixel (16); Diehl & Cook's is 63.75 Hz
+    max_rate_hz: float = 64.0
+    #: presentation time of each sample, in whole ms
     sample_ms: int = 150
+    #: silence between samples, in whole ms
     rest_ms: int = 50
+    #: simulation time step
     dt_ms: float = 1.0
-    w_sum: float = 16.0  # L1 norm per neuron: a quarter of the inputs at w_max
+    #: L1 norm of each neuron's afferent weights: a quarter of the 64 inputs at w_max
+    w_sum: float = 16.0
+    #: upper bound of each afferent weight
     w_max: float = 1.0
-    # tuning rules (features.md §1, as in event_features): R1 LTD/LTP ratio, R3 prototype
-    # mix, R4 spikes per sample, adaptive threshold as a fraction of the firing distance
+    # tuning rules (features.md §1, as in event_features)
+    #: R1: LTD over LTP window area, A- tau- / (A+ tau+); above 1 uncorrelated inputs drift
+    #: down
     ltd_ratio: float = 1.1
+    #: R3: share of a matched prototype (against a random one) in the drive that the input
+    #: gain brings to threshold
     rho: float = 0.6
+    #: R4: output spikes k each sample should evoke in a layer; sets the STDP step and the
+    #: adaptive threshold's step
     spikes_per_sample: float = 2.0
+    #: adaptive threshold while learning: a neuron's share of wins raises its threshold by
+    #: this fraction of the distance to firing; 0 is off
     theta_fraction: float = 0.2
-    # R3's empirical form: the gain at which the sample at this quantile of the first
-    # calibration_samples (Poisson-drawn) reaches threshold with the run's initial weights;
-    # 0.1 means nine samples in ten can make some neuron fire before any learning
+    #: R3's empirical gain: the calibration sample at this quantile just reaches threshold
+    #: with the initial weights (0.1: nine in ten can make a neuron fire before learning)
     gain_quantile: float = 0.1
+    #: samples (Poisson-drawn, those with input) the gain is calibrated on
     calibration_samples: int = 200
-    # pseudo-label loop (0 epochs: D1 only)
+    # pseudo-label loop
+    #: epochs of the pseudo-label loop; 0 runs D1 only
     loop_epochs: int = 5
-    loop_clusters: int = 10  # the STDP layer (one of cluster_sizes) and k-means' K in the loop
+    #: K of the loop: its STDP layer (one of cluster_sizes) and k-means' K
+    loop_clusters: int = 10
+    #: arms of the loop: stdp and/or kmeans
     loop_arms: tuple[str, ...] = ARMS
+    #: SGD learning rate of the loop's numpy network
     learning_rate: float = 0.05
+    #: SGD minibatch size of the loop
     batch_size: int = 32
-    probe_fraction: float = 0.5  # the first part of the shuffle trains the linear probe
+    #: fraction of the samples (the first of the shuffle) that trains the linear probe; the
+    #: rest tests it
+    probe_fraction: float = 0.5
 
 
 SCALES = {

@@ -41,45 +41,71 @@ NAME = "timing_learning"
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0  # run k of each setting uses seed + k for its input and initial weights
+    #: run k of each setting uses seed + k for its input and initial weights
+    seed: int = 0
+    #: seeds per (variant, learning rate)
     runs_per_setting: int = 5
+    #: optimizer learning rates; every rate runs with every seed
     learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+    #: training trials per run, one optimizer step after each
     iterations: int = 1000
-    # (neuron model, learning signal) of each trained variant
+    #: (neuron model, learning signal) of each trained variant: lif, stdp_lif or izhikevich;
+    #: plain or rectified
     variants: tuple[tuple[str, str], ...] = (
         ("lif", "plain"),
         ("stdp_lif", "plain"),
         ("stdp_lif", "rectified"),
         ("izhikevich", "plain"),
     )
+    #: Poisson inputs per run, frozen: the same spikes every trial
     n_inputs: int = 50
+    #: rate of the frozen Poisson inputs
     input_rate_hz: float = 20.0
+    #: length of a trial
     trial_ms: float = 200.0
+    #: step of the LIF and STDP-LIF maps, and the grid of the inputs and targets
     dt_ms: float = 1.0
+    #: target spike times within the trial (multiples of dt_ms)
     targets_ms: tuple[float, ...] = (40.0, 90.0, 150.0)
+    #: time constant of the readout filter (kappa = exp(-step/readout_tau_ms))
     readout_tau_ms: float = 10.0
+    #: standard deviation of the initial weights (normal, mean 0)
     w0_std: float = 0.1
+    #: adam, or gd (plain gradient descent)
     optimizer: str = "adam"
-    c_reg: float = 0.0  # rate regulariser (0: off), towards f_target_hz
+    #: weight of the firing-rate regulariser, towards f_target_hz (0: off)
+    c_reg: float = 0.0
+    #: target firing rate of the rate regulariser
     f_target_hz: float = 15.0
     # LIF and STDP-LIF (alpha = exp(-dt/tau_m))
+    #: membrane time constant of LIF and STDP-LIF
     tau_m_ms: float = 20.0
+    #: firing threshold of LIF and STDP-LIF (the maps' voltage scale)
     v_th: float = 1.0
+    #: amplitude of the pseudo-derivative h of LIF and STDP-LIF
     gamma: float = 0.3
+    #: [steps] refractory period of LIF and STDP-LIF
     n_ref: int = 5
+    #: exclusive (refractory while t - t_spike < n_ref) or strict (<= n_ref)
     refractory_boundary: str = "exclusive"
+    #: STDP-LIF's h at the spike step: negative (-gamma/v_th) or surrogate
     spike_step_h: str = "negative"
-    # Izhikevich: its own 0.5 ms step (the map is unstable at 1 ms), d = 2 as in the Traub
-    # preset; weights and learning rates times izhikevich_weight_scale, which makes the
-    # initial membrane fluctuation the same fraction of the rest-to-threshold distance
-    # (about 15 mV) as LIF's of v_th (about 0.25).
+    # Izhikevich (its e-prop map is in mV and ms)
+    #: step of the Izhikevich map (unstable at 1 ms); it must divide dt_ms and trial_ms
     izhikevich_dt_ms: float = 0.5
+    #: [mV] reset increment d of the recovery variable u (2, as in the Traub preset)
     izhikevich_d: float = 2.0
+    #: factor on the Izhikevich weights and learning rates: it makes the initial membrane
+    #: fluctuation the same fraction of the rest-to-threshold distance (about 15 mV) as
+    #: LIF's of v_th (about 0.25)
     izhikevich_weight_scale: float = 8.0
     # evaluation
+    #: a trial succeeds when each target has exactly one spike within this of it
     tolerance_ms: float = 1.0
-    runaway_spikes: int = 20  # a last trial with this many output spikes counts as a runaway
-    reference_iterations: int = 50  # iterations checked against the numpy training reference
+    #: a last trial with at least this many output spikes counts as a runaway
+    runaway_spikes: int = 20
+    #: iterations checked against the numpy training reference
+    reference_iterations: int = 50
 
 
 SCALES = {

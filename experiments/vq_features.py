@@ -34,26 +34,44 @@ PATCH_SIZE = {"digits": 5, "natural": 16}
 
 @dataclass(frozen=True)
 class Config:
+    #: seed of the patches chosen, the initial weights and the Bernoulli inputs
     seed: int = 0
+    #: digits (5x5 patches of scikit-learn's digits) and/or natural (16x16 ON/OFF patches)
     datasets: tuple[str, ...] = DATASETS
-    digit_neurons: tuple[int, ...] = (8, 16, 32, 64)  # one layer per K
+    #: K of each layer on the digit patches, one layer per K
+    digit_neurons: tuple[int, ...] = (8, 16, 32, 64)
+    #: K of each layer on the natural patches
     natural_neurons: tuple[int, ...] = (32,)
-    n_train: int = 4000  # patches per dataset, one pass
+    #: training patches per dataset, one pass; a multiple of snapshots
+    n_train: int = 4000
+    #: test patches, coded with plasticity off
     n_test: int = 500
-    steps_per_patch: int = 40  # T, Bernoulli steps per patch
+    #: [steps] T, the Bernoulli steps each patch is presented for
+    steps_per_patch: int = 40
+    #: simulation time step, one Bernoulli step
     dt_ms: float = 1.0
     # VQ-STDP and competition (plasticity.md §4, package defaults; theta0 per dataset as in
     # the released code). The quick scale sees 4,000 patches, not 10,000+, so its rate is
     # raised to 0.002 (about the same number of mu-weighted updates per neuron).
+    #: VQ-STDP learning rate mu_w
     mu_w: float = 0.002
+    #: factor on the depression of the inputs that were not active at a post spike
     ltd_scale: float = 1.0
+    #: weight decay lambda_w: a weight converges to P(input active | neuron fires) /
+    #: (1 + lambda_w)
     lambda_w: float = 0.0
+    #: initial softmax threshold theta of the digit layers, in (1/K, 0.5)
     theta0_digits: float = 0.15
+    #: initial softmax threshold theta of the natural layers, in (1/K, 0.5)
     theta0_natural: float = 0.25
-    rho_theta: float = 5e-5  # per step
-    winners_per_step: float = 1.0  # q
+    #: threshold adaptation per step: theta += rho_theta (spikes in the step - q)
+    rho_theta: float = 5e-5
+    #: q, the spikes per step a layer's threshold adaptation aims at
+    winners_per_step: float = 1.0
+    #: [steps] time constant of the EPSP filter of each neuron's weighted input u
     tau_epsp_steps: float = 1.0
-    snapshots: int = 10  # weight snapshots over training, beside the initial weights
+    #: weight snapshots over training, beside the initial weights
+    snapshots: int = 10
 
 
 SCALES = {
