@@ -6,41 +6,48 @@ import importlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from analysis import ANALYSES, references
-from analysis.report import render, write_atomic
+from analysis.report import render, sections_of, write_atomic
 
 STYLE = Path(__file__).with_name("stdplab.mplstyle")
 
 
+class UnreadableResult(ValueError):
+    """A result folder whose files are missing, truncated or corrupt; the message names it."""
+
+
 def load_result(directory: str | Path) -> tuple[dict, dict, dict]:
-    """(config, arrays, metrics) of one result directory."""
+    """(config, arrays, metrics) of one result directory, every array read (so a corrupt
+    archive fails here, not in a plot); ``UnreadableResult`` naming the file otherwise."""
     directory = Path(directory)
-    config = json.loads((directory / "config.json").read_text())
-    with np.load(directory / "data.npz", allow_pickle=False) as archive:
-        data = {key: archive[key] for key in archive.files}
-    metrics = json.loads((directory / "metrics.json").read_text())
+    current = directory / "config.json"
+    try:
+        config = json.loads(current.read_text())
+        current = directory / "data.npz"
+        with np.load(current, allow_pickle=False) as archive:
+            data = {key: archive[key] for key in archive.files}
+        current = directory / "metrics.json"
+        metrics = json.loads(current.read_text())
+        if not isinstance(config, dict) or not isinstance(metrics.get("provenance"), dict):
+            raise ValueError("not the JSON object of a finished result")
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise UnreadableResult(f"{current} cannot be read ({reason})") from None
     return config, data, metrics
 
 
-def latest_result(results_root: str | Path, experiment: str) -> Path | None:
-    """The most recently finished result of ``experiment`` (hidden staging dirs ignored)."""
-    parent = Path(results_root) / experiment
-    finished = (
-        [d for d in parent.glob("[!.]*") if (d / "metrics.json").exists()]
-        if parent.exists()
-        else []
-    )
-    if not finished:
-        return None
-
-    def finished_at(directory):
-        return json.loads((directory / "metrics.json").read_text())["provenance"]["finished_at"]
-
-    return max(finished, key=lambda d: (finished_at(d), d.stat().st_mtime))
+def is_whole(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a finished, readable result."""
+    try:
+        load_result(directory)
+    except UnreadableResult:
+        return False
+    return True
 
 
 def save_atomic(fig, path: Path) -> None:
@@ -56,12 +63,18 @@ def save_atomic(fig, path: Path) -> None:
 
 
 def render_all(
-    results_root: str | Path = "results",
+    results: dict[str, Path | None],
     figures_dir: str | Path = "figures",
-    results: dict[str, Path] | None = None,
     formats: tuple[str, ...] = ("png", "pdf"),
-) -> list[Path]:
-    """Render the figures of each experiment's result (default: its latest) and REPORT.md."""
+    configuration: str = "",
+) -> tuple[list[Path], dict[str, str]]:
+    """Render the figures of each experiment's result in ``results`` and rewrite REPORT.md.
+
+    An experiment whose result is None or cannot be read keeps its figures and its section
+    of the existing REPORT.md as they were (a report never loses an experiment because it
+    was not run here). ``configuration`` says in REPORT.md which configuration the results
+    are of. Returns (files written, {experiment: why it was kept}).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,14 +82,23 @@ def render_all(
 
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
-    results = dict(results or {})
-    written, sections = [], []
+    report = figures_dir / "REPORT.md"
+    earlier = sections_of(report.read_text()) if report.exists() else {}
+    written, sections, kept = [], [], {}
     with plt.style.context(STYLE):
         for experiment in ANALYSES:
-            directory = results.get(experiment) or latest_result(results_root, experiment)
-            if directory is None:
+            if experiment not in results and experiment not in earlier:
                 continue
-            config, data, metrics = load_result(directory)
+            directory = results.get(experiment)
+            try:
+                if directory is None:
+                    raise UnreadableResult("no saved result")
+                config, data, metrics = load_result(directory)
+            except UnreadableResult as err:
+                kept[experiment] = str(err)
+                if experiment in earlier:
+                    sections.append((experiment, earlier[experiment]))
+                continue
             analysis = importlib.import_module(f"analysis.{experiment}")
             sections.append((experiment, metrics))
             for figure_name, plot in analysis.FIGURES.items():
@@ -86,7 +108,6 @@ def render_all(
                     save_atomic(fig, path)
                     written.append(path)
                 plt.close(fig)
-    report = figures_dir / "REPORT.md"
-    write_atomic(report, render(sections, references.PENDING_TARGETS))
+    write_atomic(report, render(sections, references.PENDING_TARGETS, configuration))
     written.append(report)
-    return written
+    return written, kept

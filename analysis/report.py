@@ -48,17 +48,43 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|")
 
 
-def render(sections: list[tuple[str, dict]], pending: tuple = ()) -> str:
-    """REPORT.md text from ``[(experiment name, metrics)]`` and ``(key, target)`` not measured."""
+def sections_of(text: str) -> dict[str, str]:
+    """The experiment sections of a REPORT.md, by name, each as its own text (heading
+    included), so that a section can be carried into the next report unchanged."""
+    sections, name, lines = {}, None, []
+    for line in text.splitlines():
+        if line.startswith("## ") or line.startswith("_Generated"):
+            if name is not None:
+                sections[name] = "\n".join(lines).rstrip() + "\n"
+            name, lines = (line[3:].strip(), [line]) if line.startswith("## ") else (None, [])
+        elif name is not None:
+            lines.append(line)
+    if name is not None:
+        sections[name] = "\n".join(lines).rstrip() + "\n"
+    sections.pop(PENDING_HEADING, None)
+    return sections
+
+
+PENDING_HEADING = "Not yet measured"
+
+
+def render(
+    sections: list[tuple[str, dict | str]], pending: tuple = (), configuration: str = ""
+) -> str:
+    """REPORT.md text from ``[(experiment name, metrics or a kept section's text)]`` and
+    ``(key, target)`` not measured; ``configuration`` names the configuration measured."""
     lines = [
         "# stdplab reproduction report",
         "",
-        "Each row is a target from the project's science notes, the value measured by the latest",
-        "run of its experiment, the reference value and the verdict. Regenerate with",
-        "`make figures` (or `stdplab figures`).",
+        "Each row is a target from the project's science notes, the value measured by the saved",
+        f"result of its experiment's {configuration or 'configuration'}, the reference value",
+        "and the verdict. Regenerate with `make figures` (or `stdplab figures`).",
         "",
     ]
     for name, metrics in sections:
+        if isinstance(metrics, str):  # kept from the earlier report: not run here
+            lines += [metrics.rstrip(), ""]
+            continue
         record = metrics.get("provenance", {})
         lines += [
             f"## {name}",
@@ -82,7 +108,7 @@ def render(sections: list[tuple[str, dict]], pending: tuple = ()) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     if pending:
-        lines += ["## Not yet measured", "", "| target | status |", "|---|---|"]
+        lines += [f"## {PENDING_HEADING}", "", "| target | status |", "|---|---|"]
         lines += [f"| {_cell(key + ': ' + text)} | no experiment yet |" for key, text in pending]
         lines.append("")
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -22,6 +22,13 @@ from experiments.configs import coerce
 
 EXIT_BAD_INPUT = 2
 EXIT_BUILT_NOT_RUN = 3
+EXIT_SIMULATION_FAILED = 5  # (4 is a sweep with failed runs)
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
+
+#: The configuration whose figures and REPORT.md are committed in figures/: every experiment's
+#: quick scale, unmodified, compiled with cpp_standalone. Any other goes to its own folder.
+REFERENCE_SCALE = "quick"
+REFERENCE_DEVICE = "cpp_standalone"
 
 
 class UsageError(ValueError):
@@ -98,13 +105,7 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
     module = get_experiment(name)
     config = build_config(module, scale, **changes)
     started = time.perf_counter()
-    print(f"stdplab: {name} on {args.device} ({scale} scale) ...", flush=True)
-    if args.device == "runtime" and scale != "tiny":
-        print(
-            "stdplab: note: the runtime device steps through Python every time step; at this "
-            "scale cpp_standalone is orders of magnitude faster.",
-            flush=True,
-        )
+    progress = _progress(args)
     result = harness.run(
         module,
         config,
@@ -115,10 +116,27 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
         runtime_target=args.runtime_target,
         # A config changed on the command line is no longer the named scale's.
         scale=scale if config == module.SCALES[scale] else f"{scale}, modified",
+        progress=progress,
     )
     print(f"stdplab: {name} done in {time.perf_counter() - started:.1f} s -> {result}")
     _print_targets(result)
     return result
+
+
+def _progress(args):
+    from experiments.progress import Progress
+
+    return Progress(quiet=getattr(args, "quiet", False))
+
+
+def _check_folders(args, *options: str) -> None:
+    """Refuse folders that cannot be written before anything is built or simulated."""
+    from experiments.results import check_writable
+
+    for option in options:
+        folder = getattr(args, option.lstrip("-").replace("-", "_"))
+        if folder is not None:
+            check_writable(folder, option)
 
 
 def _command_run(args) -> int:
@@ -152,6 +170,8 @@ def _command_sweep(args) -> int:
     fixed = {"neurons": args.neuron, "sets": args.set or [], "config": args.config or []}
     seeds = list(range(first, first + args.seeds))
     points = expand(module, args.scale, axes, seeds, args.device, fixed)
+    if args.cluster is None:  # a cluster's workers build on their own machines
+        _check_folders(args, "--build-dir")
     local_workers = max(1, (os.cpu_count() or 1) // max(1, args.threads))
     sweep = Sweep(
         experiment=module.NAME,
@@ -168,16 +188,22 @@ def _command_sweep(args) -> int:
         cluster=args.cluster,
         metrics=tuple(args.metric or ()),
         spread=args.spread,
+        quiet=args.quiet,
     )
+
+    def report(line):
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
     try:
-        out, failed = run_sweep(sweep, points, progress=lambda line: print(line, flush=True))
+        out, failed = run_sweep(sweep, points, progress=report)
     except KeyboardInterrupt:
         print(
             "stdplab: sweep interrupted; the runs that finished are kept, and the same "
             "command resumes from them",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     print(f"stdplab: sweep table and figures in {out}")
     if failed:
         print(
@@ -192,15 +218,103 @@ def _command_sweep(args) -> int:
 def _command_figures(args) -> int:
     from experiments import EXPERIMENTS
 
+    _check_scale_everywhere(args.scale)
+    figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
+    _check_folders(args, "--results-dir", "--build-dir")
+    check_writable_figures(figures_dir)
     results = {
         name: _run_one(args, name, args.scale, seed=None, neurons=None, sets=[], config_values=[])
         for name in EXPERIMENTS
     }
-    return _render(args, results)
+    return _render(results, figures_dir, _configuration(args.scale, args.device))
+
+
+def _check_scale_everywhere(scale: str) -> None:
+    from experiments import EXPERIMENTS, get_experiment
+
+    for name in EXPERIMENTS:
+        if scale not in get_experiment(name).SCALES:
+            raise UsageError(f"{name} has no scale {scale!r}; choose tiny, quick or paper")
+
+
+def _configuration(scale: str, device: str) -> str:
+    return f"default configuration ({scale} scale, {device})"
+
+
+def _figures_dir(args, name: str) -> Path:
+    """``--figures-dir`` if given; else figures/ for the reference configuration and
+    figures/runs/NAME/ for any other, so the committed figures never show another run."""
+    if args.figures_dir is not None:
+        return args.figures_dir
+    if name == f"{REFERENCE_SCALE}-{REFERENCE_DEVICE}":
+        return Path("figures")
+    return Path("figures") / "runs" / name
+
+
+def check_writable_figures(folder: Path) -> None:
+    from experiments.results import check_writable
+
+    check_writable(folder, "--figures-dir")
 
 
 def _command_report(args) -> int:
-    return _render(args, None)
+    """REPORT.md and figures from saved results: by default each experiment's reference
+    result; with EXPERIMENT (and --set/--config/...) or --result, that one result alone, in
+    its own folder."""
+    from experiments import EXPERIMENTS, get_experiment
+    from experiments.harness import config_record
+    from experiments.results import config_label
+
+    if args.result is not None or args.experiment is not None:
+        directory = args.result or _named_result(args)
+        name = Path(directory).parent.name
+        if args.result is not None and name not in EXPERIMENTS:
+            raise UsageError(f"{directory} is not a result folder (results/<experiment>/<label>/)")
+        figures_dir = _figures_dir(args, f"{name}-{Path(directory).name}")
+        check_writable_figures(figures_dir)
+        return _render({name: Path(directory)}, figures_dir, f"configuration {directory}")
+    _check_scale_everywhere(args.scale)
+    figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
+    check_writable_figures(figures_dir)
+    results = {}
+    for name in EXPERIMENTS:
+        config = get_experiment(name).SCALES[args.scale]
+        directory = args.results_dir / name / config_label(config_record(config, args.device))
+        results[name] = directory if directory.exists() else None
+    return _render(
+        results,
+        figures_dir,
+        _configuration(args.scale, args.device),
+        rerun=f"--scale {args.scale} --device {args.device}",
+    )
+
+
+def _named_result(args) -> Path:
+    """The saved result of the configuration the command line names."""
+    from experiments import get_experiment
+    from experiments.configs import checked
+    from experiments.harness import config_record
+    from experiments.results import config_label
+
+    module = get_experiment(args.experiment)
+    config = checked(
+        module,
+        build_config(
+            module,
+            args.scale,
+            seed=args.seed,
+            neurons=args.neuron,
+            sets=args.set or [],
+            config_values=args.config or [],
+        ),
+    )
+    directory = args.results_dir / module.NAME / config_label(config_record(config, args.device))
+    if not directory.exists():
+        raise UsageError(
+            f"no saved result of this configuration of {module.NAME} on {args.device} "
+            f"({directory}); run it first with stdplab run and the same options"
+        )
+    return directory
 
 
 def _command_describe(args) -> int:
@@ -233,13 +347,19 @@ class _HelpWithConfigFields(argparse.Action):
         parser.exit()
 
 
-def _render(args, results) -> int:
+def _render(results: dict, figures_dir: Path, configuration: str, rerun: str = "") -> int:
     from analysis.figures import render_all
     from analysis.report import write_atomic
     from models.describe import describe_all
 
-    written = render_all(args.results_dir, args.figures_dir, results)
-    models_md = Path(args.figures_dir) / "models.md"
+    written, kept = render_all(results, figures_dir, configuration=configuration)
+    for name, why in kept.items():
+        print(
+            f"stdplab: {name}: {why}; its figures and REPORT.md section are kept as they were"
+            + (f" (stdplab run {name} {rerun} measures it)" if rerun else ""),
+            file=sys.stderr,
+        )
+    models_md = figures_dir / "models.md"
     write_atomic(models_md, describe_all())
     written.append(models_md)
     print("stdplab: wrote " + ", ".join(str(p) for p in written if p.suffix != ".pdf"))
@@ -255,7 +375,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub, simulate=True):
+    def common(sub, simulate=True, figures=False):
         sub.add_argument(
             "--results-dir",
             default="results",
@@ -263,33 +383,40 @@ def _parser() -> argparse.ArgumentParser:
             help="where results are saved and read: results/<experiment>/<label>/ (default "
             "results)",
         )
+        if figures:
+            sub.add_argument(
+                "--figures-dir",
+                type=Path,
+                help="where figures, REPORT.md and models.md are written (default: figures/ for "
+                f"the reference configuration, {REFERENCE_SCALE} scale on {REFERENCE_DEVICE}; "
+                "figures/runs/<name>/ for any other, so the committed figures never change)",
+            )
         sub.add_argument(
-            "--figures-dir",
-            default="figures",
-            type=Path,
-            help="where figures, REPORT.md and models.md are written (default figures)",
+            "--device",
+            default=REFERENCE_DEVICE,
+            choices=DEVICES,
+            help="Brian2 device (default cpp_standalone; cuda_standalone needs brian2cuda "
+            "and a GPU to run)",
+        )
+        sub.add_argument("--scale", default=REFERENCE_SCALE, help="tiny, quick (default) or paper")
+        sub.add_argument(
+            "--quiet", action="store_true", help="print no progress, only results and errors"
         )
         if simulate:
-            sub.add_argument(
-                "--device",
-                default="cpp_standalone",
-                choices=DEVICES,
-                help="Brian2 device (default cpp_standalone; cuda_standalone needs brian2cuda "
-                "and a GPU to run)",
-            )
-            sub.add_argument("--scale", default="quick", help="tiny, quick (default) or paper")
             sub.add_argument(
                 "--build-dir",
                 default="build",
                 type=Path,
-                help="compiled projects, one stable folder per experiment and device",
+                help="compiled projects, one stable folder per experiment and device (a run "
+                "that finds its folder in use by another builds in a sibling folder)",
             )
             sub.add_argument(
                 "--threads",
                 type=int,
                 default=1,
-                help="OpenMP threads (standalone); 2 pays off from about 10^6 synapses, "
-                "below that one thread is faster (benchmarks/README.md)",
+                help="OpenMP threads (standalone), at most this machine's cores; 2 pays off "
+                "from about 10^6 synapses, below that one thread is faster "
+                "(benchmarks/README.md)",
             )
             sub.add_argument(
                 "--runtime-target",
@@ -387,11 +514,34 @@ def _parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=_command_sweep)
 
     figures = commands.add_parser("figures", help="run every experiment, then figures + report")
-    common(figures)
+    common(figures, figures=True)
     figures.set_defaults(handler=_command_figures)
 
     report = commands.add_parser("report", help="figures and REPORT.md from saved results only")
-    common(report, simulate=False)
+    common(report, simulate=False, figures=True)
+    report.add_argument(
+        "experiment",
+        nargs="?",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help="report this experiment's result of the configuration named by --scale, --device, "
+        "--seed, --neuron, --set and --config, in its own folder (default: every "
+        "experiment's default configuration)",
+    )
+    report.add_argument(
+        "--result",
+        type=Path,
+        metavar="DIR",
+        help="report this saved result folder (results/<experiment>/<label>), in its own folder",
+    )
+    report.add_argument("--seed", type=int, help="with EXPERIMENT: the config's seed")
+    report.add_argument("--neuron", help="with EXPERIMENT: neuron model(s), as in run")
+    report.add_argument(
+        "--set", action="append", metavar="MODEL.PARAM=VALUE", help="with EXPERIMENT: as in run"
+    )
+    report.add_argument(
+        "--config", action="append", metavar="FIELD=VALUE", help="with EXPERIMENT: as in run"
+    )
     report.set_defaults(handler=_command_report)
 
     describe = commands.add_parser(
@@ -408,19 +558,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv):
+    """The command line; a sweep's axes may also follow its options (argparse takes a list of
+    positionals only before them)."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "sweep" and not any(item.startswith("-") for item in extra):
+        args.axes = [*args.axes, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv=None) -> int:
     from experiments.configs import ConfigError
-    from experiments.devices import BuiltButNotRun, DeviceError
+    from experiments.devices import BuiltButNotRun, DeviceError, SimulationFailed
+    from experiments.nonfinite import NonFiniteState
     from experiments.results import ResultsError
     from models.base import ModelError
 
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
         return args.handler(args)
     except (ModelError, ConfigError, DeviceError, UsageError, ResultsError) as err:
-        # one line, however Brian2 formats the cause
-        print("stdplab: error: " + " ".join(str(err).split()), file=sys.stderr)
+        _error(err)
         return EXIT_BAD_INPUT
     except BuiltButNotRun as note:
         print(f"stdplab: {note}", file=sys.stderr)
         return EXIT_BUILT_NOT_RUN
+    except (SimulationFailed, NonFiniteState) as err:
+        _error(err)
+        return EXIT_SIMULATION_FAILED
+    except KeyboardInterrupt:
+        print(
+            "stdplab: interrupted; the run in progress was not saved (an earlier result under "
+            "its label is untouched)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _error(err: Exception) -> None:
+    # one line, however Brian2 formats the cause
+    print("stdplab: error: " + " ".join(str(err).split()), file=sys.stderr)

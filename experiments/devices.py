@@ -18,9 +18,11 @@ import contextlib
 import fcntl
 import importlib.util
 import itertools
+import os
 import shlex
 import shutil
 import subprocess
+import sysconfig
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -182,6 +184,44 @@ class Simulation:
             self._build_cuda(device)
         nonfinite.check(net)
 
+    def integration(self) -> dict[str, str]:
+        """The integration method of each neuron group run (``experiments.build`` may choose
+        another than the record's where the exact solution is singular)."""
+        from brian2 import NeuronGroup
+
+        return {
+            obj.name: obj.method_choice
+            for net in self._networks
+            for obj in net.objects
+            if type(obj) is NeuronGroup and obj.equations.diff_eq_names
+        }
+
+    def compiler(self) -> dict | None:
+        """The compiler, its version and the flags the generated code was compiled with
+        (``-march=native -ffast-math`` can change results from one machine to another)."""
+        from brian2 import prefs
+
+        if self.device == "runtime":
+            if prefs.codegen.target != "cython":
+                return None
+            command = sysconfig.get_config_var("CC") or "cc"
+            flags = list(prefs.codegen.cpp.extra_compile_args_gcc)
+        elif self.device == "cuda_standalone":
+            command = "nvcc"
+            flags = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
+        else:
+            command = os.environ.get("CXX", "g++")  # make's default for $(CXX)
+            flags = _makefile_flags(self.build_dir / "makefile")
+        executable = shlex.split(command)[0]
+        version = None
+        if shutil.which(executable):
+            probe = subprocess.run(
+                [executable, "--version"], capture_output=True, text=True, check=False
+            )
+            lines = [line for line in probe.stdout.splitlines() if line.strip()]
+            version = lines[-1 if executable == "nvcc" else 0] if lines else None
+        return {"command": command, "version": version, "flags": flags}
+
     def rerun(self, net, phases, values: dict) -> None:
         """Run again what ``run_phases(net, phases, rerunnable=True)`` ran, from the initial
         state but with ``values`` ({``group.variable`` or TimedArray: new initial values})
@@ -290,9 +330,7 @@ class Simulation:
                 before()
             # An empty run namespace: every name must be a model variable or in a group's own
             # namespace, never picked up from whichever Python frame happens to call run().
-            net.run(
-                duration, namespace={}, report=report, report_period=REPORT_PERIOD_S * second
-            )
+            net.run(duration, namespace={}, report=report, report_period=REPORT_PERIOD_S * second)
 
     def _build_cuda(self, device) -> None:
         curand = curand_location()
@@ -324,6 +362,17 @@ class Simulation:
             f"CUDA project {what} in {self.build_dir}; there is no GPU on this machine, so it "
             "was not run and no results were written. Run it on a machine with an NVIDIA GPU."
         )
+
+
+def _makefile_flags(makefile: Path) -> list[str]:
+    """The optimisation flags Brian2 wrote into the project's makefile (include paths aside)."""
+    if not makefile.exists():
+        return []
+    for line in makefile.read_text().splitlines():
+        if line.startswith("OPTIMISATIONS"):
+            flags = shlex.split(line.partition("=")[2])
+            return [flag for flag in flags if not flag.startswith("-I")]
+    return []
 
 
 def _run_arg_name(key) -> str:

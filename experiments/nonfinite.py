@@ -90,9 +90,12 @@ def check(net) -> None:
         dt = float(watcher.clock.dt_)
         group = watcher.name[: -len(SUFFIX)]
         found.append(
-            (step * dt, f"{' and '.join(names)} of group '{group}' (neuron {neuron}, "
-             f"{bad.size} of {len(steps)} neurons) first at step {step} "
-             f"(t = {step * dt * 1e3:.6g} ms)")
+            (
+                step * dt,
+                f"{' and '.join(names)} of group '{group}' (neuron {neuron}, "
+                f"{bad.size} of {len(steps)} neurons) first at step {step} "
+                f"(t = {step * dt * 1e3:.6g} ms)",
+            )
         )
     for synapses in [o for o in net.objects if isinstance(o, Synapses)]:
         for name in sorted(synapses.equations.names if synapses.equations else ()):
@@ -102,14 +105,18 @@ def check(net) -> None:
             values = np.asarray(variable.get_value())
             if values.size and not np.all(np.isfinite(values)):
                 found.append(
-                    (float("inf"), f"{name} of synapses '{synapses.name}' "
-                     f"({np.count_nonzero(~np.isfinite(values))} of {values.size}) by the end "
-                     "of the run")
+                    (
+                        float("inf"),
+                        f"{name} of synapses '{synapses.name}' "
+                        f"({np.count_nonzero(~np.isfinite(values))} of {values.size}) by the end "
+                        "of the run",
+                    )
                 )
     if found:
         found.sort(key=lambda item: item[0])
         raise NonFiniteState(
-            "the state became NaN or infinite: " + "; ".join(text for _, text in found)
+            "the state became NaN or infinite: "
+            + "; ".join(text for _, text in found)
             + ". No result was written. Check the parameters and equations changed for this "
             "run (units, signs, time constants) or choose a smaller dt"
         )

@@ -27,22 +27,26 @@ class ResultsError(RuntimeError):
     """A results folder that cannot be written; the message names the fix."""
 
 
-def check_writable(root: str | Path) -> None:
-    """Fail before any simulation if ``root`` cannot hold results (missing permission, a
-    read-only file system), rather than after it."""
+#: What each folder option holds, for the message about a folder that cannot be written.
+_FOLDERS = {"--results-dir": "results", "--build-dir": "builds", "--figures-dir": "figures"}
+
+
+def check_writable(root: str | Path, option: str = "--results-dir") -> None:
+    """Fail before any simulation if ``root`` (the folder of ``option``) cannot be written
+    (missing permission, a read-only file system, a file in its place), rather than after it."""
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as err:
-        raise _unwritable(root, err) from None
+        raise _unwritable(root, err, option) from None
 
 
-def _unwritable(folder: Path, err: OSError) -> ResultsError:
+def _unwritable(folder: Path, err: OSError, option: str = "--results-dir") -> ResultsError:
     return ResultsError(
-        f"cannot write results to {folder} ({err.strerror or err}); make it writable or "
-        "choose another folder with --results-dir"
+        f"cannot write {_FOLDERS[option]} to {folder} ({err.strerror or err}); make it "
+        f"writable or choose another folder with {option}"
     )
 
 
@@ -59,17 +63,51 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+#: What ``stdplab figures`` and ``stdplab report`` write into the checkout: regenerating them
+#: does not make the code that produced a result differ from its commit.
+GENERATED = ("figures/",)
+
+
 def _git_state() -> dict:
-    """Commit and dirtiness of the checkout this package runs from, if it is one."""
+    """Commit of the checkout this package runs from (if it is one), and the files that differ
+    from it: changed or untracked, outside ``.gitignore`` and the generated figures."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*args):
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else None
+        return done.stdout if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
+    status = git("status", "--porcelain", "--untracked-files=all")
+    if commit is None or status is None:
+        return {"git_commit": None, "git_dirty": None}
+    changed = [
+        line[3:]
+        for line in status.splitlines()
+        if line[3:] and not line[3:].strip('"').startswith(GENERATED)
+    ]
+    record = {"git_commit": commit.strip(), "git_dirty": bool(changed)}
+    if changed:
+        record["git_changes"] = changed[:20]  # the first of them, enough to tell what differs
+    return record
+
+
+def data_fingerprint(folder: str | Path, progress=None) -> dict:
+    """A content hash of every file under ``folder``, so a result says which data it saw, not
+    only where that data was (a folder's files can be replaced under the same path)."""
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        return {"path": str(folder), "sha256": None}
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    if progress is not None:
+        progress.phase(f"hashing the {len(files)} files of {folder}")
+    digest, size = hashlib.sha256(), 0
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        size += path.stat().st_size
+    return {"path": str(folder), "files": len(files), "bytes": size, "sha256": digest.hexdigest()}
 
 
 def provenance(device: str, seed: int, threads: int = 1) -> dict:

@@ -159,8 +159,12 @@ def expand(module, scale: str, axes: list[Axis], seeds: list[int], device: str, 
 
 
 def is_done(results_root: Path, experiment: str, label: str) -> bool:
-    """A result counts only once whole: ``write_result`` renames it into place complete."""
-    return (results_root / experiment / label / "metrics.json").exists()
+    """A result counts only once whole and readable: ``write_result`` renames it into place
+    complete, and a folder damaged since (a truncated ``data.npz``, a missing file) is run
+    again rather than trusted."""
+    from analysis.figures import is_whole
+
+    return is_whole(results_root / experiment / label)
 
 
 def structure_key(point: Point) -> int:
@@ -199,10 +203,16 @@ def chunks(points: list, n: int) -> list[list]:
 
 def run_task(spec: dict) -> list[dict]:
     """Run ``spec``'s points in a new Python process (``python -m experiments.sweep``) and
-    return one outcome per point. Runs in a thread of this process, or on a Dask worker."""
-    log = Path(spec["build_root"]) / "sweep.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="stdplab-sweep-") as scratch:
+    return one outcome per point. Runs in a thread of this process, or on a Dask worker.
+
+    The process's temporary files (the task's own, and the debug logs Brian2 keeps when a
+    process dies) go to the worker's build folder, beside its ``sweep.log``, never to the
+    system's temporary folder."""
+    build_root = Path(spec["build_root"])
+    log = build_root / "sweep.log"
+    temporary = build_root / "tmp"
+    temporary.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="task-", dir=temporary) as scratch:
         spec_path, outcomes_path = Path(scratch) / "task.json", Path(scratch) / "outcomes.json"
         spec_path.write_text(json.dumps(spec))
         with open(log, "a") as output:
@@ -210,6 +220,7 @@ def run_task(spec: dict) -> list[dict]:
                 [sys.executable, "-m", "experiments.sweep", str(spec_path), str(outcomes_path)],
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "TMPDIR": str(temporary)},
                 check=False,
             )
         outcomes = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else []
@@ -229,14 +240,28 @@ def run_task(spec: dict) -> list[dict]:
 
 def _run_points(spec: dict, outcomes_path: Path) -> None:
     """The worker process: every point of ``spec`` in turn, sharing one compiled project."""
-    from experiments import get_experiment, harness
-    from experiments.configs import checked
-    from experiments.results import config_label
-    from experiments.reuse import CompiledProject
+    from experiments import get_experiment
+    from experiments.devices import claimed_build_dir
 
     module = get_experiment(spec["experiment"])
     device = spec["device"]
-    build_dir = Path(spec["build_root"]) / module.NAME / device
+    if device == "runtime":
+        _run_points_in(spec, module, None, outcomes_path)
+        return
+    # Held for the whole task: another process building here between two of its runs would
+    # replace the binary that the next run reuses.
+    with claimed_build_dir(Path(spec["build_root"]) / module.NAME / device) as build_dir:
+        _run_points_in(spec, module, build_dir, outcomes_path)
+
+
+def _run_points_in(spec: dict, module, build_dir: Path | None, outcomes_path: Path) -> None:
+    from experiments import harness
+    from experiments.configs import checked
+    from experiments.progress import Progress
+    from experiments.results import config_label
+    from experiments.reuse import CompiledProject
+
+    device = spec["device"]
 
     def fresh_project():
         if device != "cpp_standalone":
@@ -260,6 +285,7 @@ def _run_points(spec: dict, outcomes_path: Path) -> None:
                 runtime_target=spec["runtime_target"],
                 scale=point["scale"],
                 project=project,
+                progress=Progress(quiet=spec.get("quiet", False)),
             )
             record = json.loads((directory / "metrics.json").read_text())["provenance"]
             outcome = {"label": point["label"], "status": "done", "build": record["build"]}
@@ -308,6 +334,7 @@ class Sweep:
     cluster: str | None = None
     metrics: tuple[str, ...] = ()
     spread: bool = False  # split one seed's points over the workers too
+    quiet: bool = False  # no progress lines in the workers' logs
 
     def label(self) -> str:
         from experiments.results import config_label
@@ -362,6 +389,19 @@ def run_sweep(sweep: Sweep, points: list[Point], progress=print) -> tuple[Path, 
     if done_before:
         progress(f"stdplab: sweep: {len(done_before)} of {len(points)} runs already done, kept")
     outcomes = {p.label: {"status": "kept"} for p in done_before}
+    if done_before and pending and sweep.metrics:
+        # a mistyped --metric is known from the saved runs, before hours of new ones
+        from analysis.sweep import flatten_metrics, metric_columns
+
+        saved = [
+            flatten_metrics(
+                json.loads(
+                    (sweep.results_root / sweep.experiment / p.label / "metrics.json").read_text()
+                )
+            )
+            for p in done_before
+        ]
+        check_metrics(sweep, metric_columns(saved), "nothing was run")
     if pending:
         executor, slots, close = _executor(sweep.cluster, sweep.workers)
         try:
@@ -390,6 +430,7 @@ def _run_pending(sweep, points, pending, executor, slots, progress) -> dict:
                 if sweep.cluster
                 else str((sweep.build_root / "sweeps" / ".compile.lock").resolve()),
                 "total": len(points),
+                "quiet": sweep.quiet,
                 "points": [
                     {
                         "index": p.index,
@@ -463,8 +504,9 @@ def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Pa
         flattened.append(values)
         rows.append({**row, **values})
     metrics = metric_columns(flattened)
-    columns = [*ROW_COLUMNS, *(a.name for a in sweep.axes), *metrics, "error"]
     out = sweep.output_dir()
+    check_metrics(sweep, metrics, f"the sweep's earlier table and figures in {out} are untouched")
+    columns = [*ROW_COLUMNS, *(a.name for a in sweep.axes), *metrics, "error"]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -474,15 +516,20 @@ def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Pa
         shutil.rmtree(staging, ignore_errors=True)
         raise
     failed = sum(row["status"] == "failed" for row in rows)
+    return out, failed
+
+
+def check_metrics(sweep: Sweep, metrics: list[str], consequence: str) -> None:
+    """UsageError for a ``--metric`` that names none of ``metrics``, before anything of the
+    sweep's output is replaced."""
+    from experiments.cli import UsageError
+
     unknown = [m for m in sweep.metrics if m not in metrics]
     if unknown:
-        from experiments.cli import UsageError
-
         raise UsageError(
-            f"no metric {', '.join(unknown)} in the results (table written to {out}); "
-            f"the metrics are: {', '.join(metrics)}"
+            f"no metric {', '.join(unknown)} in the results ({consequence}); the metrics are: "
+            f"{', '.join(metrics)}"
         )
-    return out, failed
 
 
 def _write_outputs(sweep: Sweep, rows, metrics, columns, out: Path) -> None:

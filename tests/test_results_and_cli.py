@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from analysis.figures import latest_result, load_result, render_all
+from analysis.figures import load_result, render_all
 from experiments import results
 from experiments.cli import EXIT_BAD_INPUT, main
 
@@ -154,7 +154,7 @@ def test_unreadable_data_names_the_file_and_nothing_is_written(tmp_path, capsys)
     argv = [
         "run", "event_features", "--scale", "tiny", "--device", "runtime", "--config",
         "dataset=nmnist_folder", "--config", f"dataset_folder={folder}", "--config",
-        "n_train=4", "--config", "n_test=2",
+        "n_train=4", "--config", "n_test=2", "--quiet",
         "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
     ]  # fmt: skip
     assert main(argv) == EXIT_BAD_INPUT
@@ -264,7 +264,8 @@ def test_cli_runs_an_experiment_with_a_changed_parameter(tmp_path, capsys):
         str(tmp_path),
     ]
     assert main(argv) == 0
-    config, _, metrics = load_result(latest_result(tmp_path, "neuron_comparison"))
+    (result,) = (tmp_path / "neuron_comparison").iterdir()
+    config, _, metrics = load_result(result)
     assert config["overrides"] == [["lif", "tau_m", "10*ms"]]
     assert config["neurons"] == ["lif"]
     assert metrics["scale"] == "tiny, modified"
@@ -273,7 +274,8 @@ def test_cli_runs_an_experiment_with_a_changed_parameter(tmp_path, capsys):
 
 
 def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny_results, tmp_path):
-    written = render_all(figures_dir=tmp_path, results=tiny_results, formats=("png",))
+    written, kept = render_all(tiny_results, figures_dir=tmp_path, formats=("png",))
+    assert kept == {}
     pngs = [p for p in written if p.suffix == ".png"]
     expected = {
         "stdp_window",
