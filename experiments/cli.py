@@ -590,6 +590,7 @@ def main(argv=None) -> int:
         _error(err)
         return EXIT_SIMULATION_FAILED
     except KeyboardInterrupt:
+        _silence_unused_object_warnings()
         print(
             "stdplab: interrupted; the run in progress was not saved (an earlier result under "
             "its label is untouched)",
@@ -598,6 +599,15 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _silence_unused_object_warnings() -> None:
+    """Brian2 warns about every object of a network whose run never started when the objects
+    are collected; after an interruption that is noise under the one line that matters."""
+    import logging
+
+    logging.getLogger("brian2.core.base.unused_brian_object").setLevel(logging.ERROR)
+
+
 def _error(err: Exception) -> None:
+    _silence_unused_object_warnings()
     # one line, however Brian2 formats the cause
     print("stdplab: error: " + " ".join(str(err).split()), file=sys.stderr)

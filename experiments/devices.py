@@ -7,8 +7,8 @@ reads its results; for the standalone targets the project is compiled once, at t
 
 A run is a result only if it simulated its whole duration with finite state: Ctrl-C stops it
 (Brian2's graceful stop, which lets the binary exit 0 with the run cut short, is switched
-off), a binary that dies or stops early raises ``SimulationFailed``, and a NaN or infinite
-state raises ``experiments.nonfinite.NonFiniteState``. Two runs never share a build folder
+off), a binary that dies or stops early raises ``SimulationFailed``, and a NaN, infinite or
+absurd state raises ``experiments.nonfinite.NonFiniteState``. Two runs never share a build folder
 (``claimed_build_dir``).
 """
 
@@ -165,7 +165,7 @@ class Simulation:
         ahead of its phase, e.g. to switch plasticity off by setting a rate to zero. On the
         standalone targets the phases and the settings between them are recorded, then
         compiled and executed once. ``rerunnable`` keeps the runtime network's initial state
-        for ``rerun``. Raises ``NonFiniteState`` if the state became NaN or infinite."""
+        for ``rerun``. Raises ``NonFiniteState`` if the state became NaN, infinite or absurd."""
         from brian2 import device
 
         self._networks.append(net)

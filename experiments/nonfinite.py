@@ -1,11 +1,15 @@
 """A run whose state becomes NaN or infinite fails, naming the variable, the group and the step.
 
-Brian2 only logs a warning about non-finite values after a run, and its analysis then computes
-verdicts from NaN. ``watch(net)`` adds, for every neuron group of a network, a small group that
+Brian2 only logs a warning about invalid values after a run, and the analysis then computes
+verdicts from them. ``watch(net)`` adds, for every neuron group of a network, a small group that
 reads the group's integrated variables through linked variables and records, per neuron, the
-first time step at which one of them is not finite (one comparison per variable and step, in
-the same compiled code). ``check(net)`` reads those records and the final state of every
-synapse group's variables after the run, and raises ``NonFiniteState`` with one line.
+first time step at which one of them is invalid (one comparison per variable and step, in the
+same compiled code). ``check(net)`` reads those records and the final state of every synapse
+group's variables after the run, and raises ``NonFiniteState`` with one line.
+
+Invalid is Brian2's own rule: NaN, infinite, or beyond ``BOUND`` in SI units, which no
+physical state reaches (a quadratic neuron whose spike peak is out of reach climbs to 1e299 V
+without ever overflowing).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 SUFFIX = "_finite"
+#: Brian2's bound on a valid state value (``Group._check_for_invalid_values``), in SI units.
+BOUND = 1e50
 
 
 class NonFiniteState(RuntimeError):
-    """A state variable became NaN or infinite during the run; the message names it."""
+    """A state variable became invalid during the run; the message names it."""
 
 
 def _watched_variables(group) -> list[str]:
@@ -56,8 +62,9 @@ def watch(net) -> None:
             setattr(watcher, f"watched_{name}", linked_var(group, name))
         watcher.first_step = -1
         # `which` is a bit mask of the variables that were not finite at the first bad step.
+        # `not (|x| < bound)` also holds for NaN, for which every comparison is false
         bad = " + ".join(
-            f"{1 << k}*int(not (abs(watched_{name}) < inf*{units[name]}))"
+            f"{1 << k}*int(not (abs(watched_{name}) < {BOUND!r}*{units[name]}))"
             for k, name in enumerate(names)
         )
         watcher.run_regularly(
@@ -72,7 +79,7 @@ def watch(net) -> None:
 
 
 def check(net) -> None:
-    """Raise ``NonFiniteState`` if any watched group or synapse state is not finite."""
+    """Raise ``NonFiniteState`` if any watched group or synapse state became invalid."""
     from brian2 import Synapses
 
     found = []
@@ -103,19 +110,20 @@ def check(net) -> None:
             if variable.constant or not np.issubdtype(np.dtype(variable.dtype), np.floating):
                 continue
             values = np.asarray(variable.get_value())
-            if values.size and not np.all(np.isfinite(values)):
+            invalid = ~(np.abs(values) < BOUND)
+            if invalid.any():
                 found.append(
                     (
                         float("inf"),
                         f"{name} of synapses '{synapses.name}' "
-                        f"({np.count_nonzero(~np.isfinite(values))} of {values.size}) by the end "
+                        f"({np.count_nonzero(invalid)} of {values.size}) by the end "
                         "of the run",
                     )
                 )
     if found:
         found.sort(key=lambda item: item[0])
         raise NonFiniteState(
-            "the state became NaN or infinite: "
+            f"the state became NaN, infinite or beyond {BOUND:g} (SI units): "
             + "; ".join(text for _, text in found)
             + ". No result was written. Check the parameters and equations changed for this "
             "run (units, signs, time constants) or choose a smaller dt"

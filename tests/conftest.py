@@ -1,4 +1,8 @@
-"""Shared fixtures: a clean Brian2 state per test, and the tiny experiments run once."""
+"""Shared fixtures: a clean Brian2 state per test, the tiny experiments run once, and a folder
+that cannot be written."""
+
+import os
+import subprocess
 
 import pytest
 
@@ -33,3 +37,28 @@ def tiny_results(tmp_path_factory):
         )
         for name in EXPERIMENTS
     }
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot write to, even as root: chmod for a user; for root an
+    immutable attribute, else a read-only tmpfs mount; skipped where neither is possible."""
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    undo = None
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        undo = ["chmod", "755", str(folder)]
+    elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        undo = ["chattr", "-i", str(folder)]
+    elif (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    ):
+        undo = ["umount", str(folder)]
+    else:
+        pytest.skip("cannot make a folder read-only here (root without chattr or mount)")
+    yield folder
+    subprocess.run(undo, check=True)

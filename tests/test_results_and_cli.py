@@ -176,34 +176,6 @@ def test_a_data_folder_with_too_few_recordings_is_refused_before_the_build(tmp_p
     assert not (tmp_path / "b").exists()
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
-    """A folder this process cannot write to, even as root: chmod for a user; for root an
-    immutable attribute, else a read-only tmpfs mount; skipped where neither is possible."""
-    import os
-    import subprocess
-
-    folder = tmp_path / "read_only"
-    folder.mkdir()
-    undo = None
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        undo = ["chmod", "755", str(folder)]
-    elif subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
-        undo = ["chattr", "-i", str(folder)]
-    elif (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)], capture_output=True
-        ).returncode
-        == 0
-    ):
-        undo = ["umount", str(folder)]
-    else:
-        pytest.skip("cannot make a folder read-only here (root without chattr or mount)")
-    yield folder
-    subprocess.run(undo, check=True)
-
-
 def test_a_read_only_results_folder_is_refused_before_anything_runs(
     read_only_folder, tmp_path, capsys
 ):
