@@ -68,10 +68,10 @@ def _version(distribution: str) -> str | None:
 GENERATED = ("figures/",)
 
 
-def _git_state() -> dict:
-    """Commit of the checkout this package runs from (if it is one), and the files that differ
-    from it: changed or untracked, outside ``.gitignore`` and the generated figures."""
-    root = Path(__file__).resolve().parent.parent
+def git_state(root: Path = Path(__file__).resolve().parent.parent) -> dict:
+    """Commit of the checkout at ``root`` (by default the one this package runs from, if it
+    is one), and the files that differ from it: changed or untracked, outside ``.gitignore``
+    and the generated figures."""
 
     def git(*args):
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
@@ -123,7 +123,7 @@ def provenance(device: str, seed: int, threads: int = 1) -> dict:
         "openmp_threads": threads,
         "seed": seed,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        **_git_state(),
+        **git_state(),
     }
 
 

@@ -279,3 +279,41 @@ def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny
         assert f"## {name}" in report
         for row in metrics["targets"]:
             assert row["key"] in report
+
+
+def test_git_state_ignores_regenerated_figures_and_counts_untracked_sources(tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "REPORT.md").write_text("old\n")
+    (tmp_path / "model.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    assert results.git_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "figures" / "REPORT.md").write_text("regenerated\n")
+    (tmp_path / "figures" / "new_figure.png").write_bytes(b"png")
+    assert results.git_state(tmp_path)["git_dirty"] is False  # what stdplab report writes
+    (tmp_path / "hypothesis.py").write_text("y = 2\n")  # an untracked source file
+    state = results.git_state(tmp_path)
+    assert state["git_dirty"] is True and state["git_changes"] == ["hypothesis.py"]
+
+
+def test_a_data_folder_is_recorded_by_its_content_not_only_its_path(tmp_path):
+    import shutil
+
+    folder = tmp_path / "data"
+    (folder / "Train" / "3").mkdir(parents=True)
+    (folder / "Train" / "3" / "1.bin").write_bytes(bytes(range(50)))
+    (folder / "labels.txt").write_text("1 3\n")
+    first = results.data_fingerprint(folder)
+    assert first["files"] == 2 and first["bytes"] == 54
+    shutil.copytree(folder, tmp_path / "copy")
+    assert results.data_fingerprint(tmp_path / "copy")["sha256"] == first["sha256"]
+    (folder / "Train" / "3" / "1.bin").write_bytes(bytes(range(1, 51)))  # same size, one change
+    assert results.data_fingerprint(folder)["sha256"] != first["sha256"]
+    (tmp_path / "copy" / "labels.txt").rename(tmp_path / "copy" / "labels2.txt")
+    assert results.data_fingerprint(tmp_path / "copy")["sha256"] != first["sha256"]

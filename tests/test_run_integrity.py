@@ -94,6 +94,8 @@ def test_ctrl_c_saves_nothing_exits_130_and_keeps_the_earlier_result(device, mar
     stderr = _interrupt_when(process, lines, marker, timeout_s=240)
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1].startswith("stdplab: interrupted"), stderr
+    if device == "cpp_standalone":
+        assert "compiling" in stderr
     folder = tmp_path / "results" / "song_stdp" / label
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == earlier
     assert [p.name for p in (tmp_path / "results" / "song_stdp").iterdir()] == [label]
@@ -140,6 +142,8 @@ def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulatio
         folder = tmp_path / "results" / "neuron_comparison" / label
         metrics = json.loads((folder / "metrics.json").read_text())
         build_dirs.add(metrics["provenance"]["build_dir"])
+        compiler = metrics["provenance"]["compiler"]
+        assert compiler["version"] and "-O3" in compiler["flags"]  # read from the makefile
         # the f–I curve matches the closed form of this run's own tau_m
         assert all(row["passed"] for row in metrics["targets"]), metrics["targets"]
         rates[tau] = metrics["fi"]["lif"]["max_rate_hz"]

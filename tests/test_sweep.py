@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +141,8 @@ def test_a_failed_run_is_reported_the_others_go_on_and_the_sweep_resumes(tmp_pat
     assert [row["status"] for row in rows] == ["failed", "done"]  # the failure came first
     assert "DataError" in rows[0]["error"] and "truncated record" in rows[0]["error"]
     assert 0 <= float(rows[1]["E1-lif[0]"]) <= 1  # the good run has its accuracy
+    _, _, metrics = load_result(tmp_path / "results" / "event_features" / rows[1]["label"])
+    assert metrics["provenance"]["data"]["dataset_folder"] == results.data_fingerprint(good)
     # Mend the data and run the same command: only the failed run runs again.
     shutil.rmtree(broken)
     shutil.copytree(good, broken)
@@ -230,3 +233,51 @@ def test_the_table_flattens_targets_first_and_the_default_metric_is_a_model_one(
     assert default_metric(metric_columns(rows), rows) == "N2 lif[0]"
     rows[1]["fi.lif.max_rate_hz"] = 7.0
     assert default_metric(metric_columns(rows), rows) == "fi.lif.max_rate_hz"
+
+
+RUNTIME_LIF = [*TINY_LIF, "--device", "runtime", "--runtime-target", "numpy", "--workers", "1"]
+
+
+def test_axes_after_options_a_damaged_result_rerun_and_a_mistyped_metric_keeps_the_output(
+    tmp_path, capsys
+):
+    """Axes may follow the options; resume trusts only whole results; an unknown --metric
+    changes nothing of the earlier table and figure."""
+    argv = ["sweep", "neuron_comparison", *RUNTIME_LIF, *_dirs(tmp_path), "lif.tau_m=10*ms,20*ms"]
+    assert main(argv) == 0
+    folder, rows = _table(tmp_path, "neuron_comparison")
+    assert [row["status"] for row in rows] == ["done", "done"]
+    damaged = tmp_path / "results" / "neuron_comparison" / rows[0]["label"] / "data.npz"
+    damaged.write_bytes(damaged.read_bytes()[:64])
+    (damaged.parent.parent / rows[1]["label"] / "data.npz").unlink()
+    assert main(argv) == 0
+    _, rows = _table(tmp_path, "neuron_comparison")
+    assert [row["status"] for row in rows] == ["done", "done"]  # both run again
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    capsys.readouterr()
+    assert main([*argv, "--metric", "fi.lif.max_rate", "--quiet"]) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "no metric fi.lif.max_rate" in error
+    assert "fi.lif.max_rate_hz" in error and "untouched" in error
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    # with a point still to run, the saved runs tell the typo before it runs
+    wider = [*argv[:-1], "lif.tau_m=10*ms,20*ms,30*ms", "--metric", "fi.lif.max_rate", "--quiet"]
+    assert main(wider) == EXIT_BAD_INPUT
+    assert "nothing was run" in capsys.readouterr().err
+    assert len(list((tmp_path / "results" / "neuron_comparison").iterdir())) == 2
+
+
+def test_a_worker_keeps_its_temporary_files_and_brian2_logs_in_its_build_folder(tmp_path):
+    """A worker that dies leaves Brian2's debug log behind; it lands beside sweep.log."""
+    import tempfile
+
+    system_tmp = set(Path(tempfile.gettempdir()).glob("brian_debug_*"))
+    spec = {
+        "experiment": "no_such_experiment",  # raises after importing Brian2
+        "build_root": str(tmp_path / "build"),
+        "points": [{"label": "aaaaaaaaaaaa"}],
+    }
+    sweep.run_task(spec)
+    assert list((tmp_path / "build" / "tmp").glob("brian_debug_*.log"))
+    assert not list((tmp_path / "build" / "tmp").glob("task-*"))  # the task's scratch is gone
+    assert set(Path(tempfile.gettempdir()).glob("brian_debug_*")) == system_tmp
