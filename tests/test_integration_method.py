@@ -29,7 +29,7 @@ def _pulse_response(model, sim, kick="I_syn", duration=100 * ms):
     group = neuron_group(model, 1, name="neuron")
     setattr(group, kick, I0)
     trace = StateMonitor(group, "v", record=0, name="trace")
-    sim.run(Network(group, trace), duration, report=None)
+    sim.run(Network(group, trace), duration)
     v = np.asarray(trace.v[0]) - float(model.params["E_L"])
     return group.method_choice, np.asarray(trace.t / second), v
 
