@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import operator
 import re
 import sys
@@ -19,8 +20,9 @@ from types import MappingProxyType
 import numpy as np
 from brian2 import DimensionMismatchError, Equations, Quantity, get_dimensions
 from brian2.core.namespace import DEFAULT_UNITS
-from brian2.equations.equations import EquationError
+from brian2.equations.equations import EQUATIONS, EquationError
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+from pyparsing import ParseException
 
 
 class ModelError(ValueError):
@@ -43,7 +45,7 @@ _QUANTITY_FORMS = (
 
 
 class _Refused(Exception):
-    """A text outside what parse_quantity accepts; the message says which part."""
+    """A text outside what the parsers below accept; the message says which part."""
 
 
 def parse_quantity(text: str) -> Quantity | float:
@@ -121,6 +123,7 @@ def _freeze(mapping: Mapping | None) -> Mapping:
 
 def _equation_variable(line: str) -> str:
     """The variable a single equation line defines (``v`` for ``dv/dt = ...``)."""
+    _check_equation_text(line)
     try:
         equations = Equations(line)
     except (EquationError, ValueError, SyntaxError) as err:
@@ -132,6 +135,69 @@ def _equation_variable(line: str) -> str:
     if len(names) != 1:
         raise ModelError(f"give one equation line at a time, got {len(names)} in {line!r}")
     return names[0]
+
+
+_MAX_EQUATION_BITS = 4096
+_EQUATION_FORMS = (
+    "equations take numbers, names and Brian2 functions only, with small powers (e.g. v**2, "
+    f"x**0.5, x**-1; exponents up to {_MAX_EXPONENT})"
+)
+
+
+def _check_equation_text(text: str) -> None:
+    """Refuse what Brian2's equation parser would run or never finish: it hands expressions to
+    sympy, which executes a string argument as Python (``f('...')`` is sympified) and computes
+    integer powers exactly (``9**9**9**9``, ``exp(387420489*log(9))`` never end)."""
+    try:
+        parsed = EQUATIONS.parse_string(text, parse_all=True)
+    except ParseException:
+        return  # Brian2 refuses the line itself, before sympy sees it
+    for equation in parsed:
+        expression = equation.get("expression")
+        if expression is None:
+            continue
+        try:
+            tree = ast.parse(" ".join(expression.split()), mode="eval")
+        except SyntaxError:
+            continue  # Brian2 parses it the same way and refuses it
+        try:
+            _exact_bits(tree.body)
+        except _Refused as err:
+            raise ModelError(
+                f"cannot use the equation line {text!r}: {err}; {_EQUATION_FORMS}"
+            ) from None
+
+
+def _exact_bits(node: ast.AST) -> float:
+    """An upper bound on the bits of the integers sympy may compute exactly from ``node``.
+    Names count as 1 (sympy may cancel ``v/v``); a call with a ``log`` inside counts as a
+    power, since sympy turns ``exp(c*log(x))`` into ``x**c``."""
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float, bool):
+            raise _Refused(f"{node.value!r} is not a number")
+        bits = math.log2(max(abs(node.value), 1))
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = _exact_bits(node.right)
+        if exponent > math.log2(_MAX_EXPONENT):
+            raise _Refused(f"the exponent of {ast.unparse(node)!r} may exceed {_MAX_EXPONENT}")
+        bits = _exact_bits(node.left) * 2**exponent
+    elif isinstance(node, ast.JoinedStr):
+        raise _Refused(f"{ast.unparse(node)} is not a number")
+    else:
+        children = [_exact_bits(child) for child in ast.iter_child_nodes(node)]
+        bits = sum(children) + (len(children) > 1)  # a product adds bits, a sum one more
+        if isinstance(node, ast.Call) and any(
+            isinstance(inner, ast.Call) and getattr(inner.func, "id", "") in ("log", "log10")
+            for argument in node.args
+            for inner in ast.walk(argument)
+        ):
+            bits = 2 ** min(bits, 64)
+    if bits > _MAX_EQUATION_BITS:
+        raise _Refused(
+            f"{ast.unparse(node)[:60]!r} would make sympy compute numbers of more than "
+            f"{_MAX_EQUATION_BITS} bits"
+        )
+    return bits
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Parameter strings are data: read by a parser, never run as code."""
+"""Parameter strings and equation lines are data: read by a parser, never run as code."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from brian2 import ms, mV, nS, ohm, second
 
-from models import ModelError, parse_quantity
+from models import LIF, ModelError, parse_quantity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,6 +102,35 @@ def test_code_and_runaway_numbers_are_refused_at_once_and_run_nothing(kind, tmp_
         assert not marker.exists(), text
 
 
+def test_equation_lines_cannot_run_code_or_compute_without_end(tmp_path, monkeypatch):
+    """Brian2 hands equation expressions to sympy, which runs a string argument as Python
+    (each of these strings created the marker before the guard) and computes powers exactly."""
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / MARKER
+    code = f"__import__('os').system('touch {MARKER}')"
+    lif = "dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m"
+    lines = [
+        f'{lif} + 0*volt/second*f("{code}") : volt (unless refractory)',
+        f'{lif} + 0*volt/second*exp("{code}") : volt (unless refractory)',
+        f'{lif} + 0*int("{code}")*volt/second : volt (unless refractory)',
+        f'{lif}*(not "{code}") : volt (unless refractory)',
+        f'x = f("{code}") : 1',
+        f'{lif} : volt\nx = f("{code}") : 1',
+        f"{lif} + 0*(9**9**9**9)*volt/second : volt (unless refractory)",
+        f"{lif} + 0*exp(387420489*log(9))*volt/second : volt (unless refractory)",
+        f"{lif} + 0*(v/v*9)**(v/v*387420489)*volt/second : volt (unless refractory)",
+        f"{lif} + 0*(((9**32)**32)**32)*volt/second : volt (unless refractory)",
+    ]
+    for line in lines:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match="cannot use the equation line"):
+            LIF.with_equation(line)
+        assert time.perf_counter() - started < 1.0, line
+        assert not marker.exists(), line
+    # what equations need stays allowed
+    LIF.with_equation(f"{lif}*(1 + 0.1*((v - E_L)/mV)**2)**-0.5*exp(-log(2)*t/tau_m) : volt")
+
+
 def _cli(tmp_path, *argv):
     """``stdplab ARGV`` in its own process, with its own results and build folders."""
     folders = ["--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b")]
@@ -137,6 +166,20 @@ def test_the_cli_refuses_a_payload_in_one_line_and_builds_nothing(route, tmp_pat
         assert done.stderr.count("\n") == 1
         assert not (tmp_path / MARKER).exists()
         assert not list((tmp_path / "r").rglob("*")) and not list((tmp_path / "b").rglob("*"))
+
+
+def test_the_cli_refuses_an_equation_that_would_run_code(tmp_path):
+    line = (
+        'dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m + 0*volt/second*exp(\'__import__("os")'
+        f'.system("touch {MARKER}")\') : volt (unless refractory)'
+    )
+    done = _cli(
+        tmp_path, "run", "neuron_comparison", "--neuron", "lif", "--set", f"lif.equation={line}"
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("stdplab: error: cannot use the equation line")
+    assert done.stderr.count("\n") == 1 and not (tmp_path / MARKER).exists()
+    assert not list((tmp_path / "r").rglob("*")) and not list((tmp_path / "b").rglob("*"))
 
 
 def test_a_worker_refuses_a_payload_in_its_task_file(tmp_path, monkeypatch):
