@@ -43,6 +43,30 @@ def test_a_nan_from_a_task_file_is_refused():
         checked(event_features, nested)
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        # plasticity_curves: each of these ended in a traceback
+        ("window_rate_hz=0", "window_rate_hz and every triplet_rates_hz must be positive"),
+        ("triplet_rates_hz=(0.0, 10.0)", "every triplet_rates_hz must be positive"),
+        ("window_lags_ms=()", "window_lags_ms must hold at least one value"),
+        ("triplet_lags_ms=()", "triplet_lags_ms must hold at least one value"),
+        ("triplet_rates_hz=()", "triplet_rates_hz must hold at least one value"),
+        ("drift_post_rates_hz=()", "drift_post_rates_hz must hold at least one value"),
+        ("schemes=()", "schemes must hold at least one value"),
+        ("triplet_sets=()", "triplet_sets must hold at least one value"),
+        ("w0=0", "0 < w0 < w_max"),
+        ("w_max=1.0", "0 < w0 < w_max"),
+        ("dt_ms=20.0", "dt_ms must be at most 10 ms"),
+        # ran, but on a weight pinned to its bound: a drift of NaN
+        ("drift_w0=0", "drift_w0 must be positive"),
+    ],
+)
+def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp_path, capsys):
+    argv = ["run", "plasticity_curves", "--config", setting]
+    _refused(argv, message, tmp_path, capsys)
+
+
 def _refused(argv, message, tmp_path, capsys):
     folders = ["--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b")]
     code = main([*argv, "--scale", "tiny", *folders])
