@@ -67,6 +67,41 @@ def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp
     _refused(argv, message, tmp_path, capsys)
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("n_neurons=100000", "n_neurons must be between 1 and 1469 with these 18 layers"),
+        ("w_sum=0", "w_sum must be positive"),
+        ("w_max=0", "w_max must be positive"),
+        ("spikes_per_sample=0", "spikes_per_sample must be positive"),
+        ("dt_ms=0.0001", "dt_ms must be at least 0.001"),
+        ("dt_ms=1000", "sample_ms must be at least dt_ms"),
+        ("n_train=1790", "n_train + n_test must be at most 1797"),
+    ],
+)
+def test_event_features_values_that_crashed_are_refused(setting, message, tmp_path, capsys):
+    argv = ["run", "event_features", "--config", setting]
+    _refused(argv, message, tmp_path, capsys)
+
+
+def test_the_largest_layer_size_offered_is_accepted():
+    accepted = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=1469)
+    event_features.check(accepted)
+
+
+def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
+    """Whether a sample holds events is known once the data is read, not from the config."""
+    argv = [
+        "run", "event_features", "--scale", "tiny", "--device", "runtime",
+        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()",
+        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert "training samples have events in their first 1.0 ms" in error
+    assert error.count("\n") == 1 and not list((tmp_path / "r").rglob("metrics.json"))
+
+
 def _refused(argv, message, tmp_path, capsys):
     folders = ["--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b")]
     code = main([*argv, "--scale", "tiny", *folders])
