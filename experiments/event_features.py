@@ -111,6 +111,7 @@ def check(config: Config) -> None:
     if config.dataset == "nmnist_folder":
         from experiments import events
 
+        used = []
         for split, wanted in (("train", config.n_train), ("test", config.n_test)):
             files, _ = events.nmnist_folder_files(config.dataset_folder, split)
             if len(files) < wanted:
@@ -118,6 +119,8 @@ def check(config: Config) -> None:
                     f"{config.dataset_folder} holds {len(files)} {split} recordings, fewer "
                     f"than n_{split}={wanted}; lower n_{split} or point at a larger folder"
                 )
+            used += files[:wanted]
+        events.check_recordings(used)
     for name in config.neurons:
         if name.partition(":")[0] not in NEURONS:
             raise ModelError(
