@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import math
 import operator
 import re
@@ -144,6 +145,7 @@ _EQUATION_FORMS = (
 )
 
 
+@functools.cache  # every copy of a record checks its lines again
 def _check_equation_text(text: str) -> None:
     """Refuse what Brian2's equation parser would run or never finish: it hands expressions to
     sympy, which executes a string argument as Python (``f('...')`` is sympified) and computes
