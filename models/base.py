@@ -159,11 +159,14 @@ def _check_equation_text(text: str) -> None:
         if expression is None:
             continue
         try:
-            tree = ast.parse(" ".join(expression.split()), mode="eval")
+            _exact_bits(ast.parse(" ".join(expression.split()), mode="eval").body)
         except SyntaxError:
             continue  # Brian2 parses it the same way and refuses it
-        try:
-            _exact_bits(tree.body)
+        except RecursionError:  # Brian2's parser would stop on it with a traceback
+            raise ModelError(
+                f"cannot use the equation line {text[:60]!r}...: it is too long or nests too "
+                "deeply for Python's parser; split it with a subexpression (x = ... : unit)"
+            ) from None
         except _Refused as err:
             raise ModelError(
                 f"cannot use the equation line {text!r}: {err}; {_EQUATION_FORMS}"

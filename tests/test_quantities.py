@@ -127,6 +127,9 @@ def test_equation_lines_cannot_run_code_or_compute_without_end(tmp_path, monkeyp
             LIF.with_equation(line)
         assert time.perf_counter() - started < 1.0, line
         assert not marker.exists(), line
+    # a line Python's parser gives up on (with a RecursionError) is refused in one line too
+    with pytest.raises(ModelError, match="too long or nests too deeply"):
+        LIF.with_equation(f"{lif}{' + 0*v/second' * 3000} : volt (unless refractory)")
     # what equations need stays allowed
     LIF.with_equation(f"{lif}*(1 + 0.1*((v - E_L)/mV)**2)**-0.5*exp(-log(2)*t/tau_m) : volt")
 
