@@ -1,11 +1,12 @@
 """Checks every experiment's ``Config`` gets before anything is built.
 
-Types follow each field's default (an integer field takes an integer; a float field an integer
-or a float, stored as a float so that ``dt_ms=1`` and ``dt_ms=1.0`` are one config). Ranges
-follow the field naming used throughout ``experiments``: a time step (``dt_ms``) is positive;
-a scalar duration, time constant or rate (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count
-(``n_*``, ``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``)
-is at least 1; a seed is a non-negative integer. Each module's ``check`` adds its own rules.
+Every number is finite, inside tuples too. Types follow each field's default (an integer
+field takes an integer; a float field an integer or a float, stored as a float so that
+``dt_ms=1`` and ``dt_ms=1.0`` are one config). Ranges follow the field naming used
+throughout ``experiments``: a time step (``dt_ms``) is positive; a scalar duration, time
+constant or rate (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count (``n_*``,
+``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``) is at
+least 1; a seed is a non-negative integer. Each module's ``check`` adds its own rules.
 
 Each field's meaning is the ``#:`` comment above it in its ``Config``; ``describe_config``
 lists the fields with their defaults and units (``stdplab run EXPERIMENT --help``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import re
 import textwrap
 
@@ -88,6 +90,13 @@ def _range_rule(name: str, value) -> str | None:
     return None
 
 
+def _finite(value) -> bool:
+    """No inf or nan anywhere in ``value``, tuples searched to any depth."""
+    if isinstance(value, tuple):
+        return all(_finite(item) for item in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def checked(module, config):
     """``config`` with lossless conversions applied (see ``coerce``); ConfigError naming the
     first field with a wrong type or range."""
@@ -95,6 +104,11 @@ def checked(module, config):
     changes = {}
     for field in dataclasses.fields(config):
         value = coerce(module, field.name, getattr(config, field.name))
+        if not _finite(value):
+            raise ConfigError(
+                f"{module.NAME}: {field.name} must hold finite numbers only (an inf or nan "
+                f"simulates as NaN or breaks the build); got {value!r}"
+            )
         if isinstance(value, int | float) and not isinstance(value, bool):
             broken = _range_rule(field.name, value)
             if broken:

@@ -15,6 +15,7 @@ counts. The readout (scikit-learn) runs in ``analysis``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,9 @@ DATASETS = ("emulated", "nmnist_folder")
 #: Neuron models with a current input and a closed-form distance to firing (rule R3).
 NEURONS = ("lif", "stdp_lif", "izhikevich")
 GAIN_RULES = ("empirical", "closed_form")
+EMBEDDED_DIGITS = 1797  # scikit-learn's digits, the emulated dataset
+#: The most synapses a run may build: the paper scale has about 10^7; 10^8 take several GB.
+MAX_SYNAPSES = 10**8
 
 
 #: The rules' setting changed one factor at a time (the setting itself is the STDP layer).
@@ -130,6 +134,7 @@ def check(config: Config) -> None:
     if config.dataset == "nmnist_folder":
         from experiments import events
 
+        used = []
         for split, wanted in (("train", config.n_train), ("test", config.n_test)):
             files, _ = events.nmnist_folder_files(config.dataset_folder, split)
             if len(files) < wanted:
@@ -137,6 +142,8 @@ def check(config: Config) -> None:
                     f"{config.dataset_folder} holds {len(files)} {split} recordings, fewer "
                     f"than n_{split}={wanted}; lower n_{split} or point at a larger folder"
                 )
+            used += files[:wanted]
+        events.check_recordings(used)
     for name in config.neurons:
         if name.partition(":")[0] not in NEURONS:
             raise ModelError(
@@ -157,8 +164,45 @@ def check(config: Config) -> None:
             "each sweep point is three positive multiples (threshold, tau+/tau_m, rate), "
             "e.g. --config 'sweep=((1.4, 1.0, 1.0),)'; sweep=() switches the sweep off"
         )
-    if config.dt_ms <= 0 or config.sample_ms <= 0 or config.rest_ms < 0:
-        raise ModelError("dt_ms and sample_ms must be positive and rest_ms not negative")
+    if config.dt_ms < 0.001:
+        raise ModelError(
+            f"dt_ms must be at least 0.001 (events carry µs timestamps, binned by whole µs); "
+            f"got {config.dt_ms}"
+        )
+    if config.sample_ms < config.dt_ms or config.rest_ms < 0:
+        raise ModelError(
+            f"sample_ms must be at least dt_ms={config.dt_ms} (one step per sample) and rest_ms "
+            f"not negative; got sample_ms={config.sample_ms}, rest_ms={config.rest_ms}"
+        )
+    for field, why in (
+        ("w_sum", "the weights are normalised to it, and the input gain divides by it"),
+        ("w_max", "a bound of 0 clips every weight to 0"),
+        ("spikes_per_sample", "the STDP step divides by it"),
+    ):
+        if getattr(config, field) <= 0:
+            raise ModelError(f"{field} must be positive ({why}); got {getattr(config, field)}")
+    if config.dataset == "emulated" and config.n_train + config.n_test > EMBEDDED_DIGITS:
+        raise ModelError(
+            f"n_train + n_test must be at most {EMBEDDED_DIGITS} with dataset emulated (the "
+            f"digits that ship with scikit-learn); got {config.n_train} + {config.n_test}. "
+            "For more samples, set dataset=nmnist_folder and dataset_folder=PATH"
+        )
+    blocks = (1 + len(config.frozen_gains)) * len(config.neurons) + len(config.sweep)
+    if blocks * _synapses_per_block(config.n_neurons) > MAX_SYNAPSES:
+        # the largest N with N**2 + (N_INPUTS - 1) N <= MAX_SYNAPSES / blocks
+        largest = (
+            math.isqrt((N_INPUTS - 1) ** 2 + 4 * (MAX_SYNAPSES // blocks)) - N_INPUTS + 1
+        ) // 2
+        raise ModelError(
+            f"n_neurons must be between 1 and {largest} with these {blocks} layers: each layer "
+            f"of N neurons has {N_INPUTS} x N afferent and N x (N - 1) winner-take-all "
+            f"synapses, and more than {MAX_SYNAPSES:,} in all do not fit in memory; got "
+            f"{config.n_neurons} (lower it, or run fewer neurons, frozen_gains or sweep points)"
+        )
+
+
+def _synapses_per_block(n_neurons: int) -> int:
+    return N_INPUTS * n_neurons + n_neurons * (n_neurons - 1)
 
 
 def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list, np.ndarray]:
@@ -214,6 +258,21 @@ def build_network(config: Config, samples):
     for k, (neuron, _) in enumerate(binned):
         np.add.at(frames[k], neuron, 1)
     rates_hz = frames[: config.n_train].mean(axis=0) / (config.sample_ms * 1e-3)
+    # The input gain needs drive: the empirical rule the median calibration sample's (counted
+    # as calibrated_gain counts it), the closed form any training event (else it divides by 0).
+    if config.gain_rule == "empirical":
+        steps = round(config.sample_ms / config.dt_ms)
+        calibration = binned[: min(config.calibration_samples, config.n_train)]
+        drive = np.sort([np.count_nonzero(step < steps) for _, step in calibration])
+        drive = drive[len(drive) // 2]
+    else:
+        drive = frames[: config.n_train].sum()
+    if drive == 0:
+        raise events.DataError(
+            f"too few training samples have events in their first {config.sample_ms} ms to "
+            f"derive the input gain ({config.gain_rule} rule); raise sample_ms (N-MNIST "
+            "recordings last about 300 ms)"
+        )
     # Phase 1 presents the training samples, phase 2 the training then the test samples.
     sequence = [*binned[: config.n_train], *binned]
     indices = np.concatenate([neuron for neuron, _ in sequence])

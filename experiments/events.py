@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def read_nmnist(path: str | Path, sensor_size: tuple[int, int] = SENSOR) -> np.n
     if not path.is_file():
         raise DataError(f"event file {path} does not exist; check the dataset folder")
     raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0:
+        raise _empty(path)
     if raw.size % 5:
         raise DataError(
             f"{path} is corrupt: truncated record ({raw.size} bytes is not a whole number of "
@@ -84,6 +87,21 @@ def read_nmnist(path: str | Path, sensor_size: tuple[int, int] = SENSOR) -> np.n
             f"{sensor_size[1]} sensor; is this file from another dataset (give its sensor size)?"
         )
     return events[np.argsort(events["t"], kind="stable")]
+
+
+def _empty(path: Path) -> DataError:
+    return DataError(f"{path} is empty (0 bytes, no events); re-copy or re-download the file")
+
+
+def check_recordings(files: list[Path]) -> None:
+    """DataError for the first of ``files`` that is missing or empty: what the file system
+    tells without reading, so a run is refused before anything is built. (A truncated file
+    is named when it is read, so a sweep reports it as one failed run and goes on.)"""
+    for path in files:
+        if not path.is_file():
+            raise DataError(f"event file {path} does not exist; check the dataset folder")
+        if path.stat().st_size == 0:
+            raise _empty(path)
 
 
 def bin_events(
@@ -264,9 +282,9 @@ def nmnist_folder_files(folder: str | Path, split: str = "train") -> tuple[list[
     label_file = folder / ("train1K.txt" if split == "train" else "test100.txt")
     tree = folder / split.capitalize()
     if label_file.is_file():
-        rows = np.loadtxt(label_file, dtype=int, comments="#", ndmin=2)
-        files = [folder / f"{sample}.bs2" for sample in rows[:, 0]]
-        labels = rows[:, 1]
+        rows = _read_labels(label_file)
+        files = [folder / f"{sample}.bs2" for sample, _ in rows]
+        labels = [label for _, label in rows]
     elif tree.is_dir():
         files = sorted(tree.glob("[0-9]/*.bin"))
         labels = np.array([int(path.parent.name) for path in files])
@@ -278,6 +296,33 @@ def nmnist_folder_files(folder: str | Path, split: str = "train") -> tuple[list[
     if not files:
         raise DataError(f"{folder} has no {split} recordings")
     return files, np.asarray(labels)
+
+
+def _read_labels(label_file: Path) -> list[tuple[int, int]]:
+    """(sample id, digit) of each row of an N-MNIST label file (``#`` starts a comment)."""
+    rows = []
+    text = label_file.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.partition("#")[0].split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not all(re.fullmatch(r"[0-9]+", field) for field in fields):
+            raise DataError(
+                f"{label_file}, line {number}: expected '<sample id> <digit>', got "
+                f"{line.strip()!r}; fix the line or re-copy the file"
+            )
+        sample, label = int(fields[0]), int(fields[1])
+        if label > 9:
+            raise DataError(
+                f"{label_file}, line {number}: label {label} is not a digit 0-9; fix the line "
+                "or re-copy the file"
+            )
+        rows.append((sample, label))
+    if not rows:
+        raise DataError(
+            f"{label_file} lists no recordings (a header or comments only); re-copy the file"
+        )
+    return rows
 
 
 _TONIC_LAYOUT = {  # class name -> (files that must be there, what to tell the user)

@@ -116,6 +116,36 @@ def check(config: Config) -> None:
     unknown = [n for n in (*config.triplet_sets, config.drift_set) if n not in TRIPLET_SETS]
     if unknown:
         raise ModelError(f"unknown triplet sets {unknown}; choose from {', '.join(TRIPLET_SETS)}")
+    for field in ("schemes", "window_lags_ms", "triplet_sets", "triplet_lags_ms",
+                  "triplet_rates_hz", "drift_post_rates_hz"):  # fmt: skip
+        if not getattr(config, field):
+            raise ModelError(
+                f"{field} must hold at least one value (each is a condition of one protocol; "
+                f"default {getattr(Config(), field)!r})"
+            )
+    rates = (config.window_rate_hz, *config.triplet_rates_hz)
+    if min(rates) <= 0:
+        raise ModelError(
+            "window_rate_hz and every triplet_rates_hz must be positive (pairings repeat "
+            f"every 1000/rate ms); got {config.window_rate_hz} and {config.triplet_rates_hz}"
+        )
+    if config.dt_ms > 500 / max(rates):
+        raise ModelError(
+            f"dt_ms must be at most {500 / max(rates):g} ms, half the interval between pairings "
+            f"at {max(rates):g} Hz: rounding spike times onto a longer step can put two "
+            f"pairings of one synapse on one step; got {config.dt_ms}"
+        )
+    if not 0 < config.w0 < config.w_max:
+        raise ModelError(
+            f"0 < w0 < w_max is needed (multiplicative depression scales with w, so at w0 = 0 "
+            f"nothing is measured, and at w_max potentiation is clipped away); got "
+            f"w0={config.w0}, w_max={config.w_max}"
+        )
+    if config.drift_w0 <= 0:
+        raise ModelError(
+            f"drift_w0 must be positive (the drift is measured far from the bounds 0 and "
+            f"10 drift_w0); got {config.drift_w0}"
+        )
     span_ms = 1000 / config.window_rate_hz
     if max(abs(lag) for lag in config.window_lags_ms) >= span_ms / 2:
         raise ModelError(

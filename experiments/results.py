@@ -68,7 +68,11 @@ def _version(distribution: str) -> str | None:
 GENERATED = ("figures/",)
 
 
-def git_state(root: Path = Path(__file__).resolve().parent.parent) -> dict:
+#: The checkout this package runs from, if it is one.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def git_state(root: Path = CHECKOUT) -> dict:
     """Commit of the checkout at ``root`` (by default the one this package runs from, if it
     is one), and the files that differ from it: changed or untracked, outside ``.gitignore``
     and the generated figures."""

@@ -8,15 +8,22 @@ without recompiling a standalone build.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import math
+import operator
 import re
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from brian2 import Equations, Quantity, get_dimensions
+import numpy as np
+from brian2 import DimensionMismatchError, Equations, Quantity, get_dimensions
 from brian2.core.namespace import DEFAULT_UNITS
-from brian2.equations.equations import EquationError
+from brian2.equations.equations import EQUATIONS, EquationError
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+from pyparsing import ParseException
 
 
 class ModelError(ValueError):
@@ -29,17 +36,86 @@ def unit_string(quantity) -> str:
     return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))
 
 
+_MAX_QUANTITY_TEXT = 200
+_MAX_EXPONENT = 32
+_QUANTITY_FORMS = (
+    "write a number times Brian2 units, e.g. '20*ms', '20 ms', '-65*mV', '1e-3*ms**-1' or "
+    "'0.5': numbers, unit names, + - * / ( ) and ** with a number of magnitude at most "
+    f"{_MAX_EXPONENT} as the exponent"
+)
+
+
+class _Refused(Exception):
+    """A text outside what the parsers below accept; the message says which part."""
+
+
 def parse_quantity(text: str) -> Quantity | float:
-    """Parse ``'20*ms'``, ``'20 ms'`` or ``'0.5'`` with Brian2's unit names only."""
-    expression = re.sub(r"(?<=[\d.])\s+(?=[A-Za-z])", "*", text.strip())
-    if not re.fullmatch(r"[\w.\s*/()+\-e]+", expression):
-        raise ModelError(f"cannot read {text!r} as a quantity; write it like '20*ms' or '0.5'")
-    try:
-        return eval(expression, {"__builtins__": {}}, dict(DEFAULT_UNITS))  # noqa: S307
-    except Exception as err:  # any failure means the text is not a quantity
+    """Parse ``'20*ms'``, ``'20 ms'`` or ``'0.5'`` with Brian2's unit names only.
+
+    The text is data: its syntax tree is walked, never evaluated, so it cannot reach Python
+    (no names but units, no attributes, calls or subscripts), and exponents are bounded, so
+    that ``9**9**9**9`` is refused before anything is computed.
+    """
+    if len(text) > _MAX_QUANTITY_TEXT:
         raise ModelError(
-            f"cannot read {text!r} as a quantity ({err}); write it like '20*ms' or '0.5'"
-        ) from None
+            f"cannot read {text[:40]!r}... as a quantity: it has {len(text)} characters, more "
+            f"than {_MAX_QUANTITY_TEXT}; {_QUANTITY_FORMS}"
+        )
+    expression = re.sub(r"(?<=[\d.])\s+(?=[A-Za-z])", "*", text.strip())
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ModelError(f"cannot read {text!r} as a quantity; {_QUANTITY_FORMS}") from None
+    try:
+        with np.errstate(all="ignore"):  # overflow is reported below as a non-finite value
+            value = _quantity_value(tree.body)
+        if not np.all(np.isfinite(np.asarray(value))):
+            raise _Refused(f"its value {value!r} is not finite")
+    except _Refused as err:
+        raise ModelError(f"cannot read {text!r} as a quantity: {err}; {_QUANTITY_FORMS}") from None
+    except (ArithmeticError, DimensionMismatchError) as err:
+        raise ModelError(f"cannot read {text!r} as a quantity ({err}); {_QUANTITY_FORMS}") from None
+    return value
+
+
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def _quantity_value(node: ast.AST):
+    """The value of a parsed quantity text: numbers and units joined by + - * / ** only."""
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float):  # bool, complex, str, bytes, None, ...
+            raise _Refused(f"{node.value!r} is not a number")
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in DEFAULT_UNITS:
+            raise _Refused(f"{node.id!r} is not a Brian2 unit")
+        return DEFAULT_UNITS[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _quantity_value(node.operand)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left = _quantity_value(node.left)
+        right = _quantity_value(node.right)
+        if isinstance(node.op, ast.Pow) and not (
+            type(right) in (int, float) and abs(right) <= _MAX_EXPONENT
+        ):
+            raise _Refused(
+                f"the exponent {right!r} is not a plain number of magnitude at most {_MAX_EXPONENT}"
+            )
+        value = _OPERATORS[type(node.op)](left, right)
+        if isinstance(value, complex):  # a negative number to a fractional power
+            raise _Refused(f"({left!r})**{right!r} is not a real number")
+        if isinstance(value, int) and abs(value) > sys.float_info.max:  # keeps powers cheap
+            raise _Refused("a number in it is too large")
+        return value
+    raise _Refused(f"{ast.unparse(node)!r} is neither a number nor a unit")
 
 
 def _freeze(mapping: Mapping | None) -> Mapping:
@@ -48,6 +124,7 @@ def _freeze(mapping: Mapping | None) -> Mapping:
 
 def _equation_variable(line: str) -> str:
     """The variable a single equation line defines (``v`` for ``dv/dt = ...``)."""
+    _check_equation_text(line)
     try:
         equations = Equations(line)
     except (EquationError, ValueError, SyntaxError) as err:
@@ -59,6 +136,73 @@ def _equation_variable(line: str) -> str:
     if len(names) != 1:
         raise ModelError(f"give one equation line at a time, got {len(names)} in {line!r}")
     return names[0]
+
+
+_MAX_EQUATION_BITS = 4096
+_EQUATION_FORMS = (
+    "equations take numbers, names and Brian2 functions only, with small powers (e.g. v**2, "
+    f"x**0.5, x**-1; exponents up to {_MAX_EXPONENT})"
+)
+
+
+@functools.cache  # every copy of a record checks its lines again
+def _check_equation_text(text: str) -> None:
+    """Refuse what Brian2's equation parser would run or never finish: it hands expressions to
+    sympy, which executes a string argument as Python (``f('...')`` is sympified) and computes
+    integer powers exactly (``9**9**9**9``, ``exp(387420489*log(9))`` never end)."""
+    try:
+        parsed = EQUATIONS.parse_string(text, parse_all=True)
+    except ParseException:
+        return  # Brian2 refuses the line itself, before sympy sees it
+    for equation in parsed:
+        expression = equation.get("expression")
+        if expression is None:
+            continue
+        try:
+            _exact_bits(ast.parse(" ".join(expression.split()), mode="eval").body)
+        except SyntaxError:
+            continue  # Brian2 parses it the same way and refuses it
+        except RecursionError:  # Brian2's parser would stop on it with a traceback
+            raise ModelError(
+                f"cannot use the equation line {text[:60]!r}...: it is too long or nests too "
+                "deeply for Python's parser; split it with a subexpression (x = ... : unit)"
+            ) from None
+        except _Refused as err:
+            raise ModelError(
+                f"cannot use the equation line {text!r}: {err}; {_EQUATION_FORMS}"
+            ) from None
+
+
+def _exact_bits(node: ast.AST) -> float:
+    """An upper bound on the bits of the integers sympy may compute exactly from ``node``.
+    Names count as 1 (sympy may cancel ``v/v``); a call with a ``log`` inside counts as a
+    power, since sympy turns ``exp(c*log(x))`` into ``x**c``."""
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float, bool):
+            raise _Refused(f"{node.value!r} is not a number")
+        bits = math.log2(max(abs(node.value), 1))
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = _exact_bits(node.right)
+        if exponent > math.log2(_MAX_EXPONENT):
+            raise _Refused(f"the exponent of {ast.unparse(node)!r} may exceed {_MAX_EXPONENT}")
+        bits = _exact_bits(node.left) * 2**exponent
+    elif isinstance(node, ast.JoinedStr):
+        raise _Refused(f"{ast.unparse(node)} is not a number")
+    else:
+        children = [_exact_bits(child) for child in ast.iter_child_nodes(node)]
+        bits = sum(children) + (len(children) > 1)  # a product adds bits, a sum one more
+        if isinstance(node, ast.Call) and any(
+            isinstance(inner, ast.Call) and getattr(inner.func, "id", "") in ("log", "log10")
+            for argument in node.args
+            for inner in ast.walk(argument)
+        ):
+            bits = 2 ** min(bits, 64)
+    if bits > _MAX_EQUATION_BITS:
+        raise _Refused(
+            f"{ast.unparse(node)[:60]!r} would make sympy compute numbers of more than "
+            f"{_MAX_EQUATION_BITS} bits"
+        )
+    return bits
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,112 @@
+"""Config values that passed the type and range rules and then crashed a run, or ran on NaN."""
+
+import dataclasses
+import json
+
+import pytest
+
+from experiments import event_features, neuron_comparison
+from experiments.cli import EXIT_BAD_INPUT, main
+from experiments.configs import ConfigError, checked
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["neuron_comparison", "--config", "dt_ms=1e999"], "dt_ms must hold finite numbers"),
+        (["song_stdp", "--config", "duration_s=1e999"], "duration_s must hold finite numbers"),
+        (
+            ["event_features", "--config", "frozen_gains=(1.0, 1e999)"],
+            "frozen_gains must hold finite numbers",
+        ),
+        (
+            ["event_features", "--config", "sweep=((1.0, 1.0, 1.0), (1.0, -1e999, 1.0))"],
+            "sweep must hold finite numbers",
+        ),
+        (
+            ["neuron_comparison", "--neuron", "lif", "--set", "lif.tau_m=(1e999-1e999)*ms"],
+            "is not finite",
+        ),
+    ],
+)
+def test_inf_and_nan_are_refused_with_the_field_named(argv, message, tmp_path, capsys):
+    _refused(["run", *argv], message, tmp_path, capsys)
+
+
+def test_a_nan_from_a_task_file_is_refused():
+    """JSON, the format of a sweep worker's task file, can carry NaN, which no literal can."""
+    fields = json.loads('{"dt_ms": NaN, "neurons": ["lif"]}')
+    with pytest.raises(ConfigError, match="dt_ms must hold finite numbers"):
+        checked(neuron_comparison, neuron_comparison.Config(**fields))
+    nested = dataclasses.replace(event_features.SCALES["tiny"], sweep=((1.0, float("nan"), 1.0),))
+    with pytest.raises(ConfigError, match="sweep must hold finite numbers"):
+        checked(event_features, nested)
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        # plasticity_curves: each of these ended in a traceback
+        ("window_rate_hz=0", "window_rate_hz and every triplet_rates_hz must be positive"),
+        ("triplet_rates_hz=(0.0, 10.0)", "every triplet_rates_hz must be positive"),
+        ("window_lags_ms=()", "window_lags_ms must hold at least one value"),
+        ("triplet_lags_ms=()", "triplet_lags_ms must hold at least one value"),
+        ("triplet_rates_hz=()", "triplet_rates_hz must hold at least one value"),
+        ("drift_post_rates_hz=()", "drift_post_rates_hz must hold at least one value"),
+        ("schemes=()", "schemes must hold at least one value"),
+        ("triplet_sets=()", "triplet_sets must hold at least one value"),
+        ("w0=0", "0 < w0 < w_max"),
+        ("w_max=1.0", "0 < w0 < w_max"),
+        ("dt_ms=20.0", "dt_ms must be at most 10 ms"),
+        # ran, but on a weight pinned to its bound: a drift of NaN
+        ("drift_w0=0", "drift_w0 must be positive"),
+    ],
+)
+def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp_path, capsys):
+    argv = ["run", "plasticity_curves", "--config", setting]
+    _refused(argv, message, tmp_path, capsys)
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("n_neurons=100000", "n_neurons must be between 1 and 1469 with these 18 layers"),
+        ("w_sum=0", "w_sum must be positive"),
+        ("w_max=0", "w_max must be positive"),
+        ("spikes_per_sample=0", "spikes_per_sample must be positive"),
+        ("dt_ms=0.0001", "dt_ms must be at least 0.001"),
+        ("dt_ms=1000", "sample_ms must be at least dt_ms"),
+        ("n_train=1790", "n_train + n_test must be at most 1797"),
+    ],
+)
+def test_event_features_values_that_crashed_are_refused(setting, message, tmp_path, capsys):
+    argv = ["run", "event_features", "--config", setting]
+    _refused(argv, message, tmp_path, capsys)
+
+
+def test_the_largest_layer_size_offered_is_accepted():
+    accepted = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=1469)
+    event_features.check(accepted)
+
+
+def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
+    """Whether a sample holds events is known once the data is read, not from the config."""
+    argv = [
+        "run", "event_features", "--scale", "tiny", "--device", "runtime",
+        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()",
+        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert "training samples have events in their first 1.0 ms" in error
+    assert error.count("\n") == 1 and not list((tmp_path / "r").rglob("metrics.json"))
+
+
+def _refused(argv, message, tmp_path, capsys):
+    folders = ["--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b")]
+    code = main([*argv, "--scale", "tiny", *folders])
+    error = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert message in error and error.startswith("stdplab: error:")
+    assert error.count("\n") == 1
+    assert not (tmp_path / "b").exists() and not (tmp_path / "r").exists()
