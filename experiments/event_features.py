@@ -205,14 +205,23 @@ def _synapses_per_block(n_neurons: int) -> int:
     return N_INPUTS * n_neurons + n_neurons * (n_neurons - 1)
 
 
-def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list, np.ndarray]:
+def load_samples(
+    config: Config, cache_dir=None, progress=None
+) -> tuple[list, np.ndarray, list, np.ndarray]:
     """(train events, train labels, test events, test labels); emulated samples are kept in
-    ``cache_dir`` (if given) for the next run."""
+    ``cache_dir`` (if given) for the next run; ``progress`` (an ``experiments.progress.
+    Progress``) counts the samples read."""
     from experiments import events
+
+    def counted(what):
+        return None if progress is None else lambda done, total: progress.count(done, total, what)
 
     if config.dataset == "emulated":
         samples, labels = events.emulated_nmnist(
-            config.n_train + config.n_test, config.seed, cache_dir=cache_dir
+            config.n_train + config.n_test,
+            config.seed,
+            cache_dir=cache_dir,
+            progress=counted("emulated samples"),
         )
         return (
             samples[: config.n_train],
@@ -221,18 +230,21 @@ def load_samples(config: Config, cache_dir=None) -> tuple[list, np.ndarray, list
             labels[config.n_train :],
         )
     train, train_labels = events.load_nmnist_folder(
-        config.dataset_folder, "train", limit=config.n_train
+        config.dataset_folder, "train", limit=config.n_train, progress=counted("train recordings")
     )
     test, test_labels = events.load_nmnist_folder(
-        config.dataset_folder, "test", limit=config.n_test
+        config.dataset_folder, "test", limit=config.n_test, progress=counted("test recordings")
     )
     return train, train_labels, test, test_labels
 
 
 def simulate(config: Config, sim) -> dict:
-
     # build/<experiment>/<device>: the emulated data is kept beside, in build/data
-    samples = load_samples(config, cache_dir=sim.build_dir.parent.parent / "data")
+    sim.progress.phase(f"reading {config.n_train + config.n_test} samples ({config.dataset})")
+    samples = load_samples(
+        config, cache_dir=sim.build_dir.parent.parent / "data", progress=sim.progress
+    )
+    sim.progress.phase("building the network")
     net, readers, phases = build_network(config, samples)
     sim.run_phases(net, phases)
     readers["simulation_s"] = sim.run_seconds

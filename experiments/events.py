@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -228,12 +229,17 @@ EMULATOR_VERSION = 1  # bump when the emulator's output changes: cached samples 
 
 
 def emulated_nmnist(
-    n_samples: int, seed: int, cache_dir: str | Path | None = None, **emulator
+    n_samples: int,
+    seed: int,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **emulator,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Emulated recordings of the first ``n_samples`` digits; sample i uses the generator
     ``default_rng([seed, i])``, so any sample can be regenerated alone. With ``cache_dir``,
     each sample is kept there as an N-MNIST file (keyed by seed, settings and emulator
-    version) and read back on the next call instead of being emulated again."""
+    version) and read back on the next call instead of being emulated again. ``progress``
+    is called with (samples done, samples) after each."""
     images, labels = digits_as_mnist(n_samples)
     if len(images) < n_samples:
         raise DataError(f"the embedded digits hold {len(images)} samples, not {n_samples}")
@@ -247,11 +253,13 @@ def emulated_nmnist(
         path = cache / f"{k}.bin" if cache else None
         if path is not None and path.exists():
             samples.append(read_nmnist(path))
-            continue
-        events = emulate_saccades(image, np.random.default_rng([seed, k]), **emulator)
-        if path is not None:
-            write_nmnist(path, events)
-        samples.append(events)
+        else:
+            events = emulate_saccades(image, np.random.default_rng([seed, k]), **emulator)
+            if path is not None:
+                write_nmnist(path, events)
+            samples.append(events)
+        if progress is not None:
+            progress(k + 1, len(images))
     return samples, labels
 
 
@@ -259,13 +267,22 @@ def emulated_nmnist(
 
 
 def load_nmnist_folder(
-    folder: str | Path, split: str = "train", limit: int | None = None
+    folder: str | Path,
+    split: str = "train",
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Recordings and labels from either N-MNIST layout: the subset's ``<id>.bs2`` files with
-    ``train1K.txt`` / ``test100.txt`` labels, or ``Train/<digit>/<id>.bin`` (``Test/...``)."""
+    ``train1K.txt`` / ``test100.txt`` labels, or ``Train/<digit>/<id>.bin`` (``Test/...``).
+    ``progress`` is called with (recordings read, recordings) after each."""
     files, labels = nmnist_folder_files(folder, split)
     files, labels = files[:limit], labels[:limit]
-    return [read_nmnist(path) for path in files], np.asarray(labels)
+    recordings = []
+    for path in files:
+        recordings.append(read_nmnist(path))
+        if progress is not None:
+            progress(len(recordings), len(files))
+    return recordings, np.asarray(labels)
 
 
 def nmnist_folder_files(folder: str | Path, split: str = "train") -> tuple[list[Path], np.ndarray]:
