@@ -221,7 +221,7 @@ def _command_figures(args) -> int:
     _check_scale_everywhere(args.scale)
     figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
     _check_folders(args, "--results-dir", "--build-dir")
-    check_writable_figures(figures_dir)
+    _check_writable_figures(figures_dir)
     results = {
         name: _run_one(args, name, args.scale, seed=None, neurons=None, sets=[], config_values=[])
         for name in EXPERIMENTS
@@ -251,7 +251,7 @@ def _figures_dir(args, name: str) -> Path:
     return Path("figures") / "runs" / name
 
 
-def check_writable_figures(folder: Path) -> None:
+def _check_writable_figures(folder: Path) -> None:
     from experiments.results import check_writable
 
     check_writable(folder, "--figures-dir")
@@ -271,11 +271,11 @@ def _command_report(args) -> int:
         if args.result is not None and name not in EXPERIMENTS:
             raise UsageError(f"{directory} is not a result folder (results/<experiment>/<label>/)")
         figures_dir = _figures_dir(args, f"{name}-{Path(directory).name}")
-        check_writable_figures(figures_dir)
+        _check_writable_figures(figures_dir)
         return _render({name: Path(directory)}, figures_dir, f"configuration {directory}")
     _check_scale_everywhere(args.scale)
     figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
-    check_writable_figures(figures_dir)
+    _check_writable_figures(figures_dir)
     results = {}
     for name in EXPERIMENTS:
         config = get_experiment(name).SCALES[args.scale]
