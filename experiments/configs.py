@@ -6,7 +6,7 @@ field takes an integer; a float field an integer or a float, stored as a float s
 throughout ``experiments``: a time step (``dt_ms``) is positive; a scalar duration, time
 constant or rate (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count (``n_*``,
 ``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``) is at
-least 1; a seed is a non-negative integer. Each module's ``check`` adds its own rules.
+least 1; a seed is an integer from 0 to 2**32 - 1. Each module's ``check`` adds its own rules.
 
 Each field's meaning is the ``#:`` comment above it in its ``Config``; ``describe_config``
 lists the fields with their defaults and units (``stdplab run EXPERIMENT --help``).
@@ -77,8 +77,8 @@ def coerce(module, field: str, value):
 
 def _range_rule(name: str, value) -> str | None:
     """What the field name promises about a scalar number, if it is broken."""
-    if name == "seed":
-        return None if value >= 0 else "a non-negative integer"
+    if name == "seed":  # Brian2 and numpy seed a 32-bit Mersenne Twister
+        return None if 0 <= value < 2**32 else "an integer from 0 to 2**32 - 1"
     if name == "dt_ms" or name.endswith("_dt_ms"):
         return None if value > 0 else "positive (a time step)"
     if name.endswith(("_ms", "_s", "_hz")):
