@@ -169,10 +169,11 @@ class Simulation:
         from brian2 import device
 
         self._networks.append(net)
+        total_s = sum(float(duration) for duration, _ in phases)
+        _check_steps(net, total_s)
         nonfinite.watch(net)
         if rerunnable and self.device == "runtime":
             net.store(_INITIAL_STATE)
-        total_s = sum(float(duration) for duration, _ in phases)
         started = time.perf_counter()
         if self.device == "runtime":
             self.progress.phase(f"simulating {total_s:.4g} s of model time (runtime device)")
@@ -362,6 +363,31 @@ class Simulation:
             f"CUDA project {what} in {self.build_dir}; there is no GPU on this machine, so it "
             "was not run and no results were written. Run it on a machine with an NVIDIA GPU."
         )
+
+
+#: Brian2 stores the times of a SpikeGeneratorGroup as 32-bit step counts.
+MAX_STEPS = 2**31 - 1
+
+
+def _check_steps(net, total_s: float) -> None:
+    """ConfigError, before anything is built, for a run that no clock of ``net`` can step
+    through: longer than ``MAX_STEPS`` steps, or shorter than one step."""
+    from experiments.configs import ConfigError
+
+    for clock in {obj.clock for obj in net.objects}:
+        dt_s = float(clock.dt)
+        steps = total_s / dt_s
+        if steps > MAX_STEPS:
+            raise ConfigError(
+                f"the run is {total_s:.4g} s of model time in steps of {dt_s * 1e3:.4g} ms, "
+                f"{steps:.3g} steps, more than Brian2's {MAX_STEPS} (spike times are 32-bit "
+                "step counts); shorten the protocol or choose a longer dt_ms"
+            )
+        if 0 < total_s < dt_s:
+            raise ConfigError(
+                f"the time step {dt_s * 1e3:.4g} ms is longer than the whole run "
+                f"({total_s * 1e3:.4g} ms); choose a shorter dt_ms"
+            )
 
 
 def _makefile_flags(makefile: Path) -> list[str]:

@@ -268,3 +268,24 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(option, tmp_path
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and option in error and "cannot write" in error
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("metrics.json"))
+
+
+@pytest.mark.parametrize(
+    "experiment, setting, message",
+    [
+        # Brian2's spike generators count time in 32-bit steps: these crashed inside Brian2
+        ("plasticity_curves", "window_rate_hz=1e-9", "more than Brian2's 2147483647"),
+        ("plasticity_curves", "dt_ms=1e-9", "more than Brian2's 2147483647"),
+        ("song_stdp", "duration_s=1e9", "more than Brian2's 2147483647"),
+        ("song_stdp", "dt_ms=1e9", "longer than the whole run"),  # a StopIteration traceback
+    ],
+)
+def test_a_run_no_clock_can_step_through_is_refused_before_it_runs(
+    experiment, setting, message, tmp_path, capsys
+):
+    argv = ["run", experiment, "--scale", "tiny", "--device", "runtime", "--config", setting,
+            "--quiet", "--results-dir", str(tmp_path / "r")]  # fmt: skip
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+    assert not list(tmp_path.rglob("metrics.json"))
