@@ -91,17 +91,17 @@ def gallery_patterns(config: dict, data: dict) -> dict[str, dict]:
             )
         if name == "IB":  # one burst at onset, then single spikes
             return (
-                f["bursts"] == 1
+                len(train) >= 5
+                and f["bursts"] == 1
                 and isi[0] < BURST_ISI_S
-                and len(train) >= 5
                 and np.all(isi[3:] > 0.02)
             )
         if name == "CH":  # repeated high-frequency bursts
             return f["bursts"] >= 3
         if name == "FS":  # fast, without adaptation pauses
-            return f["rate_hz"] > 3 * rs and isi[1:].max() < 0.015
+            return len(isi) >= 2 and f["rate_hz"] > 3 * rs and isi[1:].max() < 0.015
         if name == "LTS":  # high-frequency onset, strong adaptation
-            return isi[0] < 0.005 and f["last_isi_ms"] > 3 * f["first_isi_ms"] and len(train) >= 10
+            return len(train) >= 10 and isi[0] < 0.005 and f["last_isi_ms"] > 3 * f["first_isi_ms"]
         if name == "TC":  # silent while hyperpolarised, rebound burst on release
             during = np.count_nonzero((train >= onset) & (train < release))
             rebound = np.count_nonzero((train >= release) & (train < release + 0.03))

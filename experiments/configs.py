@@ -97,6 +97,17 @@ def _finite(value) -> bool:
     return not isinstance(value, float) or math.isfinite(value)
 
 
+def require_values(config, *fields: str) -> None:
+    """ConfigError for the first of ``fields`` (tuples, each value a condition of the
+    protocol) that holds no value: an empty list of conditions measures nothing."""
+    for field in fields:
+        if not getattr(config, field):
+            raise ConfigError(
+                f"{field} must hold at least one value (each is a condition of the protocol; "
+                f"default {_shown(getattr(type(config)(), field))})"
+            )
+
+
 def checked(module, config):
     """``config`` with lossless conversions applied (see ``coerce``); ConfigError naming the
     first field with a wrong type or range."""

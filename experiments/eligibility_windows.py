@@ -25,6 +25,7 @@ from analysis.eprop import (
     two_halves_protocol,
     window_protocol_input,
 )
+from experiments.configs import require_values
 from models.base import ModelError
 from models.eprop import (
     REFRACTORY_BOUNDARIES,
@@ -110,6 +111,12 @@ def check(config: Config) -> None:
                 f"unknown options ({boundary!r}, {spike_step_h!r}); boundaries are "
                 f"{REFRACTORY_BOUNDARIES}, spike-step h {SPIKE_STEP_H}"
             )
+    require_values(config, "lags", "izhikevich_lags_ms")
+    if not 0 < config.alpha < 1 or config.v_th <= 0:
+        raise ModelError(
+            f"alpha = exp(-dt/tau_m) must lie in (0, 1) and v_th above 0 (the maps' voltage "
+            f"scale); got alpha {config.alpha}, v_th {config.v_th}"
+        )
     bad = [lag for lag in config.lags if not 0 <= SPIKE_STEP - lag < config.steps]
     if bad:
         raise ModelError(

@@ -80,8 +80,20 @@ def _fi_max(config: Config, name: str) -> float:
     return limits[base]
 
 
+#: The gallery's stimulus table has one row per ms and its voltage trace a sample per 0.1 ms.
+GALLERY_MAX_MS = 100_000
+
+
 def check(config: Config) -> None:
     from experiments.build import check_model, resolve_neuron
+
+    gallery_ms = config.gallery_settle_ms + config.gallery_onset_ms + 2 * config.gallery_phase_ms
+    if config.gallery_phase_ms < 1 or gallery_ms > GALLERY_MAX_MS:
+        raise ModelError(
+            f"the gallery needs stimulus phases of at least 1 ms (its stimulus table has 1 ms "
+            f"rows) and at most {GALLERY_MAX_MS} ms in all; got gallery_phase_ms "
+            f"{config.gallery_phase_ms} and {gallery_ms:g} ms in all"
+        )
 
     for name in config.neurons:
         model = resolve_neuron(name, config.overrides)

@@ -17,6 +17,7 @@ import numpy as np
 
 from analysis.plasticity_curves import evaluate  # noqa: F401  (this experiment's metrics)
 from analysis.stdp import TRIPLET_PARAMS, pairing_times
+from experiments.configs import require_values
 from models.base import ModelError
 from models.plasticity import (
     BOUNDS,
@@ -116,13 +117,15 @@ def check(config: Config) -> None:
     unknown = [n for n in (*config.triplet_sets, config.drift_set) if n not in TRIPLET_SETS]
     if unknown:
         raise ModelError(f"unknown triplet sets {unknown}; choose from {', '.join(TRIPLET_SETS)}")
-    for field in ("schemes", "window_lags_ms", "triplet_sets", "triplet_lags_ms",
-                  "triplet_rates_hz", "drift_post_rates_hz"):  # fmt: skip
-        if not getattr(config, field):
-            raise ModelError(
-                f"{field} must hold at least one value (each is a condition of one protocol; "
-                f"default {getattr(Config(), field)!r})"
-            )
+    require_values(
+        config,
+        "schemes",
+        "window_lags_ms",
+        "triplet_sets",
+        "triplet_lags_ms",
+        "triplet_rates_hz",
+        "drift_post_rates_hz",
+    )
     rates = (config.window_rate_hz, *config.triplet_rates_hz)
     if min(rates) <= 0:
         raise ModelError(

@@ -24,6 +24,7 @@ from analysis.timing_learning import (  # noqa: F401  (evaluate: this experiment
     task,
     variant_label,
 )
+from experiments.configs import require_values
 from models.base import ModelError
 from models.eprop import (
     LEARNING_SIGNALS,
@@ -122,6 +123,7 @@ def _on_grid(value_ms: float, step_ms: float) -> bool:
 
 
 def check(config: Config) -> None:
+    require_values(config, "variants")
     for model, signal in config.variants:
         if model not in MODELS:
             raise ModelError(f"unknown e-prop model {model!r}; choose one of {', '.join(MODELS)}")

@@ -93,7 +93,7 @@ def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
     """Whether a sample holds events is known once the data is read, not from the config."""
     argv = [
         "run", "event_features", "--scale", "tiny", "--device", "runtime",
-        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()",
+        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()", "--quiet",
         "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
     ]  # fmt: skip
     assert main(argv) == EXIT_BAD_INPUT
@@ -110,3 +110,32 @@ def _refused(argv, message, tmp_path, capsys):
     assert message in error and error.startswith("stdplab: error:")
     assert error.count("\n") == 1
     assert not (tmp_path / "b").exists() and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "experiment, setting, message",
+    [
+        ("timing_learning", "variants=()", "variants must hold at least one value"),
+        ("eligibility_windows", "lags=()", "lags must hold at least one value"),
+        ("eligibility_windows", "izhikevich_lags_ms=()", "izhikevich_lags_ms must hold"),
+        ("eligibility_windows", "alpha=1e9", "alpha = exp(-dt/tau_m) must lie in (0, 1)"),
+        ("neuron_comparison", "gallery_phase_ms=0", "stimulus phases of at least 1 ms"),
+        # the stimulus table at 1 ms rows: 56 GB, killed by the kernel
+        ("neuron_comparison", "gallery_phase_ms=1e9", "at most 100000 ms in all"),
+    ],
+)
+def test_values_found_by_probing_every_field_are_refused(
+    experiment, setting, message, tmp_path, capsys
+):
+    _refused(["run", experiment, "--config", setting], message, tmp_path, capsys)
+
+
+def test_a_gallery_too_short_for_its_patterns_reports_them_missing(tmp_path, capsys):
+    """1-ms phases show no firing pattern: each is a FAIL row, not an IndexError."""
+    argv = ["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron",
+            "lif", "--config", "gallery_phase_ms=1", "--quiet",
+            "--results-dir", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    (folder,) = (tmp_path / "neuron_comparison").iterdir()
+    targets = json.loads((folder / "metrics.json").read_text())["targets"]
+    assert [row["passed"] for row in targets if row["key"].startswith("N1-")] == [False] * 7
