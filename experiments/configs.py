@@ -19,6 +19,7 @@ import inspect
 import math
 import re
 import textwrap
+import typing
 
 _COUNT_SUFFIXES = ("_points", "_pairs", "_samples", "_steps", "_inputs")
 
@@ -54,7 +55,8 @@ def _tuples(value):
 
 def coerce(module, field: str, value):
     """``value`` for ``module``'s config ``field``, converted where the conversion loses
-    nothing (int to float, list to tuple); ConfigError if it has the wrong type."""
+    nothing (int to float, list to tuple); ConfigError if it has the wrong type, a tuple's
+    items included (see ``tuple_shape``)."""
     default = getattr(module.SCALES["quick"], field)
     kind = _kind(default)
     value = _tuples(value)
@@ -72,7 +74,62 @@ def coerce(module, field: str, value):
         raise ConfigError(
             f"{module.NAME}: {field} must be {_NAMES[kind]} (default {default!r}); got {value!r}"
         )
+    if kind == "tuple":
+        shape = tuple_shape(typing.get_type_hints(type(module.SCALES["quick"]))[field])
+        if not _matches(value, shape):
+            raise ConfigError(
+                f"{module.NAME}: {field} must be {_shape_words(shape)} (default "
+                f"{_shown(default)}); got {value!r}"
+            )
     return value
+
+
+def tuple_shape(hint):
+    """The shape a tuple field's type annotation declares: ("list", item shape) for
+    ``tuple[X, ...]``, ("record", [shape per position]) for a fixed record such as
+    ``tuple[int, int, float]``, a kind name for a scalar, "any" where it says nothing."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return ("list", tuple_shape(args[0]))
+        return ("record", [tuple_shape(arg) for arg in args]) if args else ("list", "any")
+    return {int: "int", float: "number", str: "str", bool: "bool"}.get(hint, "any")
+
+
+_KIND_TYPES = {"int": int, "number": int | float, "str": str, "bool": bool}
+_KIND_WORDS = {
+    "int": "integer",
+    "number": "number",
+    "str": "string",
+    "bool": "boolean",
+    "any": "value",
+}
+
+
+def _matches(value, shape) -> bool:
+    if shape == "any":
+        return True
+    if isinstance(shape, str):  # a bool is an int to Python, never a count or number here
+        return isinstance(value, _KIND_TYPES[shape]) and isinstance(value, bool) == (
+            shape == "bool"
+        )
+    form, inner = shape
+    if not isinstance(value, tuple):
+        return False
+    if form == "list":
+        return all(_matches(item, inner) for item in value)
+    return len(value) == len(inner) and all(map(_matches, value, inner))
+
+
+def _shape_words(shape) -> str:
+    form, inner = shape
+    if form == "record":
+        return f"a tuple of {len(inner)} items ({', '.join(_KIND_WORDS[k] for k in inner)})"
+    if inner == "any":
+        return "a tuple"
+    if isinstance(inner, str):
+        return f"a tuple of {_KIND_WORDS[inner]}s"
+    return f"a tuple of ({', '.join(_KIND_WORDS[k] for k in inner[1])}) tuples"
 
 
 def _range_rule(name: str, value) -> str | None:

@@ -93,8 +93,8 @@ def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
     """Whether a sample holds events is known once the data is read, not from the config."""
     argv = [
         "run", "event_features", "--scale", "tiny", "--device", "runtime",
-        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()", "--quiet",
-        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()",
+        "--quiet", "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
     ]  # fmt: skip
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
@@ -139,3 +139,19 @@ def test_a_gallery_too_short_for_its_patterns_reports_them_missing(tmp_path, cap
     (folder,) = (tmp_path / "neuron_comparison").iterdir()
     targets = json.loads((folder / "metrics.json").read_text())["targets"]
     assert [row["passed"] for row in targets if row["key"].startswith("N1-")] == [False] * 7
+
+
+@pytest.mark.parametrize(
+    "experiment, setting, message",
+    [
+        # each crashed inside the run with a traceback
+        ("event_features", "frozen_gains=('a',)", "frozen_gains must be a tuple of numbers"),
+        ("plasticity_curves", "triplet_rates_hz=(10.0, None)", "a tuple of numbers"),
+        ("eligibility_windows", "izhikevich_pulse=(0,)", "a tuple of 3 items (integer, integer"),
+        ("eligibility_windows", "lags=(1.5,)", "lags must be a tuple of integers"),
+        ("event_features", "sweep=((1.0, 2.0),)", "a tuple of (number, number, number) tuples"),
+        ("neuron_comparison", "fi_max_current_na=(('lif', True),)", "(string, number) tuples"),
+    ],
+)
+def test_tuple_items_follow_the_fields_annotation(experiment, setting, message, tmp_path, capsys):
+    _refused(["run", experiment, "--config", setting], message, tmp_path, capsys)
