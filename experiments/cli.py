@@ -589,6 +589,12 @@ def main(argv=None) -> int:
     except (SimulationFailed, NonFiniteState) as err:
         _error(err)
         return EXIT_SIMULATION_FAILED
+    except MemoryError as err:  # numpy's says how much it asked for
+        _error(
+            f"the run needs more memory than this machine can give ({err or 'MemoryError'}); "
+            "nothing was written; choose a smaller configuration"
+        )
+        return EXIT_SIMULATION_FAILED
     except KeyboardInterrupt:
         _silence_unused_object_warnings()
         print(

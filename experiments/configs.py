@@ -3,10 +3,11 @@
 Every number is finite, inside tuples too. Types follow each field's default (an integer
 field takes an integer; a float field an integer or a float, stored as a float so that
 ``dt_ms=1`` and ``dt_ms=1.0`` are one config). Ranges follow the field naming used
-throughout ``experiments``: a time step (``dt_ms``) is positive; a scalar duration, time
-constant or rate (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count (``n_*``,
+throughout ``experiments``: a time step (``dt_ms``) is positive; a scalar duration or rate
+(``*_ms``, ``*_s``, ``*_hz``) is not negative; a count (``n_*``,
 ``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``) is at
-least 1; a seed is an integer from 0 to 2**32 - 1. Each module's ``check`` adds its own rules.
+least 1; a seed is an integer from 0 to 2**32 - 1; a time constant (``tau`` in the name) is
+positive. Each module's ``check`` adds its own rules.
 
 Each field's meaning is the ``#:`` comment above it in its ``Config``; ``describe_config``
 lists the fields with their defaults and units (``stdplab run EXPERIMENT --help``).
@@ -138,6 +139,8 @@ def _range_rule(name: str, value) -> str | None:
         return None if 0 <= value < 2**32 else "an integer from 0 to 2**32 - 1"
     if name == "dt_ms" or name.endswith("_dt_ms"):
         return None if value > 0 else "positive (a time step)"
+    if "tau" in name.split("_"):  # a decay divides by it
+        return None if value > 0 else "positive (a time constant)"
     if name.endswith(("_ms", "_s", "_hz")):
         return None if value >= 0 else "not negative (a duration, time constant or rate)"
     if isinstance(value, int) and (

@@ -289,3 +289,18 @@ def test_a_run_no_clock_can_step_through_is_refused_before_it_runs(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
     assert not list(tmp_path.rglob("metrics.json"))
+
+
+def test_a_run_out_of_memory_fails_in_one_line(monkeypatch, tmp_path, capsys):
+    """numpy raises MemoryError when a configuration asks for more than the machine has
+    (timing_learning with trial_ms=1e9 asked for 373 GiB)."""
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 373. GiB for an array")
+
+    monkeypatch.setattr(harness, "run", out_of_memory)
+    argv = ["run", "timing_learning", "--scale", "tiny", "--results-dir", str(tmp_path)]
+    assert main(argv) == EXIT_SIMULATION_FAILED
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "more memory than this machine" in error
+    assert "373. GiB" in error
