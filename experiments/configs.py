@@ -5,7 +5,7 @@ field takes an integer; a float field an integer or a float, stored as a float s
 ``dt_ms=1`` and ``dt_ms=1.0`` are one config). Ranges follow the field naming used
 throughout ``experiments``: a time step (``dt_ms``) is positive; a scalar duration or rate
 (``*_ms``, ``*_s``, ``*_hz``) is not negative; a count (``n_*``,
-``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``iterations``) is at
+``*_points``, ``*_pairs``, ``*_samples``, ``*_steps``, ``*_inputs``, ``*iterations``) is at
 least 1; a seed is an integer from 0 to 2**32 - 1; a time constant (``tau`` in the name) is
 positive. Each module's ``check`` adds its own rules.
 
@@ -22,7 +22,7 @@ import re
 import textwrap
 import typing
 
-_COUNT_SUFFIXES = ("_points", "_pairs", "_samples", "_steps", "_inputs")
+_COUNT_SUFFIXES = ("_points", "_pairs", "_samples", "_steps", "_inputs", "_iterations")
 
 
 class ConfigError(ValueError):

@@ -110,6 +110,7 @@ def test_a_failed_write_leaves_neither_a_result_nor_debris(tmp_path, monkeypatch
         (["run", "song_stdp", "--config", "input_rate_hz=-5"], "not negative"),
         (["run", "timing_learning", "--config", "trial_ms=-1"], "not negative"),
         (["run", "timing_learning", "--config", "tau_m_ms=0"], "positive (a time constant)"),
+        (["run", "timing_learning", "--config", "reference_iterations=0"], "at least 1 (a count)"),
         (["run", "plasticity_curves", "--seed", "-1"], "seed must be an integer from 0 to 2**32"),
         (["run", "song_stdp", "--seed", str(2**32)], "seed must be an integer from 0 to 2**32"),
         (["run", "plasticity_curves", "--config", "overrides=()"], "no config field"),
