@@ -151,6 +151,9 @@ class Simulation:
     progress: Progress = field(default_factory=Progress)
     #: The run_args that turn the reused binary into this run's network.
     _point_args: dict = field(default_factory=dict)
+    #: Where the build folder is claimed when the project is built (cpp_standalone): not
+    #: before, so that a network that fails to build leaves no folder behind.
+    _claims: contextlib.ExitStack | None = None
     #: The networks run, held until the context ends: Brian2's runtime monitors hand out
     #: numpy views of memory their dynamic arrays own and free with them, so arrays an
     #: experiment returns would otherwise point at freed memory once its objects are gone.
@@ -253,6 +256,11 @@ class Simulation:
         from brian2 import get_device
 
         device = get_device()  # the device itself: brian2.device is a proxy for reading
+        if self._claims is not None:
+            self.build_dir = self._claims.enter_context(
+                claimed_build_dir(self.build_dir, self.progress)
+            )
+            self._claims = None
         self.execution = "compiled"
         project = self.project or CompiledProject(self.build_dir)  # a single run: no reuse
         recording = reuse.record(device) if self.project else None  # before build() adds to it
@@ -471,11 +479,10 @@ def simulation(
     if build_dir is None and device != "runtime":
         raise DeviceError(f"{device} needs a build directory for its generated project")
     progress = progress or Progress()
-    with contextlib.ExitStack() as stack:
-        if device == "runtime":
-            build_dir = Path(build_dir or ".").resolve()
-        else:
-            build_dir = stack.enter_context(claimed_build_dir(build_dir, progress))
+    with contextlib.ExitStack() as claims:
+        build_dir = Path(build_dir or ".").resolve()
+        if device == "cuda_standalone":  # its configuration writes into the folder
+            build_dir = claims.enter_context(claimed_build_dir(build_dir, progress))
         prefs._backup()
         reinit_devices()
         try:
@@ -494,7 +501,13 @@ def simulation(
                     if threads > 1:  # 0 (the default) compiles without OpenMP at all
                         prefs.devices.cpp_standalone.openmp_threads = threads
                 set_device(device, directory=str(build_dir), build_on_run=False)
-            yield Simulation(device=device, build_dir=build_dir, project=project, progress=progress)
+            yield Simulation(
+                device=device,
+                build_dir=build_dir,
+                project=project,
+                progress=progress,
+                _claims=claims if device == "cpp_standalone" else None,
+            )
         finally:
             reinit_devices()
             reset_device("runtime")

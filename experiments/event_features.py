@@ -136,11 +136,16 @@ def check(config: Config) -> None:
 
         used = []
         for split, wanted in (("train", config.n_train), ("test", config.n_test)):
-            files, _ = events.nmnist_folder_files(config.dataset_folder, split)
+            files, labels = events.nmnist_folder_files(config.dataset_folder, split)
             if len(files) < wanted:
                 raise events.DataError(
                     f"{config.dataset_folder} holds {len(files)} {split} recordings, fewer "
                     f"than n_{split}={wanted}; lower n_{split} or point at a larger folder"
+                )
+            if split == "train" and len(set(labels[:wanted])) < 2:
+                raise events.DataError(
+                    f"the first n_train={wanted} training recordings of {config.dataset_folder} "
+                    "are all one digit; the readouts need two classes at least: raise n_train"
                 )
             used += files[:wanted]
         events.check_recordings(used)
@@ -155,8 +160,13 @@ def check(config: Config) -> None:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
         )
-    if min(config.n_train, config.n_test, config.n_neurons) < 1:
-        raise ModelError("n_train, n_test and n_neurons must be positive")
+    if config.n_train < 2 or config.n_test < 1 or config.n_neurons < 2:
+        raise ModelError(
+            "n_train must be at least 2 (the readouts learn from two digits at least; the "
+            "embedded digits run 0, 1, 2, ...), n_test at least 1 and n_neurons at least 2 (a "
+            f"winner-take-all layer needs two to compete); got {config.n_train}, "
+            f"{config.n_test}, {config.n_neurons}"
+        )
     if not config.frozen_gains or min(config.frozen_gains) <= 0:
         raise ModelError("frozen_gains needs at least one positive gain multiple, e.g. (1.0, 4.0)")
     if any(len(point) != 3 or min(point) <= 0 for point in config.sweep):
@@ -194,7 +204,7 @@ def check(config: Config) -> None:
             math.isqrt((N_INPUTS - 1) ** 2 + 4 * (MAX_SYNAPSES // blocks)) - N_INPUTS + 1
         ) // 2
         raise ModelError(
-            f"n_neurons must be between 1 and {largest} with these {blocks} layers: each layer "
+            f"n_neurons must be between 2 and {largest} with these {blocks} layers: each layer "
             f"of N neurons has {N_INPUTS} x N afferent and N x (N - 1) winner-take-all "
             f"synapses, and more than {MAX_SYNAPSES:,} in all do not fit in memory; got "
             f"{config.n_neurons} (lower it, or run fewer neurons, frozen_gains or sweep points)"

@@ -8,6 +8,7 @@ under a temporary name and renamed into place.
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -32,15 +33,20 @@ _FOLDERS = {"--results-dir": "results", "--build-dir": "builds", "--figures-dir"
 
 
 def check_writable(root: str | Path, option: str = "--results-dir") -> None:
-    """Fail before any simulation if ``root`` (the folder of ``option``) cannot be written
-    (missing permission, a read-only file system, a file in its place), rather than after it."""
-    root = Path(root)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
-    except OSError as err:
-        raise _unwritable(root, err, option) from None
+    """Fail before any simulation if ``root`` (the folder of ``option``) could not be written
+    (missing permission, a read-only file system, a file in its place), rather than after
+    it; nothing is created, so a run refused later leaves no empty folder behind."""
+    folder = Path(root).absolute()
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _unwritable(
+            folder, NotADirectoryError(errno.ENOTDIR, f"{existing} is a file"), option
+        )
+    # access() also answers for a read-only mount (EROFS) and, for root, an immutable folder
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _unwritable(folder, PermissionError(errno.EACCES, os.strerror(errno.EACCES)), option)
 
 
 def _unwritable(folder: Path, err: OSError, option: str = "--results-dir") -> ResultsError:

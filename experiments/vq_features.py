@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.vq_features import evaluate  # noqa: F401  (this experiment's metrics)
+from experiments.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp
 
@@ -134,6 +135,13 @@ def load_patches(config: Config, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     held_out = len(images) // 5
     train = patches.digit_patches(images[order[held_out:]], PATCH_SIZE[dataset])
     test = patches.digit_patches(images[order[:held_out]], PATCH_SIZE[dataset])
+    for split, pool, wanted in (("train", train, config.n_train), ("test", test, config.n_test)):
+        if wanted > len(pool):
+            raise ConfigError(
+                f"n_{split}={wanted} asks for more {dataset} {split} patches than the embedded "
+                f"digits hold ({len(pool)}, every non-empty {PATCH_SIZE[dataset]}x"
+                f"{PATCH_SIZE[dataset]} patch); lower n_{split}"
+            )
     return (
         train[rng.choice(len(train), config.n_train, replace=False)],
         test[rng.choice(len(test), config.n_test, replace=False)],

@@ -70,7 +70,7 @@ def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("n_neurons=100000", "n_neurons must be between 1 and 1469 with these 18 layers"),
+        ("n_neurons=100000", "n_neurons must be between 2 and 1469 with these 18 layers"),
         ("w_sum=0", "w_sum must be positive"),
         ("w_max=0", "w_max must be positive"),
         ("spikes_per_sample=0", "spikes_per_sample must be positive"),
@@ -104,7 +104,7 @@ def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
 
 def _refused(argv, message, tmp_path, capsys):
     folders = ["--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b")]
-    code = main([*argv, "--scale", "tiny", *folders])
+    code = main([*argv, "--scale", "tiny", "--quiet", *folders])
     error = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT
     assert message in error and error.startswith("stdplab: error:")
@@ -122,6 +122,9 @@ def _refused(argv, message, tmp_path, capsys):
         ("neuron_comparison", "gallery_phase_ms=0", "stimulus phases of at least 1 ms"),
         # the stimulus table at 1 ms rows: 56 GB, killed by the kernel
         ("neuron_comparison", "gallery_phase_ms=1e9", "at most 100000 ms in all"),
+        ("event_features", "n_neurons=1", "n_neurons at least 2"),
+        ("event_features", "n_train=1", "n_train must be at least 2"),
+        ("vq_features", "n_test=10000000", "asks for more digits test patches"),
     ],
 )
 def test_values_found_by_probing_every_field_are_refused(
