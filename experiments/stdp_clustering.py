@@ -279,17 +279,23 @@ def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model
         raise ModelError("every sample has zero input rates: nothing to calibrate the gain on")
     calibration = with_input[: config.calibration_samples]
     rng = np.random.default_rng([config.seed, 4])  # the same draws for every layer and run
-    rules["gain_A"] = calibrated_gain(
-        poisson_events(calibration, steps, dt_s, rng),
-        weights,
-        resistance=scales["resistance"],
-        tau_syn=scales["tau_syn"],
-        tau_m=scales["tau_m"],
-        threshold_distance=scales["threshold_distance"],
-        dt=dt_s,
-        steps=steps,
-        quantile=config.gain_quantile,
-    )
+    try:
+        rules["gain_A"] = calibrated_gain(
+            poisson_events(calibration, steps, dt_s, rng),
+            weights,
+            resistance=scales["resistance"],
+            tau_syn=scales["tau_syn"],
+            tau_m=scales["tau_m"],
+            threshold_distance=scales["threshold_distance"],
+            dt=dt_s,
+            steps=steps,
+            quantile=config.gain_quantile,
+        )
+    except ZeroDivisionError:  # no depolarisation at all: no gain can reach threshold
+        raise ModelError(
+            f"the calibration samples drew no input spike in sample_ms={config.sample_ms} at "
+            f"max_rate_hz={config.max_rate_hz}, so no gain reaches threshold; raise either"
+        ) from None
     return rules
 
 

@@ -125,6 +125,7 @@ def _refused(argv, message, tmp_path, capsys):
         ("event_features", "n_neurons=1", "n_neurons at least 2"),
         ("event_features", "n_train=1", "n_train must be at least 2"),
         ("vq_features", "n_test=10000000", "asks for more digits test patches"),
+        ("stdp_clustering", "max_rate_hz=1e-9", "drew no input spike"),
     ],
 )
 def test_values_found_by_probing_every_field_are_refused(
