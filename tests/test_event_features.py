@@ -175,7 +175,7 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
         (dict(dataset="nmnist_folder"), "dataset_folder"),
         (dict(neurons=("lif_cond",)), "current-driven neuron"),
         (dict(neurons=("adex",)), "current-driven neuron"),
-        (dict(n_neurons=0), "must be positive"),
+        (dict(n_neurons=1), "n_neurons at least 2"),
         (dict(frozen_gains=()), "frozen_gains"),
         (dict(sweep=((1.0, 2.0),)), "three positive multiples"),
         (dict(sweep=((1.0, 0.0, 1.0),)), "three positive multiples"),
