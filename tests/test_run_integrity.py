@@ -75,20 +75,24 @@ def _repo_env():
 
 
 @pytest.mark.parametrize(
-    "device, marker",
+    "device, marker, duration_s",
     [
-        ("runtime", "simulating"),
-        # the compiled binary's own progress line: it is simulating when the signal arrives
-        pytest.param("cpp_standalone", "[binary] simulated", marks=pytest.mark.standalone),
+        ("runtime", "simulating", 300),
+        # the compiled binary's own progress line (every 10 s of wall time) says it is simulating
+        # when the signal arrives; 3000 s of model time keep it busy well past the first line
+        pytest.param("cpp_standalone", "[binary] simulated", 3000, marks=pytest.mark.standalone),
     ],
 )
-def test_ctrl_c_saves_nothing_exits_130_and_keeps_the_earlier_result(device, marker, tmp_path):
+def test_ctrl_c_saves_nothing_exits_130_and_keeps_the_earlier_result(
+    device, marker, duration_s, tmp_path
+):
+    config = [f"duration_s={duration_s}", "paper_rates_hz=()"]
     argv = [
         "run", "song_stdp", "--scale", "tiny", "--device", device,
-        "--config", "duration_s=300", "--config", "paper_rates_hz=()",
+        "--config", config[0], "--config", config[1],
         "--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build"),
     ]  # fmt: skip
-    label = _label("song_stdp", "tiny", device, ["duration_s=300", "paper_rates_hz=()"])
+    label = _label("song_stdp", "tiny", device, config)
     earlier = _plant_earlier_result(tmp_path / "results", "song_stdp", label)
     process, lines = _start(argv, tmp_path, env=_repo_env())
     stderr = _interrupt_when(process, lines, marker, timeout_s=240)
