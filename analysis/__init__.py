@@ -13,4 +13,5 @@ ANALYSES = (
     "event_features",
     "vq_features",
     "stdp_clustering",
+    "diehl_cook",
 )

@@ -12,6 +12,7 @@ EXPERIMENTS = (
     "event_features",
     "vq_features",
     "stdp_clustering",
+    "diehl_cook",
 )
 
 

@@ -10,6 +10,8 @@ Change a hypothesis on the record, never in a simulation loop::
 
 from models.base import ModelError, NeuronModel, PlasticityRule, parse_quantity
 from models.neurons import (
+    DIEHL_COOK_EXCITATORY,
+    DIEHL_COOK_INHIBITORY,
     IZHIKEVICH,
     IZHIKEVICH_SETS,
     LIF,
@@ -19,9 +21,18 @@ from models.neurons import (
     STDP_LIF,
     get_neuron,
 )
-from models.plasticity import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp, vq_stdp
+from models.plasticity import (
+    PAIR_STDP_SETS,
+    TRIPLET_SETS,
+    diehl_cook_stdp,
+    pair_stdp,
+    triplet_stdp,
+    vq_stdp,
+)
 
 __all__ = [
+    "DIEHL_COOK_EXCITATORY",
+    "DIEHL_COOK_INHIBITORY",
     "IZHIKEVICH",
     "IZHIKEVICH_SETS",
     "LIF",
@@ -35,6 +46,7 @@ __all__ = [
     "NeuronModel",
     "PlasticityRule",
     "get_neuron",
+    "diehl_cook_stdp",
     "pair_stdp",
     "parse_quantity",
     "triplet_stdp",

@@ -11,13 +11,14 @@ import dataclasses
 from models.base import ModelError, Record, unit_string
 from models.eprop import izhikevich_eprop, lif_eprop, stdp_lif_eprop
 from models.neurons import IZHIKEVICH_SETS, NEURONS, get_neuron
-from models.plasticity import pair_stdp, triplet_stdp, vq_stdp
+from models.plasticity import diehl_cook_stdp, pair_stdp, triplet_stdp, vq_stdp
 
 #: Describable name -> the record experiments use under that name (defaults applied).
 RULES = {
     "pair_stdp": pair_stdp,
     "triplet_stdp": triplet_stdp,
     "vq_stdp": vq_stdp,
+    "diehl_cook_stdp": diehl_cook_stdp,
     "lif_eprop": lif_eprop,
     "stdp_lif_eprop": stdp_lif_eprop,
     "izhikevich_eprop": izhikevich_eprop,

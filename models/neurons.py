@@ -143,12 +143,95 @@ LIF_COND = NeuronModel(
 #: Song, Miller & Abbott (2000) parameters (as transcribed in Brian 1 reimplementations).
 SONG_2000_PARAMS = dict(tau_m=20 * ms, E_L=-70 * mV, v_th=-54 * mV, v_reset=-60 * mV)
 
-NEURONS = {model.name: model for model in (LIF, STDP_LIF, IZHIKEVICH, LIF_COND)}
+_DIEHL_COOK = (
+    "Diehl & Cook (2015) Unsupervised learning of digit recognition using spike-timing-dependent "
+    "plasticity, Front. Comput. Neurosci. 9:99, doi:10.3389/fncom.2015.00099; values of the "
+    "authors' released code"
+)
+# Conductances g_e, g_i are in units of the leak (the code's nS/nS); Euler at dt = 0.5 ms, as
+# the released code integrated them.
+_DIEHL_COOK_MEMBRANE = """
+        dv/dt = (E_rest - v + g_e*(E_exc - v) + g_i*(E_inh - v))/tau_m : volt (unless refractory)
+        dg_e/dt = -g_e/tau_e : 1  # excitatory conductance in units of the leak
+        dg_i/dt = -g_i/tau_i : 1  # inhibitory conductance in units of the leak
+"""
+
+# The excitatory neuron of Diehl & Cook: firing needs v above v_th + theta - theta_offset
+# (theta starts at theta_offset, so the threshold starts at v_th) and a timer that a spike
+# resets and that grows at timer_rate: spikes are blocked for t_block / timer_rate = 50 ms.
+# theta rises by theta_plus per spike and decays with tau_theta while ``adapting`` is 1; an
+# experiment sets theta_plus = adapting = 0 to freeze it (the paper's test pass).
+DIEHL_COOK_EXCITATORY = NeuronModel(
+    name="diehl_cook_exc",
+    citation=_DIEHL_COOK,
+    equations=_DIEHL_COOK_MEMBRANE
+    + """
+        dtheta/dt = -adapting*theta/tau_theta : volt  # adaptive threshold
+        dtimer/dt = timer_rate : second  # time since the last spike, scaled by timer_rate
+    """,
+    threshold="v > v_th + theta - theta_offset and timer > t_block",
+    reset="v = v_reset\ntheta += theta_plus\ntimer = 0*ms",
+    refractory="t_ref",
+    method="euler",
+    initial_values={"v": "E_rest - 40*mV", "theta": "theta_offset", "timer": "0*ms"},
+    drive=None,
+    synaptic_input="g_e",
+    params={
+        "tau_m": 100 * ms,
+        "E_rest": -65 * mV,
+        "E_exc": 0 * mV,
+        "E_inh": -100 * mV,
+        "v_th": -52 * mV,
+        "v_reset": -65 * mV,
+        "t_ref": 5 * ms,
+        "tau_e": 1 * ms,
+        "tau_i": 2 * ms,
+        "theta_offset": 20 * mV,
+        "theta_plus": 0.05 * mV,
+        "tau_theta": 1e7 * ms,
+        "adapting": 1.0,
+        "timer_rate": 0.1,
+        "t_block": 5 * ms,
+    },
+)
+
+#: The inhibitory partner population of Diehl & Cook (fast, non-adapting).
+DIEHL_COOK_INHIBITORY = NeuronModel(
+    name="diehl_cook_inh",
+    citation=_DIEHL_COOK,
+    equations=_DIEHL_COOK_MEMBRANE,
+    threshold="v > v_th",
+    reset="v = v_reset",
+    refractory="t_ref",
+    method="euler",
+    initial_values={"v": "E_rest - 40*mV"},
+    drive=None,
+    synaptic_input="g_e",
+    params={
+        "tau_m": 10 * ms,
+        "E_rest": -60 * mV,
+        "E_exc": 0 * mV,
+        "E_inh": -85 * mV,
+        "v_th": -40 * mV,
+        "v_reset": -45 * mV,
+        "t_ref": 2 * ms,
+        "tau_e": 1 * ms,
+        "tau_i": 2 * ms,
+    },
+)
+
+NEURONS = {
+    model.name: model
+    for model in (
+        LIF, STDP_LIF, IZHIKEVICH, LIF_COND, DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
+    )
+}  # fmt: skip
 
 
 def get_neuron(name: str) -> NeuronModel:
-    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``lif_cond``),
-    or an Izhikevich named set written ``izhikevich:RS``."""
+    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``lif_cond``,
+    ``diehl_cook_exc``, ``diehl_cook_inh``), or an Izhikevich named set written
+    ``izhikevich:RS``."""
     base, _, variant = name.partition(":")
     if base not in NEURONS:
         raise ModelError(f"unknown neuron model {name!r}; choose one of {', '.join(NEURONS)}")

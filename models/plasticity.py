@@ -193,3 +193,36 @@ def vq_stdp(**params) -> PlasticityRule:
         options={},
     )
     return rule.with_params(**params) if params else rule
+
+
+def diehl_cook_stdp(**params) -> PlasticityRule:
+    """The potentiation-dominated STDP of Diehl & Cook (2015), as in the authors' released
+    code: traces are set to 1 (not incremented) at each spike; a presynaptic spike depresses
+    by eta_depress times the fast postsynaptic trace; a postsynaptic spike potentiates by
+    eta_potentiate times the presynaptic trace and the slow postsynaptic trace from before
+    this spike (a triplet term); both clipped to [0, w_max]. LTD:LTP = 1:100."""
+    rule = PlasticityRule(
+        name="diehl_cook_stdp",
+        citation=(
+            "Diehl & Cook (2015) Front. Comput. Neurosci. 9:99, doi:10.3389/fncom.2015.00099 "
+            "(released code: pre-and-post rule with a slow postsynaptic trace)"
+        ),
+        equations="""
+            w : 1  # weight, in units of the target's leak conductance
+            dapre/dt = -apre/tau_apre : 1 (event-driven)  # presynaptic trace, drives LTP
+            dapost/dt = -apost/tau_apost : 1 (event-driven)  # fast postsynaptic trace, LTD
+            dapost_slow/dt = -apost_slow/tau_apost_slow : 1 (event-driven)  # gates LTP
+        """,
+        on_pre="apre = 1\nw = clip(w - eta_depress*apost, 0, w_max)",
+        # apost_slow is read before it is set: the triplet term uses its pre-spike value
+        on_post="w = clip(w + eta_potentiate*apre*apost_slow, 0, w_max)\napost = 1\napost_slow = 1",
+        params={
+            "tau_apre": 20 * ms,
+            "tau_apost": 20 * ms,
+            "tau_apost_slow": 40 * ms,
+            "eta_depress": 1e-4,
+            "eta_potentiate": 1e-2,
+            "w_max": 1.0,
+        },
+    )
+    return rule.with_params(**params) if params else rule
