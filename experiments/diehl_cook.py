@@ -86,9 +86,9 @@ class Config:
 SCALES = {
     "tiny": Config(
         n_excitatory=10,
-        n_train=20,
-        n_label=20,
-        n_test=20,
+        n_train=10,
+        n_label=10,
+        n_test=10,
         presentation_ms=100.0,
         rest_ms=50.0,
         theta_snapshots=4,
@@ -322,7 +322,9 @@ def simulate(config: Config, sim) -> dict:
     def start(step):
         def before():
             presenter.example = -1
-            presenter.count = config.min_spikes  # the first slot advances to example 0
+            # the first slot advances to example 0 (the count is kept: it is the last
+            # slot's, recorded at this slot's start)
+            presenter.shown = config.max_presentations
             presenter.first_row = step["first_row"]
             presenter.rows = step["rows"]
             presenter.examples = step["examples"]

@@ -273,6 +273,9 @@ def test_every_figure_renders_at_tiny_size_and_the_report_lists_the_targets(tiny
         "vq_reconstruction",
         "clustering_comparison",
         "pseudo_label_epochs",
+        "diehl_cook_receptive_fields",
+        "diehl_cook_thresholds",
+        "diehl_cook_accuracy",
     }
     assert {p.stem for p in pngs} == expected
     assert all(p.stat().st_size > 10_000 for p in pngs)
