@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import ANALYSES, references
-from analysis.report import render, sections_of, write_atomic
+from analysis.report import PUBLISHED, render, sections_of, write_atomic
 
 STYLE = Path(__file__).with_name("stdplab.mplstyle")
 
@@ -98,16 +98,19 @@ def render_all(
                 kept[experiment] = str(err)
                 if experiment in earlier:
                     sections.append((experiment, earlier[experiment]))
-                continue
-            analysis = importlib.import_module(f"analysis.{experiment}")
-            sections.append((experiment, metrics))
-            for figure_name, plot in analysis.FIGURES.items():
-                fig = plot(config, data)
-                for extension in formats:
-                    path = figures_dir / f"{figure_name}.{extension}"
-                    save_atomic(fig, path)
-                    written.append(path)
-                plt.close(fig)
+            else:
+                analysis = importlib.import_module(f"analysis.{experiment}")
+                sections.append((experiment, metrics))
+                for figure_name, plot in analysis.FIGURES.items():
+                    fig = plot(config, data)
+                    for extension in formats:
+                        path = figures_dir / f"{figure_name}.{extension}"
+                        save_atomic(fig, path)
+                        written.append(path)
+                    plt.close(fig)
+            # runs published beside the reference one (stdplab report --publish) stay
+            sections += [(name, text) for name, text in earlier.items()
+                         if name.startswith(experiment + PUBLISHED)]  # fmt: skip
     write_atomic(report, render(sections, references.PENDING_TARGETS, configuration))
     written.append(report)
     return written, kept

@@ -85,28 +85,7 @@ def render(
         if isinstance(metrics, str):  # kept from the earlier report: not run here
             lines += [metrics.rstrip(), ""]
             continue
-        record = metrics.get("provenance", {})
-        lines += [
-            f"## {name}",
-            "",
-            f"device `{record.get('device')}`, seed {record.get('seed')}, scale "
-            f"`{metrics.get('scale', '?')}`, Brian2 {record.get('brian2')}, commit "
-            f"`{(record.get('git_commit') or 'unknown')[:10]}`"
-            f"{' (dirty)' if record.get('git_dirty') else ''}, "
-            f"wall time {metrics.get('wall_time_s', float('nan')):.1f} s",
-            "",
-            "| target | measured | reference | verdict |",
-            "|---|---|---|---|",
-        ]
-        for row in metrics.get("targets", []):
-            cells = (
-                _cell(f"{row['key']}: {row['description']}"),
-                _cell(format_value(row["measured"])),
-                _cell(format_value(row["reference"])),
-                VERDICT[row["passed"]],
-            )
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += section_lines(name, metrics)
     if pending:
         lines += [f"## {PENDING_HEADING}", "", "| target | status |", "|---|---|"]
         lines += [f"| {_cell(key + ': ' + text)} | no experiment yet |" for key, text in pending]
@@ -114,6 +93,71 @@ def render(
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     lines.append(f"_Generated {stamp}._")
     return "\n".join(lines) + "\n"
+
+
+def section_lines(heading: str, metrics: dict, note: str = "") -> list[str]:
+    """One REPORT.md section: heading, provenance line, ``note`` (if any), the target table."""
+    record = metrics.get("provenance", {})
+    lines = [
+        f"## {heading}",
+        "",
+        f"device `{record.get('device')}`, seed {record.get('seed')}, scale "
+        f"`{metrics.get('scale', '?')}`, Brian2 {record.get('brian2')}, commit "
+        f"`{(record.get('git_commit') or 'unknown')[:10]}`"
+        f"{' (dirty)' if record.get('git_dirty') else ''}, "
+        f"wall time {metrics.get('wall_time_s', float('nan')):.1f} s",
+        "",
+    ]
+    if note:
+        lines += [note, ""]
+    lines += ["| target | measured | reference | verdict |", "|---|---|---|---|"]
+    for row in metrics.get("targets", []):
+        cells = (
+            _cell(f"{row['key']}: {row['description']}"),
+            _cell(format_value(row["measured"])),
+            _cell(format_value(row["reference"])),
+            VERDICT[row["passed"]],
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+#: Separates an experiment's name from the rest of a published run's heading.
+PUBLISHED = " — "
+
+
+def published_heading(experiment: str, what: str) -> str:
+    """The REPORT.md heading of a published run of ``experiment`` (e.g. a paper-scale run):
+    kept by every later report, after the experiment's own section."""
+    return f"{experiment}{PUBLISHED}{what}"
+
+
+def publish_section(report: Path, heading: str, metrics: dict, note: str) -> None:
+    """Put a published run's section into ``report``: in place of one with the same heading,
+    else after the last section of its experiment (or before the closing lines)."""
+    text = report.read_text() if report.exists() else render([])
+    section = "\n".join(section_lines(heading, metrics, note)).rstrip()
+    sections = sections_of(text)
+
+    def span(name):
+        start = text.index(f"## {name}\n")
+        return start, start + len(sections[name].rstrip())
+
+    if heading in sections:
+        start, end = span(heading)
+        text = text[:start] + section + text[end:]
+    else:
+        experiment = heading.split(PUBLISHED, 1)[0]
+        family = [name for name in sections
+                  if name == experiment or name.startswith(experiment + PUBLISHED)]  # fmt: skip
+        if family:
+            at = span(family[-1])[1]
+        else:
+            closing = [text.find(mark) for mark in (f"## {PENDING_HEADING}", "_Generated")]
+            at = min([k for k in closing if k >= 0], default=len(text)) - 2
+        text = text[:at] + "\n\n" + section + text[at:]
+    write_atomic(report, text)
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -265,11 +265,15 @@ def _command_report(args) -> int:
     from experiments.harness import config_record
     from experiments.results import config_label
 
+    if args.publish and args.result is None and args.experiment is None:
+        raise UsageError("--publish needs EXPERIMENT (with its options) or --result DIR")
     if args.result is not None or args.experiment is not None:
         directory = args.result or _named_result(args)
         name = Path(directory).parent.name
         if args.result is not None and name not in EXPERIMENTS:
             raise UsageError(f"{directory} is not a result folder (results/<experiment>/<label>/)")
+        if args.publish:
+            return _publish(args, name, Path(directory))
         figures_dir = _figures_dir(args, f"{name}-{Path(directory).name}")
         _check_writable_figures(figures_dir)
         return _render({name: Path(directory)}, figures_dir, f"configuration {directory}")
@@ -287,6 +291,44 @@ def _command_report(args) -> int:
         _configuration(args.scale, args.device),
         rerun=f"--scale {args.scale} --device {args.device}",
     )
+
+
+def _publish(args, name: str, directory: Path) -> int:
+    """A run beside the reference one, e.g. at paper scale: its figures into
+    figures/published/<experiment>-<label>/ and its section into figures/REPORT.md, which
+    every later report keeps."""
+    from analysis.figures import UnreadableResult, load_result, render_all
+    from analysis.report import publish_section, published_heading
+
+    root = args.figures_dir or Path("figures")
+    folder = root / "published" / f"{name}-{directory.name}"
+    _check_writable_figures(root)
+    try:
+        _, _, metrics = load_result(directory)
+    except UnreadableResult as err:
+        raise UsageError(f"nothing published: {err}") from None
+    written, _ = render_all(
+        {name: directory}, folder, formats=("png",), configuration=f"configuration {directory}"
+    )
+    if args.result is not None:
+        what, command = f"result {directory.name}", f"(result folder {directory})"
+    else:
+        options = " ".join(
+            [f"--seed {args.seed}"] * (args.seed is not None)
+            + [f"--neuron {args.neuron}"] * (args.neuron is not None)
+            + [f"--set {value}" for value in args.set or []]
+            + [f"--config {value}" for value in args.config or []]
+        )
+        what = f"{args.scale} scale{', ' + options if options else ''} (result {directory.name})"
+        command = f"`stdplab run {name} --scale {args.scale} --device {args.device}"
+        command += f" {options}`" if options else "`"
+    figures = ", ".join(
+        f"[{path.stem}]({path.relative_to(root)})" for path in written if path.suffix == ".png"
+    )
+    publish_section(root / "REPORT.md", published_heading(name, what), metrics,
+                    f"Command: {command}. Figures: {figures}.")  # fmt: skip
+    print(f"stdplab: published {directory} in {root / 'REPORT.md'} and {folder}")
+    return 0
 
 
 def _named_result(args) -> Path:
@@ -541,6 +583,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--config", action="append", metavar="FIELD=VALUE", help="with EXPERIMENT: as in run"
+    )
+    report.add_argument(
+        "--publish",
+        action="store_true",
+        help="with EXPERIMENT or --result: add the run to figures/REPORT.md as its own section "
+        "(kept by later reports) and its figures to figures/published/, e.g. a paper-scale run",
     )
     report.set_defaults(handler=_command_report)
 
