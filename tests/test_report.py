@@ -134,3 +134,38 @@ def test_report_sections_round_trip():
     text = render([("a", metrics), ("b", "## b\n\nkept text\n")], (("P1", "pending"),))
     sections = sections_of(text)
     assert list(sections) == ["a", "b"] and sections["b"].strip() == "## b\n\nkept text"
+
+
+def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tmp_path):
+    """``report EXPERIMENT --publish`` (a paper-scale run, say) adds a section after its
+    experiment's and figures under published/; publishing it again replaces the section; a
+    later default report keeps it."""
+    figures = tmp_path / "figures"
+    assert _report(saved, figures) == 0
+    result = saved / "song_stdp" / _reference_label("song_stdp")
+    published = tmp_path / "published_result" / "song_stdp" / "b0b0b0b0b0b0"
+    shutil.copytree(result, published)
+    metrics = json.loads((published / "metrics.json").read_text())
+    metrics["provenance"]["seed"] = 4242
+    (published / "metrics.json").write_text(json.dumps(metrics))
+    for _ in range(2):
+        assert _report(saved, figures, "--result", str(published), "--publish") == 0
+    assert _report(saved, figures) == 0
+    report = (figures / "REPORT.md").read_text()
+    headings = [line for line in report.splitlines() if line.startswith("## ")]
+    heading = "## song_stdp — result b0b0b0b0b0b0"
+    assert headings.count(heading) == 1
+    assert headings.index(heading) == headings.index("## song_stdp") + 1
+    assert report.count("seed 4242") == 1
+    assert (figures / "published" / "song_stdp-b0b0b0b0b0b0" / "song_stdp.png").stat().st_size
+    # the reference figures are the reference run's, not the published one's
+    assert "seed 4242" not in report.split(heading)[0]
+
+
+def test_publishing_needs_a_result_and_refuses_an_unreadable_one(saved, tmp_path):
+    figures = tmp_path / "figures"
+    assert _report(saved, figures, "--publish") == EXIT_BAD_INPUT
+    broken = tmp_path / "broken" / "song_stdp" / "c0c0c0c0c0c0"
+    broken.mkdir(parents=True)
+    assert _report(saved, figures, "--result", str(broken), "--publish") == EXIT_BAD_INPUT
+    assert not (figures / "published").exists()
