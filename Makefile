@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/plasticity.py
 	$(BIN)/python benchmarks/timing_learning.py
 	$(BIN)/python benchmarks/event_features.py
+	$(BIN)/python benchmarks/diehl_cook.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/readme_table.py
 

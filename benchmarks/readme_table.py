@@ -126,6 +126,9 @@ SECTIONS = {
     "plasticity": plasticity_section,
     "timing_learning": lambda run: protocol_section("e-prop timing training", run, "trials/s"),
     "event_features": lambda run: protocol_section("Event-feature training", run, "samples/s"),
+    "diehl_cook": lambda run: protocol_section(
+        "Diehl & Cook training, largest N_e", run, "examples/s"
+    ),
     "sweep": sweep_section,
 }
 

@@ -186,6 +186,19 @@ def pass_plan(config: Config) -> list[dict]:
 
 
 def simulate(config: Config, sim) -> dict:
+    sim.progress.phase(f"reading {config.n_train + config.n_test} images ({config.dataset})")
+    images = load_images(config)
+    sim.progress.phase("building the network")
+    net, phases, read = build_network(config, *images)
+    examples = sum(step["examples"] for step in pass_plan(config))
+    sim.progress.phase(f"{examples} presentations in 3 passes, N_e = {config.n_excitatory}")
+    sim.run_phases(net, phases)
+    return {**read(), "simulation_s": np.array(sim.run_seconds)}
+
+
+def build_network(config: Config, train, train_labels, test, test_labels):
+    """The network with its three passes: (Network, [(duration, before), ...], a function
+    returning the arrays to save once the passes have run)."""
     from brian2 import (
         Hz,
         Network,
@@ -205,9 +218,6 @@ def simulate(config: Config, sim) -> dict:
     from models.neurons import DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
     from models.plasticity import diehl_cook_stdp
 
-    sim.progress.phase(f"reading {config.n_train + config.n_test} images ({config.dataset})")
-    train, train_labels, test, test_labels = load_images(config)
-    sim.progress.phase("building the network")
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -340,32 +350,30 @@ def simulate(config: Config, sim) -> dict:
 
         return before
 
-    phases = [(step["slots"] * slot, start(step)) for step in plan]
-    sim.progress.phase(
-        f"{sum(step['examples'] for step in plan)} presentations in 3 passes, N_e = {n_e}"
-    )
-    sim.run_phases(net, phases)
-    trained = np.asarray(afferents.w[:]).reshape(PIXELS, n_e)
-    return {
-        "spike_t_s": np.asarray(spikes.t / second),
-        "spike_i": np.asarray(spikes.i[:]),
-        "slot_example": np.asarray(slots.example[0]),
-        "slot_intensity": np.asarray(slots.intensity[0]),
-        "slot_shown": np.asarray(slots.shown[0]),
-        "slot_last_count": np.asarray(slots.last_count[0]),
-        "slot_s": np.array(float(slot)),
-        "pass_slots": np.array([step["slots"] for step in plan]),
-        "pass_examples": np.array([step["examples"] for step in plan]),
-        "train_labels": np.asarray(train_labels),
-        "train_class_means": np.stack([train[train_labels == c].mean(axis=0) for c in range(10)]),
-        "test_labels": np.asarray(test_labels),
-        "weights": trained,
-        "initial_weights": initial,
-        "theta_t_s": np.asarray(thresholds.t / second),
-        "theta_mV": np.asarray(thresholds.theta / mV).T,  # [time, neuron]
-        "final_theta_mV": np.asarray(excitatory.theta[:] / mV),
-        "simulation_s": np.array(sim.run_seconds),
-    }
+    def read() -> dict:
+        return {
+            "spike_t_s": np.asarray(spikes.t / second),
+            "spike_i": np.asarray(spikes.i[:]),
+            "slot_example": np.asarray(slots.example[0]),
+            "slot_intensity": np.asarray(slots.intensity[0]),
+            "slot_shown": np.asarray(slots.shown[0]),
+            "slot_last_count": np.asarray(slots.last_count[0]),
+            "slot_s": np.array(float(slot)),
+            "pass_slots": np.array([step["slots"] for step in plan]),
+            "pass_examples": np.array([step["examples"] for step in plan]),
+            "train_labels": np.asarray(train_labels),
+            "train_class_means": np.stack(
+                [train[train_labels == c].mean(axis=0) for c in range(10)]
+            ),
+            "test_labels": np.asarray(test_labels),
+            "weights": np.asarray(afferents.w[:]).reshape(PIXELS, n_e),
+            "initial_weights": initial,
+            "theta_t_s": np.asarray(thresholds.t / second),
+            "theta_mV": np.asarray(thresholds.theta / mV).T,  # [time, neuron]
+            "final_theta_mV": np.asarray(excitatory.theta[:] / mV),
+        }
+
+    return net, [(step["slots"] * slot, start(step)) for step in plan], read
 
 
 def _linked(group, name, index):
