@@ -134,6 +134,9 @@ def evaluate(config: dict, data: dict) -> dict:
     training_s = float(data["pass_slots"][0] * data["slot_s"])
     theta = theta_settling(data["theta_t_s"], data["theta_mV"], training_s)
     examples = int(np.sum(data["pass_examples"]))
+    # results saved before the control existed have no k-means predictions
+    kmeans = (float(np.mean(data["kmeans_test_prediction"] == truth))
+              if "kmeans_test_prediction" in data else float("nan"))  # fmt: skip
     metrics = {
         "accuracy": accuracy,
         "label_pass_accuracy": label_accuracy,
@@ -156,6 +159,7 @@ def evaluate(config: dict, data: dict) -> dict:
         "mean_final_theta_mV": float(np.mean(data["final_theta_mV"])),
         "simulation_s": float(data["simulation_s"]),
         "examples_per_s": examples / float(data["simulation_s"]),
+        "kmeans_accuracy": kmeans,
     }
     paper_protocol = (config["dataset"] == "mnist_folder" and config["n_train"] >= 60000
                       and config["n_test"] >= 10000)  # fmt: skip
@@ -171,6 +175,14 @@ def evaluate(config: dict, data: dict) -> dict:
             else "≥ 0.5 (chance 0.1)",
             (accuracy >= paper - 0.005 if paper else None) if paper_protocol else accuracy >= 0.5,
         ),  # fmt: skip
+        target(
+            "D1b",
+            f"control: {n_e} k-means centroids of the training images as prototypes, labelled "
+            "on the same examples, nearest centroid (test accuracy); STDP − k-means",
+            [kmeans, accuracy - kmeans],
+            "the ideal prototype layer; STDP is not expected to beat it",
+            None,
+        ),
         target(
             "D2",
             "receptive fields digit-like: correlation of each neuron's weights with the mean "
@@ -285,6 +297,8 @@ def plot_accuracy(config: dict, data: dict):
               label="BindsNET port (MNIST)")  # fmt: skip
     left.plot([config["n_excitatory"]], [metrics["accuracy"]], "*", color="C3", ms=12,
               label=f"this run ({config['dataset']}, {config['n_train']} examples)")  # fmt: skip
+    left.plot([config["n_excitatory"]], [metrics["kmeans_accuracy"]], "D", color="C0",
+              label="k-means prototypes, same data and N_e")  # fmt: skip
     left.axhline(0.1, color="C3", lw=0.8, ls=":", label="chance")
     left.set_xscale("log")
     left.set_xlabel("excitatory neurons N_e")

@@ -193,7 +193,26 @@ def simulate(config: Config, sim) -> dict:
     examples = sum(step["examples"] for step in pass_plan(config))
     sim.progress.phase(f"{examples} presentations in 3 passes, N_e = {config.n_excitatory}")
     sim.run_phases(net, phases)
-    return {**read(), "simulation_s": np.array(sim.run_seconds)}
+    sim.progress.phase(f"k-means with {config.n_excitatory} centroids (the prototype control)")
+    return {
+        **read(),
+        "simulation_s": np.array(sim.run_seconds),
+        "kmeans_test_prediction": kmeans_control(config, *images),
+    }
+
+
+def kmeans_control(config: Config, train, train_labels, test, test_labels) -> np.ndarray:
+    """Test predictions of the ideal prototype layer: N_e k-means centroids of the training
+    images, each labelled by the majority class of the labelling examples nearest to it,
+    each test image given its nearest centroid's class (-1 if that centroid got none)."""
+    from sklearn.cluster import KMeans
+
+    kmeans = KMeans(config.n_excitatory, n_init=1, random_state=config.seed).fit(train)
+    nearest = kmeans.predict(train[: config.n_label])
+    labels = np.full(config.n_excitatory, -1)
+    for centroid in np.unique(nearest):
+        labels[centroid] = np.bincount(train_labels[: config.n_label][nearest == centroid]).argmax()
+    return labels[kmeans.predict(test)]
 
 
 def build_network(config: Config, train, train_labels, test, test_labels):

@@ -193,3 +193,16 @@ def test_an_mnist_folder_is_read_in_order_and_its_size_checked(tmp_path):
     with pytest.raises(ModelError, match="n_test=5 but .* holds 4 test images"):
         check(Config(dataset="mnist_folder", dataset_folder=str(tmp_path), n_train=5, n_label=5,
                      n_test=5))  # fmt: skip
+
+
+def test_the_kmeans_control_finds_separated_classes_and_labels_them_by_majority():
+    """Ten tight, far-apart clusters, one per class: ten centroids recover them exactly."""
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 255, (10, 784))
+    labels = np.repeat(np.arange(10), 30)
+    train = centres[labels] + rng.normal(0, 1, (300, 784))
+    test_labels = np.arange(10)
+    test = centres + rng.normal(0, 1, (10, 784))
+    config = Config(n_excitatory=10, n_train=300, n_label=300, n_test=10)
+    prediction = diehl_cook.kmeans_control(config, train, labels, test, test_labels)
+    assert list(prediction) == list(test_labels)
