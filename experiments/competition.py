@@ -5,10 +5,12 @@ N neurons of any current-driven model receive all-to-all afferents from a spike 
 presents one sample per ``period``. At each sample start the neurons return to rest, the
 afferent weights are L1-normalised to ``w_sum`` (Diehl & Cook), the STDP traces cleared and
 the adaptive thresholds decayed by exp(-period/tau_theta). A spike puts every other neuron of
-the layer back at rest and, with ``inhibition="v_and_input"`` (the default, correction C4 of
+the layer back at rest and, with ``inhibition="v_and_input"`` (correction C4 of
 features.md), clears their synaptic current too, so that they cannot recharge within the
-sample (hard winner-take-all); it raises the spiking neuron's own threshold by
-``theta_plus`` (Diehl & Cook's adaptive threshold).
+sample (hard winner-take-all); the default, ``"v_and_input_in_training"``, does so while
+training only (measured: a readout pass in which the losers keep their input gives a graded
+code, better read out than the one-hot code of a single winner). The spike raises the
+spiking neuron's own threshold by ``theta_plus`` (Diehl & Cook's adaptive threshold).
 
 ``freeze`` ends training: plasticity and threshold adaptation off, and the thresholds either
 kept (``test_theta="keep"``), re-referenced to the lowest of their block
@@ -26,7 +28,7 @@ import numpy as np
 from models.plasticity import pair_stdp
 
 #: What a winner's spike does to the other neurons of its block (correction C4).
-INHIBITION = ("v", "v_and_input")
+INHIBITION = ("v", "v_and_input", "v_and_input_in_training")
 #: The thresholds in the test pass (correction C3).
 TEST_THETA = ("keep", "rereference", "clear")
 
@@ -76,7 +78,7 @@ def competitive_layer(
     plastic: bool,
     name: str,
     blocks: int = 1,
-    inhibition: str = "v_and_input",
+    inhibition: str = "v_and_input_in_training",
 ):
     """``blocks`` independent competitions of N = ``initial.shape[1]`` neurons of ``model``,
     each with winner-take-all and all-to-all afferents from ``inputs`` starting from the
@@ -88,7 +90,8 @@ def competitive_layer(
     and, for a plastic layer, pair STDP's ``tau_plus_s``, ``A_plus`` and ``A_minus``; each is
     one number, or one per block (a parameter sweep in a single compiled group).
     ``inhibition``: a spike resets the other neurons' ``v`` only, or (``v_and_input``) their
-    synaptic current as well.
+    synaptic current as well, or the current only while training (``v_and_input_in_training``:
+    ``freeze`` turns it off, so that losers of the test pass keep their input).
     """
     if inhibition not in INHIBITION:
         raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
@@ -126,7 +129,9 @@ def competitive_layer(
         .with_equation("theta_plus : volt  # per spike; 0 once training is over")
         .with_equation("theta_decay : 1  # theta's decay per sample, exp(-period/tau_theta)")
         .with_equation("theta_floor : volt  # the block's lowest theta, at re-referencing")
-        .with_equation("theta_reference_pending : boolean  # re-reference theta at next step"),
+        .with_equation("theta_reference_pending : boolean  # re-reference theta at next step")
+        .with_equation("input_kept_at_loss : 1  # 1: a loser keeps its current, 0: cleared")
+        .with_equation("input_kept_at_test : 1 (constant)  # input_kept_at_loss after freeze"),
         threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
         reset=f"{model.reset}\ntheta += theta_plus",
         events={
@@ -150,8 +155,11 @@ def competitive_layer(
     # Hard WTA: a spike puts every other neuron of its block back at rest.
     rest = post_expression(model.initial_values["v"], model)
     silence = f"v_post = {rest}"
-    if inhibition == "v_and_input":
-        silence += f"\n{model.synaptic_input}_post = 0*{model.synaptic_input}_post"
+    if inhibition != "v":
+        current = f"{model.synaptic_input}_post"
+        silence += f"\n{current} = {current}*input_kept_at_loss_post"
+    layer.input_kept_at_loss = int(inhibition == "v")
+    layer.input_kept_at_test = int(inhibition != "v_and_input")
     inhibition = Synapses(
         layer,
         layer,
@@ -223,8 +231,9 @@ def competitive_layer(
 
 def freeze(layer, synapses, test_theta: str = "rereference") -> None:
     """End training: no more STDP (if ``synapses`` is plastic), threshold adaptation and
-    decay; the thresholds kept, re-referenced to the lowest of their block at the next step,
-    or cleared (``test_theta``: keep, rereference, clear)."""
+    decay; the losers' input kept from now on if the inhibition cleared it in training only;
+    the thresholds kept, re-referenced to the lowest of their block at the next step, or
+    cleared (``test_theta``: keep, rereference, clear)."""
     if test_theta not in TEST_THETA:
         raise ValueError(f"unknown test_theta {test_theta!r}; choose one of {TEST_THETA}")
     if "A_plus" in synapses.variables:
@@ -232,6 +241,7 @@ def freeze(layer, synapses, test_theta: str = "rereference") -> None:
         synapses.A_minus = 0
     layer.theta_plus = 0
     layer.theta_decay = 1
+    layer.input_kept_at_loss = "input_kept_at_test"
     if test_theta == "rereference":
         layer.theta_floor = "theta"
         layer.theta_reference_pending = True

@@ -116,10 +116,11 @@ class Config:
     #: C2: Diehl & Cook adaptive threshold, in every layer while training: a neuron winning
     #: its share reaches this multiple of the distance to firing (after learning_wins wins,
     #: or at the end of the pass if sooner); 0 is off
-    theta_set_point: float = 5.0
-    #: C4: what a winner's spike does to the others: v (reset v) or v_and_input (reset v and
-    #: clear the synaptic current)
-    inhibition: str = "v_and_input"
+    theta_set_point: float = 1.0
+    #: C4: what a winner's spike does to the others: v (reset v), v_and_input (reset v and
+    #: clear the synaptic current) or v_and_input_in_training (clear it while training only:
+    #: the readout pass keeps the losers' input, a graded code instead of a one-hot one)
+    inhibition: str = "v_and_input_in_training"
     #: C3: thresholds in the readout pass: keep, rereference (minus the block's lowest) or
     #: clear
     test_theta: str = "rereference"

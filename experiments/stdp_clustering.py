@@ -107,13 +107,14 @@ class Config:
     spikes_per_sample: float = 2.0
     #: C2 (replaces R4): a prototype averages its last this many wins (STDP step 1/this) and
     #: the adaptive threshold decays over as many wins of a neuron that wins its share
-    learning_wins: float = 100.0
+    learning_wins: float = 40.0
     #: C2: adaptive threshold while learning: a neuron winning its share settles at this
     #: multiple of the distance to firing; 0 is off
-    theta_set_point: float = 1.0
-    #: C4: what a winner's spike does to the others: v (reset v) or v_and_input (reset v and
-    #: clear the synaptic current)
-    inhibition: str = "v_and_input"
+    theta_set_point: float = 0.25
+    #: C4: what a winner's spike does to the others: v (reset v), v_and_input (reset v and
+    #: clear the synaptic current) or v_and_input_in_training (clear it while training only:
+    #: the readout pass keeps the losers' input, a graded code instead of a one-hot one)
+    inhibition: str = "v_and_input_in_training"
     #: C3: thresholds in the labelling pass: keep, rereference (minus the layer's lowest) or
     #: clear
     test_theta: str = "rereference"

@@ -140,8 +140,10 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
     weights = np.random.default_rng(1).uniform(0.004, 0.008, (event_features.N_INPUTS, 10))
     winners = {}
     for competition in (True, False):
+        # inhibition of v only: the losers recharge, so several neurons get to win
         steps, neurons, _, _ = _run_layer(config, weights, pre_steps, pre_neurons, periods=1,
-                                          plastic=False, competition=competition)  # fmt: skip
+                                          plastic=False, competition=competition,
+                                          inhibition="v")  # fmt: skip
         per_step = np.bincount(steps)
         winners[competition] = (per_step[per_step > 0], len(set(neurons)))
     assert np.all(winners[True][0] == 1) and winners[True][1] >= 2
@@ -155,7 +157,8 @@ def test_tuning_rules_follow_their_closed_forms():
                   theta_set_point=5.0)  # fmt: skip
     rules = tuning_rules(rates, n_samples=1000, **common)
     drive = 0.4 * 100 / 4 + 0.6 * (100 + 900 + 3600) / 100
-    assert rules["gain_A"] == pytest.approx(0.02 / (1e8 * 5e-3 * 50.0 * drive))
+    # R3 with C2's headroom: the drive reaches (1 + set point) x the firing distance
+    assert rules["gain_A"] == pytest.approx(6 * 0.02 / (1e8 * 5e-3 * 50.0 * drive))
     # C2: a win moves the prototype by 1/40 of its norm (pre trace L1 = Q tau+)
     assert rules["effective_step"] == pytest.approx(1 / 40)
     assert rules["A_plus"] * 100 * 20e-3 / 50.0 == pytest.approx(1 / 40)
@@ -181,12 +184,13 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     defaultclock.dt = config.dt_ms * ms
     period = config.sample_ms + config.rest_ms
     rules = {**RULES, "tau_theta_s": 0.5}
+    silent = SpikeGeneratorGroup(event_features.N_INPUTS, [], [] * ms)
     layer, synapses, wta, monitor = competitive_layer(
-        get_neuron("lif"), rules, SpikeGeneratorGroup(event_features.N_INPUTS, [], [] * ms),
+        get_neuron("lif"), rules, silent,
         initial, period=period * ms, w_sum=config.w_sum, w_max=config.w_max, plastic=True,
         name="layer", blocks=2,
     )  # fmt: skip
-    net = Network(layer, synapses, wta, monitor)
+    net = Network(silent, layer, synapses, wta, monitor)
     start = np.random.default_rng(3).uniform(0, 0.01, 2 * config.n_neurons)
     layer.theta = start * volt
     net.run(period * ms)  # sample starts at t = 0 only: one decay
@@ -197,10 +201,15 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     blocks = decayed.reshape(2, config.n_neurons)
     expected = (blocks - blocks.min(axis=1, keepdims=True)).ravel()
     np.testing.assert_allclose(np.asarray(layer.theta[:]), expected, rtol=1e-9, atol=1e-15)
-    assert float(synapses.A_plus[0]) == 0 and float(layer.theta_plus[0]) == 0
+    assert float(synapses.A_plus[:]) == 0 and np.all(np.asarray(layer.theta_plus[:]) == 0)
+    # the default inhibition clears the losers' input in training only
+    assert np.all(np.asarray(layer.input_kept_at_loss[:]) == 1)
 
 
-@pytest.mark.parametrize(("inhibition", "cleared"), [("v_and_input", True), ("v", False)])
+@pytest.mark.parametrize(
+    ("inhibition", "cleared"),
+    [("v_and_input", True), ("v_and_input_in_training", True), ("v", False)],
+)
 def test_the_winners_spike_clears_the_losers_input_only_when_asked(fixed_input, inhibition,
                                                                   cleared):  # fmt: skip
     """C4: at a winner's spike, every loser is at rest and, with v_and_input, its synaptic
