@@ -218,7 +218,7 @@ def check(config: Config) -> None:
     for field, why in (
         ("w_sum", "the weights are normalised to it, and the input gain divides by it"),
         ("w_max", "a bound of 0 clips every weight to 0"),
-        ("spikes_per_sample", "the STDP step divides by it"),
+        ("spikes_per_sample", "theta's time constant divides by it"),
     ):
         if getattr(config, field) <= 0:
             raise ModelError(f"{field} must be positive ({why}); got {getattr(config, field)}")
