@@ -421,8 +421,10 @@ def evaluate(config: dict, data: dict) -> dict:
                 f"{config['n_neurons']} neurons firing (issue target, quick scale)",
                 [stdp["linear_readout"], f"{stdp['neurons_used']}/{config['n_neurons']}"],
                 "≥ 0.75 and ≥ 80 % firing",
-                stdp["linear_readout"] >= 0.75
-                and stdp["neurons_used"] >= 0.8 * config["n_neurons"],
+                # sized for quick scale (600 train / 300 test); other sizes: measured
+                stdp["linear_readout"] >= 0.75 and stdp["neurons_used"] >= 0.8 * config["n_neurons"]
+                if (config["n_train"], config["n_test"]) == (600, 300)
+                else None,
             )
         )
         if "derivation" in result:

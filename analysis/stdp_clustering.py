@@ -216,7 +216,8 @@ def evaluate(config: dict, data: dict) -> dict:
                     f"{stdp['silent_samples']} silent",
                 ],
                 wanted,
-                bool(passed and stdp["silent_samples"] == 0),
+                # the issue sized it for all 1797 digits (quick scale); smaller runs: measured
+                bool(passed and stdp["silent_samples"] == 0) if n == 1797 else None,
             )
         )
         rules = result["rules"]
