@@ -31,7 +31,7 @@ def _config(samples: int, neurons: int):
     """The issue's network: one LIF STDP layer and one frozen control, no sweep."""
     return dataclasses.replace(event_features.SCALES["quick"], n_train=samples, n_test=1,
                                n_neurons=neurons, neurons=("lif",), frozen_gains=(1.0,),
-                               sweep=())  # fmt: skip
+                               sweep=(), oracle=False)  # fmt: skip
 
 
 def compiled(config, build_dir: Path) -> dict:

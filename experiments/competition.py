@@ -3,9 +3,19 @@ experiments (Safa et al. 2021 on event data; the STDP clusterer of Lu & Sengupta
 
 N neurons of any current-driven model receive all-to-all afferents from a spike source that
 presents one sample per ``period``. At each sample start the neurons return to rest, the
-afferent weights are L1-normalised to ``w_sum`` (Diehl & Cook) and the STDP traces cleared.
-A spike puts every other neuron of the layer back at rest (hard winner-take-all), and raises
-the spiking neuron's own threshold by ``theta_plus`` (Diehl & Cook's adaptive threshold).
+afferent weights are L1-normalised to ``w_sum`` (Diehl & Cook), the STDP traces cleared and
+the adaptive thresholds decayed by exp(-period/tau_theta). A spike puts every other neuron of
+the layer back at rest and, with ``inhibition="v_and_input"`` (correction C4 of
+features.md), clears their synaptic current too, so that they cannot recharge within the
+sample (hard winner-take-all); the default, ``"v_and_input_in_training"``, does so while
+training only (measured: a readout pass in which the losers keep their input gives a graded
+code, better read out than the one-hot code of a single winner). The spike raises the
+spiking neuron's own threshold by ``theta_plus`` (Diehl & Cook's adaptive threshold).
+
+``freeze`` ends training: plasticity and threshold adaptation off, and the thresholds either
+kept (``test_theta="keep"``), re-referenced to the lowest of their block
+(``"rereference"``, the default, correction C3: a test pass that keeps theta goes silent once
+homeostasis is strong) or cleared (``"clear"``).
 """
 
 from __future__ import annotations
@@ -16,6 +26,11 @@ import re
 import numpy as np
 
 from models.plasticity import pair_stdp
+
+#: What a winner's spike does to the other neurons of its block (correction C4).
+INHIBITION = ("v", "v_and_input", "v_and_input_in_training")
+#: The thresholds in the test pass (correction C3).
+TEST_THETA = ("keep", "rereference", "clear")
 
 
 def neuron_scales(model) -> dict:
@@ -63,17 +78,24 @@ def competitive_layer(
     plastic: bool,
     name: str,
     blocks: int = 1,
+    inhibition: str = "v_and_input_in_training",
 ):
     """``blocks`` independent competitions of N = ``initial.shape[1]`` neurons of ``model``,
     each with winner-take-all and all-to-all afferents from ``inputs`` starting from the
     weights ``initial`` (inputs x N); returns (layer, afferent synapses, inhibition, spike
     monitor). Neuron ``b*N + k`` is neuron k of block b.
 
-    ``rules`` holds ``gain_A`` (input current per unit weight and spike), ``theta_plus_V``
+    ``rules`` holds ``gain_A`` (input current per unit weight and spike), ``theta_plus_V``,
+    optionally ``tau_theta_s`` (the thresholds' decay time constant; absent or inf: no decay)
     and, for a plastic layer, pair STDP's ``tau_plus_s``, ``A_plus`` and ``A_minus``; each is
     one number, or one per block (a parameter sweep in a single compiled group).
+    ``inhibition``: a spike resets the other neurons' ``v`` only, or (``v_and_input``) their
+    synaptic current as well, or the current only while training (``v_and_input_in_training``:
+    ``freeze`` turns it off, so that losers of the test pass keep their input).
     """
-    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, volt
+    if inhibition not in INHIBITION:
+        raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
+    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, second, volt
 
     from experiments.build import neuron_group
 
@@ -86,9 +108,10 @@ def competitive_layer(
     def per_synapse(key):
         return np.tile(per_neuron(key), n_inputs)  # synapse order: input-major
 
-    # Each sample starts from rest: V, the synaptic current (and u) reset.
+    # Each sample starts from rest: V, the synaptic current (and u) reset; theta decays.
     restart = [f"{var} = {value}" for var, value in model.initial_values.items()]
     restart.append(f"{model.synaptic_input} = 0*{model.synaptic_input}")
+    restart.append("theta = theta*theta_decay")
     if plastic:
         model = model.with_equation(
             "w_total : 1  # sum of afferent weights, kept incrementally"
@@ -97,15 +120,32 @@ def competitive_layer(
     # Adaptive threshold: firing needs v - theta to cross the model's own threshold. (For
     # Izhikevich, whose threshold is the spike peak, this only delays the detection: its
     # upstroke crosses any raised level, so theta there is no homeostasis.)
+    # theta_reference (once, at the test pass if re-referenced): the block's lowest theta
+    # reaches theta_floor through the inhibition's second pathway in the synapse slot, and
+    # the event's code, in the reset slot of the same step, subtracts it.
     model = dataclasses.replace(
         model.with_equation("theta : volt  # threshold raised by each spike")
         .with_equation("input_gain : amp (constant)  # current per unit weight and spike")
-        .with_equation("theta_plus : volt  # per spike; 0 once training is over"),
+        .with_equation("theta_plus : volt  # per spike; 0 once training is over")
+        .with_equation("theta_decay : 1  # theta's decay per sample, exp(-period/tau_theta)")
+        .with_equation("theta_floor : volt  # the block's lowest theta, at re-referencing")
+        .with_equation("theta_reference_pending : boolean  # re-reference theta at next step")
+        .with_equation("input_kept_at_loss : 1  # 1: a loser keeps its current, 0: cleared")
+        .with_equation("input_kept_at_test : 1 (constant)  # input_kept_at_loss after freeze"),
         threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
         reset=f"{model.reset}\ntheta += theta_plus",
+        events={
+            **model.events,
+            "theta_reference": (
+                "theta_reference_pending",
+                "theta = theta - theta_floor\ntheta_reference_pending = False",
+            ),
+        },
     )
     layer = neuron_group(model, n_neurons, name=name)
     layer.theta_plus = per_neuron("theta_plus_V") * volt
+    tau_theta = per_neuron("tau_theta_s") if "tau_theta_s" in rules else np.inf
+    layer.theta_decay = np.exp(-float(period / second) / tau_theta) * np.ones(n_neurons)
     layer.input_gain = per_neuron("gain_A") * amp
     if plastic:
         layer.w_total = np.tile(initial.sum(axis=0), blocks)
@@ -114,7 +154,22 @@ def competitive_layer(
     )
     # Hard WTA: a spike puts every other neuron of its block back at rest.
     rest = post_expression(model.initial_values["v"], model)
-    inhibition = Synapses(layer, layer, on_pre=f"v_post = {rest}", name=f"{name}_wta")
+    silence = f"v_post = {rest}"
+    if inhibition != "v":
+        current = f"{model.synaptic_input}_post"
+        silence += f"\n{current} = {current}*input_kept_at_loss_post"
+    layer.input_kept_at_loss = int(inhibition == "v")
+    layer.input_kept_at_test = int(inhibition != "v_and_input")
+    inhibition = Synapses(
+        layer,
+        layer,
+        on_pre={
+            "pre": silence,
+            "reference": "theta_floor_post = clip(theta_pre, -1*volt, theta_floor_post)",
+        },
+        on_event={"pre": "spike", "reference": "theta_reference"},
+        name=f"{name}_wta",
+    )
     sources, targets = np.nonzero(
         np.kron(np.eye(blocks, dtype=bool), ~np.eye(block_size, dtype=bool))
     )
@@ -172,3 +227,23 @@ def competitive_layer(
             value = per_synapse(rule_key) if rule_key in swept else float(rules[rule_key])
             setattr(synapses, key, value * scale)
     return layer, synapses, inhibition, SpikeMonitor(layer, name=f"{name}_spikes")
+
+
+def freeze(layer, synapses, test_theta: str = "rereference") -> None:
+    """End training: no more STDP (if ``synapses`` is plastic), threshold adaptation and
+    decay; the losers' input kept from now on if the inhibition cleared it in training only;
+    the thresholds kept, re-referenced to the lowest of their block at the next step, or
+    cleared (``test_theta``: keep, rereference, clear)."""
+    if test_theta not in TEST_THETA:
+        raise ValueError(f"unknown test_theta {test_theta!r}; choose one of {TEST_THETA}")
+    if "A_plus" in synapses.variables:
+        synapses.A_plus = 0
+        synapses.A_minus = 0
+    layer.theta_plus = 0
+    layer.theta_decay = 1
+    layer.input_kept_at_loss = "input_kept_at_test"
+    if test_theta == "rereference":
+        layer.theta_floor = "theta"
+        layer.theta_reference_pending = True
+    elif test_theta == "clear":
+        layer.theta = 0

@@ -18,8 +18,9 @@ Loop. A numpy network (body 64 -> 64 ReLU, head 64 -> K) is trained per epoch on
     network serves D1 and every epoch: each epoch re-runs it with new input rates (and the
     previous epoch's weights) without recompiling.
 
-Parameters follow the tuning rules of ``analysis.event_features`` (R1-R4 and the adaptive-
-threshold rule) evaluated on each run's own input rates; nothing is searched.
+Parameters follow the tuning rules of ``analysis.event_features`` (R2-R3 with the corrections
+C1-C2 of features.md, which replace R1 and R4) evaluated on each run's own input rates, with
+the losers' input silenced (C4) and the thresholds re-referenced in the labelling pass (C3).
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ from analysis.stdp_clustering import (  # noqa: F401  (evaluate: this experiment
     sample_spikes,
 )
 from experiments.build import resolve_neuron
-from experiments.competition import competitive_layer, neuron_scales
+from experiments.competition import (
+    INHIBITION,
+    TEST_THETA,
+    competitive_layer,
+    freeze,
+    neuron_scales,
+)
 from models.base import ModelError
 
 NAME = "stdp_clustering"
@@ -47,7 +54,19 @@ NEURONS = ("lif", "stdp_lif", "izhikevich")
 N_FEATURES = 64  # 8 x 8 digits; also the body's width (see the module docstring)
 DIGIT_MAX = 16.0  # scikit-learn's digits take values 0..16
 #: The tuning rules' values saved with the results, per layer and run.
-RULE_NAMES = ("A_minus", "A_plus", "gain_A", "input_rate_hz", "tau_plus_s", "theta_plus_V")
+RULE_NAMES = (
+    "A_minus",
+    "A_plus",
+    "effective_step",
+    "gain_A",
+    "gain_headroom",
+    "input_rate_hz",
+    "tau_plus_s",
+    "tau_theta_s",
+    "theta_plus_V",
+    "threshold_distance_V",
+    "wins_in_pass",
+)
 
 
 @dataclass(frozen=True)
@@ -77,19 +96,28 @@ class Config:
     w_sum: float = 16.0
     #: upper bound of each afferent weight
     w_max: float = 1.0
-    # tuning rules (features.md §1, as in event_features)
-    #: R1: LTD over LTP window area, A- tau- / (A+ tau+); above 1 uncorrelated inputs drift
-    #: down
-    ltd_ratio: float = 1.1
+    # tuning rules (features.md §1 and its corrections, as in event_features)
+    #: C1 (replaces R1): LTD over LTP window area, A- tau- / (A+ tau+); potentiation-dominated
+    #: (Diehl & Cook about 0.01), the weight normalisation makes the competition
+    ltd_ratio: float = 0.01
     #: R3: share of a matched prototype (against a random one) in the drive that the input
     #: gain brings to threshold
     rho: float = 0.6
-    #: R4: output spikes k each sample should evoke in a layer; sets the STDP step and the
-    #: adaptive threshold's step
+    #: output spikes k each sample should evoke in a layer; sets a neuron's share of wins
     spikes_per_sample: float = 2.0
-    #: adaptive threshold while learning: a neuron's share of wins raises its threshold by
-    #: this fraction of the distance to firing; 0 is off
-    theta_fraction: float = 0.2
+    #: C2 (replaces R4): a prototype averages its last this many wins (STDP step 1/this) and
+    #: the adaptive threshold decays over as many wins of a neuron that wins its share
+    learning_wins: float = 40.0
+    #: C2: adaptive threshold while learning: a neuron winning its share settles at this
+    #: multiple of the distance to firing; 0 is off
+    theta_set_point: float = 0.25
+    #: C4: what a winner's spike does to the others: v (reset v), v_and_input (reset v and
+    #: clear the synaptic current) or v_and_input_in_training (clear it while training only:
+    #: the readout pass keeps the losers' input, a graded code instead of a one-hot one)
+    inhibition: str = "v_and_input_in_training"
+    #: C3: thresholds in the labelling pass: keep, rereference (minus the layer's lowest) or
+    #: clear
+    test_theta: str = "rereference"
     #: R3's empirical gain: the calibration sample at this quantile just reaches threshold
     #: with the initial weights (0.1: nine in ten can make a neuron fire before learning)
     gain_quantile: float = 0.1
@@ -134,6 +162,15 @@ def check(config: Config) -> None:
     if not max(config.cluster_sizes) <= config.n_samples <= 1797:
         raise ModelError(
             "n_samples must be between the largest K and 1797 (the size of the digits)"
+        )
+    if config.inhibition not in INHIBITION or config.test_theta not in TEST_THETA:
+        raise ModelError(
+            f"inhibition must be one of {', '.join(INHIBITION)} and test_theta one of "
+            f"{', '.join(TEST_THETA)}; got {config.inhibition!r}, {config.test_theta!r}"
+        )
+    if config.learning_wins <= 0 or config.theta_set_point < 0 or config.ltd_ratio < 0:
+        raise ModelError(
+            "learning_wins must be positive, theta_set_point and ltd_ratio not negative"
         )
     if config.loop_clusters < 2:
         raise ModelError("loop_clusters must be at least 2")
@@ -268,9 +305,12 @@ def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model
         spikes_per_sample=config.spikes_per_sample,
         rho=config.rho,
         ltd_ratio=config.ltd_ratio,
-        theta_fraction=config.theta_fraction,
+        learning_wins=config.learning_wins,
+        theta_set_point=config.theta_set_point,
+        period_s=(config.sample_ms + config.rest_ms) * 1e-3,
         **scales,
     )
+    rules["threshold_distance_V"] = scales["threshold_distance"]
     dt_s = config.dt_ms * 1e-3
     steps = round(config.sample_ms / config.dt_ms)
     # a sample without input cannot reach threshold at any gain: calibrate on the others
@@ -286,7 +326,7 @@ def layer_rules(config: Config, rates_hz: np.ndarray, weights: np.ndarray, model
             resistance=scales["resistance"],
             tau_syn=scales["tau_syn"],
             tau_m=scales["tau_m"],
-            threshold_distance=scales["threshold_distance"],
+            threshold_distance=rules["gain_headroom"] * scales["threshold_distance"],
             dt=dt_s,
             steps=steps,
             quantile=config.gain_quantile,
@@ -338,18 +378,17 @@ class ClusteringNetwork:
                 w_max=config.w_max,
                 plastic=True,
                 name=f"layer_k{k}",
+                inhibition=config.inhibition,
             )
             self.net.add(*objects)
             self.layers[k] = objects
 
-        def freeze():
+        def freeze_all():
             for layer, synapses, _, _ in self.layers.values():
-                synapses.A_plus = 0
-                synapses.A_minus = 0
-                layer.theta_plus = 0
+                freeze(layer, synapses, config.test_theta)
 
         one_pass = self.n_samples * self.period_ms * ms
-        self.phases = [(one_pass, None), (one_pass, freeze)]
+        self.phases = [(one_pass, None), (one_pass, freeze_all)]
         self.simulation_s = []
 
     def run(self, rates_hz: np.ndarray | None = None, warm_start: bool = False) -> dict:
@@ -374,6 +413,8 @@ class ClusteringNetwork:
                 values[synapses.A_plus] = rules["A_plus"]
                 values[synapses.A_minus] = rules["A_minus"]
                 values[layer.theta_plus] = np.full(k, rules["theta_plus_V"]) * volt
+                decay = math.exp(-self.period_ms * 1e-3 / rules["tau_theta_s"])
+                values[layer.theta_decay] = np.full(k, decay)
             self.sim.rerun(self.net, self.phases, values)
         self.simulation_s.append(self.sim.run_seconds)
         return {k: self.labelling_spikes(k) for k in self.layers}

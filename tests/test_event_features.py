@@ -9,7 +9,7 @@ import pytest
 
 from analysis.event_features import tuning_rules
 from experiments import event_features
-from experiments.competition import competitive_layer
+from experiments.competition import competitive_layer, freeze
 from models.base import ModelError
 from models.neurons import get_neuron
 
@@ -18,17 +18,19 @@ ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
 
 
 def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, competition=True,
-               rules=RULES, blocks=1):  # fmt: skip
+               rules=RULES, blocks=1, neuron="lif", inhibition="v_and_input",
+               monitor_state=None):  # fmt: skip
     """Build one layer of ``event_features`` around a fixed input and run it on the numpy
-    runtime; (post spike steps, post neurons, final weights, w_total)."""
-    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs
+    runtime; (post spike steps, post neurons, final weights, w_total), and the recorded
+    ``monitor_state`` variables (if given)."""
+    from brian2 import Network, SpikeGeneratorGroup, StateMonitor, defaultclock, ms, prefs
 
     prefs.codegen.target = "numpy"
     defaultclock.dt = config.dt_ms * ms
     inputs = SpikeGeneratorGroup(event_features.N_INPUTS, pre_neurons, pre_steps * ms)
     period = config.sample_ms + config.rest_ms
-    layer, synapses, inhibition, monitor = competitive_layer(
-        get_neuron("lif"),
+    layer, synapses, wta, monitor = competitive_layer(
+        get_neuron(neuron),
         rules,
         inputs,
         initial,
@@ -38,13 +40,20 @@ def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, c
         plastic=plastic,
         name="layer",
         blocks=blocks,
+        inhibition=inhibition,
     )
-    objects = [inputs, layer, synapses, monitor] + ([inhibition] if competition else [])
+    objects = [inputs, layer, synapses, monitor] + ([wta] if competition else [])
+    if monitor_state:
+        state = StateMonitor(layer, monitor_state, record=True, when="end")
+        objects.append(state)
     Network(*objects).run(periods * period * ms)
     # copies: Brian2 may reuse the memory of these arrays once the network is gone
     weights = np.array(synapses.w[:]).reshape(event_features.N_INPUTS, blocks * config.n_neurons)
     steps = np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
     w_total = np.array(layer.w_total[:]) if plastic else None
+    if monitor_state:
+        recorded = {name: np.array(getattr(state, name)) for name in monitor_state}
+        return steps, np.array(monitor.i), weights, w_total, recorded
     return steps, np.array(monitor.i), weights, w_total
 
 
@@ -131,8 +140,10 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
     weights = np.random.default_rng(1).uniform(0.004, 0.008, (event_features.N_INPUTS, 10))
     winners = {}
     for competition in (True, False):
+        # inhibition of v only: the losers recharge, so several neurons get to win
         steps, neurons, _, _ = _run_layer(config, weights, pre_steps, pre_neurons, periods=1,
-                                          plastic=False, competition=competition)  # fmt: skip
+                                          plastic=False, competition=competition,
+                                          inhibition="v")  # fmt: skip
         per_step = np.bincount(steps)
         winners[competition] = (per_step[per_step > 0], len(set(neurons)))
     assert np.all(winners[True][0] == 1) and winners[True][1] >= 2
@@ -141,16 +152,97 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
 
 def test_tuning_rules_follow_their_closed_forms():
     rates = np.array([10.0, 30.0, 0.0, 60.0])
-    rules = tuning_rules(rates, n_neurons=100, n_samples=1000, w_sum=50.0, resistance=1e8,
-                         tau_syn=5e-3, tau_m=20e-3, threshold_distance=0.02,
-                         theta_fraction=0.2)  # fmt: skip
+    common = dict(n_neurons=100, w_sum=50.0, resistance=1e8, tau_syn=5e-3, tau_m=20e-3,
+                  threshold_distance=0.02, period_s=0.35, ltd_ratio=0.01, learning_wins=40,
+                  theta_set_point=5.0)  # fmt: skip
+    rules = tuning_rules(rates, n_samples=1000, **common)
     drive = 0.4 * 100 / 4 + 0.6 * (100 + 900 + 3600) / 100
-    assert rules["gain_A"] == pytest.approx(0.02 / (1e8 * 5e-3 * 50.0 * drive))
-    assert rules["effective_step"] == pytest.approx(math.sqrt(10) * 100 / 2000)
-    assert rules["A_plus"] * 100 * 20e-3 / 50.0 == pytest.approx(rules["effective_step"])
-    assert rules["A_minus"] == pytest.approx(1.1 * rules["A_plus"])
+    # R3 with C2's headroom: the drive reaches (1 + set point) x the firing distance
+    assert rules["gain_A"] == pytest.approx(6 * 0.02 / (1e8 * 5e-3 * 50.0 * drive))
+    # C2: a win moves the prototype by 1/40 of its norm (pre trace L1 = Q tau+)
+    assert rules["effective_step"] == pytest.approx(1 / 40)
+    assert rules["A_plus"] * 100 * 20e-3 / 50.0 == pytest.approx(1 / 40)
+    assert rules["A_minus"] == pytest.approx(0.01 * rules["A_plus"])  # C1
     assert rules["tau_plus_s"] == 20e-3
-    assert rules["theta_plus_V"] * 1000 * 2 / 100 == pytest.approx(0.2 * 0.02)
+    # a neuron winning its share (k/N = 2/100 per sample) wins 40 times in tau_theta
+    assert rules["tau_theta_s"] / 0.35 * 2 / 100 == pytest.approx(40)
+    # 1000 samples give it 20 wins, fewer than 40: theta+ reaches the set point in the pass
+    assert rules["wins_in_pass"] == pytest.approx(20)
+    assert rules["theta_plus_V"] * 20 == pytest.approx(5.0 * 0.02)
+    # a pass with more wins than tau_theta holds: the set point is the steady state
+    long = tuning_rules(rates, n_samples=10_000, **common)
+    assert long["theta_plus_V"] * 40 == pytest.approx(5.0 * 0.02)
+
+
+def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_input):
+    """theta decays by exp(-period/tau_theta) at each sample start; ``freeze`` with
+    rereference subtracts each block's lowest theta, computed here in numpy."""
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs, volt
+
+    config, initial, _, _ = fixed_input
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = config.dt_ms * ms
+    period = config.sample_ms + config.rest_ms
+    rules = {**RULES, "tau_theta_s": 0.5}
+    silent = SpikeGeneratorGroup(event_features.N_INPUTS, [], [] * ms)
+    layer, synapses, wta, monitor = competitive_layer(
+        get_neuron("lif"), rules, silent,
+        initial, period=period * ms, w_sum=config.w_sum, w_max=config.w_max, plastic=True,
+        name="layer", blocks=2,
+    )  # fmt: skip
+    net = Network(silent, layer, synapses, wta, monitor)
+    start = np.random.default_rng(3).uniform(0, 0.01, 2 * config.n_neurons)
+    layer.theta = start * volt
+    net.run(period * ms)  # sample starts at t = 0 only: one decay
+    decayed = start * math.exp(-period * 1e-3 / 0.5)
+    np.testing.assert_allclose(np.asarray(layer.theta[:]), decayed, rtol=1e-9)
+    freeze(layer, synapses, "rereference")
+    net.run(2 * config.dt_ms * ms)
+    blocks = decayed.reshape(2, config.n_neurons)
+    expected = (blocks - blocks.min(axis=1, keepdims=True)).ravel()
+    np.testing.assert_allclose(np.asarray(layer.theta[:]), expected, rtol=1e-9, atol=1e-15)
+    assert float(synapses.A_plus[:]) == 0 and np.all(np.asarray(layer.theta_plus[:]) == 0)
+    # the default inhibition clears the losers' input in training only
+    assert np.all(np.asarray(layer.input_kept_at_loss[:]) == 1)
+
+
+@pytest.mark.parametrize(
+    ("inhibition", "cleared"),
+    [("v_and_input", True), ("v_and_input_in_training", True), ("v", False)],
+)
+def test_the_winners_spike_clears_the_losers_input_only_when_asked(fixed_input, inhibition,
+                                                                  cleared):  # fmt: skip
+    """C4: at a winner's spike, every loser is at rest and, with v_and_input, its synaptic
+    current is zero (recorded at the end of the spike's step, before any new input)."""
+    config, initial, pre_steps, pre_neurons = fixed_input
+    steps, neurons, _, _, state = _run_layer(config, initial, pre_steps, pre_neurons, periods=1,
+                                             plastic=False, inhibition=inhibition,
+                                             monitor_state=("v", "I_syn"))  # fmt: skip
+    assert len(steps) > 0
+    losers_current = []
+    for step, winner in zip(steps, neurons, strict=True):
+        losers = np.arange(config.n_neurons) != winner
+        np.testing.assert_allclose(state["v"][losers, step], -0.07)
+        losers_current.append(np.abs(state["I_syn"][losers, step]).max())
+    assert (max(losers_current) == 0) == cleared
+
+
+def test_the_stdp_lif_layer_spikes_as_the_lif_layer(fixed_input):
+    """event_features simulates stdp_lif's layers once, as lif's (twin_layers): the two
+    models give the same spikes and weights in this layer."""
+    config, initial, pre_steps, pre_neurons = fixed_input
+    rules = {**RULES, "tau_theta_s": 1.0, "theta_plus_V": 0.002}
+    lif = _run_layer(config, initial, pre_steps, pre_neurons, periods=2, rules=rules)
+    twin = _run_layer(config, initial, pre_steps, pre_neurons, periods=2, rules=rules,
+                      neuron="stdp_lif")  # fmt: skip
+    assert len(lif[0]) >= 3
+    for a, b in zip(lif, twin, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert event_features.twin_layers(event_features.SCALES["quick"]) == {"stdp_lif": "lif"}
+    touched = dataclasses.replace(
+        event_features.SCALES["quick"], overrides=(("lif", "tau_m", "10*ms"),)
+    )
+    assert event_features.twin_layers(touched) == {}
 
 
 def test_the_rate_matched_control_interpolates_in_log_spikes():
@@ -179,6 +271,10 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
         (dict(frozen_gains=()), "frozen_gains"),
         (dict(sweep=((1.0, 2.0),)), "three positive multiples"),
         (dict(sweep=((1.0, 0.0, 1.0),)), "three positive multiples"),
+        (dict(inhibition="lasting"), "inhibition must be one of"),
+        (dict(test_theta="frozen"), "test_theta one of"),
+        (dict(learning_wins=0.0), "learning_wins must be positive"),
+        (dict(n_train=5), "k-means oracle needs n_train"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
