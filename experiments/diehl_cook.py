@@ -92,6 +92,7 @@ SCALES = {
         presentation_ms=100.0,
         rest_ms=50.0,
         theta_snapshots=4,
+        repeat_allowance=1.0,  # leaves idle slots, in which nothing may change
     ),  # fmt: skip
     "quick": Config(),
     # Paper: one 60,000-example epoch; labels from the first 10,000 training examples; the
@@ -254,6 +255,7 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         count : 1  # excitatory spikes during this presentation
         last_count : 1  # those of the previous slot (recorded)
         showing_until : second
+        in_pass : 1  # 1 while the pass has examples left; idle slots after it are not time
         first_row : 1 (shared)
         rows : 1 (shared)
         examples : 1 (shared)
@@ -266,7 +268,8 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         shown = advance + (1 - advance)*(shown + 1)
         intensity = advance*{config.intensity_start!r} + (1 - advance)*(intensity + {config.intensity_step!r})
         row = first_row + (example % rows)
-        showing_until = t + {float(presentation)!r}*second*int(example < examples)
+        in_pass = int(example < examples)
+        showing_until = t + {float(presentation)!r}*second*in_pass
         count = 0
         """,  # noqa: E501
         dt=slot,
@@ -289,10 +292,18 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     for name in ("row", "intensity", "showing_until"):
         setattr(inputs, name, _linked(presenter, name, zeros))
 
-    excitatory_model = DIEHL_COOK_EXCITATORY.with_equation(
-        "w_total : 1  # sum of afferent weights, kept incrementally"
-    ).with_equation("w_total_next : 1  # sum of the weights just normalised")
+    excitatory_model = (
+        DIEHL_COOK_EXCITATORY.with_equation(
+            "w_total : 1  # sum of afferent weights, kept incrementally"
+        )
+        .with_equation("w_total_next : 1  # sum of the weights just normalised")
+        # the paper has no idle slots: theta decays only while examples are shown (over a
+        # pass's unused slots it would lose up to 1 - e^-2 of its value)
+        .with_equation("in_pass : 1 (linked)")
+        .with_equation("dtheta/dt = -adapting*in_pass*theta/tau_theta : volt")
+    )
     excitatory = neuron_group(excitatory_model, n_e, name="excitatory")
+    excitatory.in_pass = _linked(presenter, "in_pass", np.zeros(n_e, dtype=int))
     inhibitory = neuron_group(DIEHL_COOK_INHIBITORY, n_e, name="inhibitory")
     rule = diehl_cook_stdp()
     model = rule.brian_equations() + _sum_tracking()
