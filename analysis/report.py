@@ -10,7 +10,13 @@ from pathlib import Path
 
 #: Results that measure the machine rather than the model (wall and simulation times,
 #: throughputs): left out when two runs are compared for determinism.
-MACHINE_MEASUREMENTS = ("wall_time_s", "simulation_s", "samples_per_s", "patches_per_s")
+MACHINE_MEASUREMENTS = (
+    "wall_time_s",
+    "simulation_s",
+    "samples_per_s",
+    "patches_per_s",
+    "examples_per_s",
+)
 
 
 def target(
