@@ -186,7 +186,10 @@ def check(config: Config) -> None:
             "learning_wins must be positive, theta_set_point and ltd_ratio not negative"
         )
     if config.oracle and config.n_neurons > config.n_train:
-        raise ModelError("the k-means oracle needs n_train >= n_neurons (one centroid each)")
+        raise ModelError(
+            "the k-means oracle needs n_train >= n_neurons (one centroid each); raise n_train "
+            "or set oracle=False"
+        )
     if config.gain_rule not in GAIN_RULES:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
