@@ -154,29 +154,13 @@ def _unreadable_data(root):
 
 def test_unreadable_data_names_the_file_and_nothing_is_written(tmp_path, capsys):
     folder, victim = _unreadable_data(tmp_path / "nmnist")
+    # no k-means oracle: four training samples cannot seed a centroid per neuron
     argv = [
-        "run",
-        "event_features",
-        "--scale",
-        "tiny",
-        "--device",
-        "runtime",
-        "--config",
-        "dataset=nmnist_folder",
-        "--config",
-        f"dataset_folder={folder}",
-        "--config",
-        "n_train=4",
-        "--config",
-        "n_test=2",
-        "--config",
-        "oracle=False",
-        "--quiet",
-        "--results-dir",
-        str(tmp_path / "r"),
-        "--build-dir",
-        str(tmp_path / "b"),
-    ]  # fmt: skip  (no k-means oracle: it needs more training samples than neurons)
+        "run", "event_features", "--scale", "tiny", "--device", "runtime", "--config",
+        "dataset=nmnist_folder", "--config", f"dataset_folder={folder}", "--config",
+        "n_train=4", "--config", "n_test=2", "--config", "oracle=False", "--quiet",
+        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+    ]  # fmt: skip
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.startswith("stdplab: error:") and error.count("\n") == 1
