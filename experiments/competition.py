@@ -33,6 +33,22 @@ INHIBITION = ("v", "v_and_input", "v_and_input_in_training")
 TEST_THETA = ("keep", "rereference", "clear")
 
 
+def check_layer_options(config) -> None:
+    """The layer options an experiment's config carries (inhibition, test_theta,
+    learning_wins, theta_set_point, ltd_ratio), refused before any build."""
+    from models.base import ModelError
+
+    if config.inhibition not in INHIBITION or config.test_theta not in TEST_THETA:
+        raise ModelError(
+            f"inhibition must be one of {', '.join(INHIBITION)} and test_theta one of "
+            f"{', '.join(TEST_THETA)}; got {config.inhibition!r}, {config.test_theta!r}"
+        )
+    if config.learning_wins <= 0 or config.theta_set_point < 0 or config.ltd_ratio < 0:
+        raise ModelError(
+            "learning_wins must be positive, theta_set_point and ltd_ratio not negative"
+        )
+
+
 def neuron_scales(model) -> dict:
     """What tuning rules need of a neuron: the input resistance, the synaptic and membrane
     time constants, and the steady depolarisation from rest that makes it fire."""

@@ -30,8 +30,7 @@ from analysis.event_features import (  # noqa: F401  (evaluate: this experiment'
 )
 from experiments.build import resolve_neuron
 from experiments.competition import (
-    INHIBITION,
-    TEST_THETA,
+    check_layer_options,
     competitive_layer,
     freeze,
     neuron_scales,
@@ -176,15 +175,7 @@ def check(config: Config) -> None:
                 f"threshold; {name!r} is not one of {', '.join(NEURONS)}"
             )
         resolve_neuron(name, config.overrides)
-    if config.inhibition not in INHIBITION or config.test_theta not in TEST_THETA:
-        raise ModelError(
-            f"inhibition must be one of {', '.join(INHIBITION)} and test_theta one of "
-            f"{', '.join(TEST_THETA)}; got {config.inhibition!r}, {config.test_theta!r}"
-        )
-    if config.learning_wins <= 0 or config.theta_set_point < 0 or config.ltd_ratio < 0:
-        raise ModelError(
-            "learning_wins must be positive, theta_set_point and ltd_ratio not negative"
-        )
+    check_layer_options(config)
     if config.oracle and config.n_neurons > config.n_train:
         raise ModelError(
             "the k-means oracle needs n_train >= n_neurons (one centroid each); raise n_train "

@@ -39,8 +39,7 @@ from analysis.stdp_clustering import (  # noqa: F401  (evaluate: this experiment
 )
 from experiments.build import resolve_neuron
 from experiments.competition import (
-    INHIBITION,
-    TEST_THETA,
+    check_layer_options,
     competitive_layer,
     freeze,
     neuron_scales,
@@ -163,15 +162,7 @@ def check(config: Config) -> None:
         raise ModelError(
             "n_samples must be between the largest K and 1797 (the size of the digits)"
         )
-    if config.inhibition not in INHIBITION or config.test_theta not in TEST_THETA:
-        raise ModelError(
-            f"inhibition must be one of {', '.join(INHIBITION)} and test_theta one of "
-            f"{', '.join(TEST_THETA)}; got {config.inhibition!r}, {config.test_theta!r}"
-        )
-    if config.learning_wins <= 0 or config.theta_set_point < 0 or config.ltd_ratio < 0:
-        raise ModelError(
-            "learning_wins must be positive, theta_set_point and ltd_ratio not negative"
-        )
+    check_layer_options(config)
     if config.loop_clusters < 2:
         raise ModelError("loop_clusters must be at least 2")
     for name in ("sample_ms", "rest_ms", "loop_epochs", "batch_size"):
