@@ -176,11 +176,6 @@ def check(config: Config) -> None:
             )
         resolve_neuron(name, config.overrides)
     check_layer_options(config)
-    if config.oracle and config.n_neurons > config.n_train:
-        raise ModelError(
-            "the k-means oracle needs n_train >= n_neurons (one centroid each); raise n_train "
-            "or set oracle=False"
-        )
     if config.gain_rule not in GAIN_RULES:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
@@ -233,6 +228,11 @@ def check(config: Config) -> None:
             f"of N neurons has {N_INPUTS} x N afferent and N x (N - 1) winner-take-all "
             f"synapses, and more than {MAX_SYNAPSES:,} in all do not fit in memory; got "
             f"{config.n_neurons} (lower it, or run fewer neurons, frozen_gains or sweep points)"
+        )
+    if config.oracle and config.n_neurons > config.n_train:
+        raise ModelError(
+            "the k-means oracle needs n_train >= n_neurons (one centroid each); raise n_train "
+            "or set oracle=False"
         )
 
 
