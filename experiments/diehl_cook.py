@@ -220,6 +220,7 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     """The network with its three passes: (Network, [(duration, before), ...], a function
     returning the arrays to save once the passes have run)."""
     from brian2 import (
+        Equations,
         Hz,
         Network,
         NeuronGroup,
@@ -306,7 +307,9 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     excitatory.in_pass = _linked(presenter, "in_pass", np.zeros(n_e, dtype=int))
     inhibitory = neuron_group(DIEHL_COOK_INHIBITORY, n_e, name="inhibitory")
     rule = diehl_cook_stdp()
-    model = rule.brian_equations() + _sum_tracking()
+    model = rule.brian_equations() + Equations(
+        "normalising : 1 (shared)  # 1 while training: weights scaled to w_sum at each slot"
+    )
     afferents = Synapses(
         inputs,
         excitatory,
@@ -410,15 +413,6 @@ def _linked(group, name, index):
     from brian2 import linked_var
 
     return linked_var(group, name, index=index)
-
-
-def _sum_tracking():
-    from brian2 import Equations
-
-    return Equations("""
-        w_old : 1  # the weight before this event's update
-        normalising : 1 (shared)  # 1 while training: weights scaled to w_sum at each slot
-    """)  # fmt: skip
 
 
 def _snapshot_interval(training_s: float, snapshots: int, slot):
