@@ -297,6 +297,55 @@ def model_metrics(config: dict, data: dict, label: str, with_sweep: bool) -> dic
     return result
 
 
+def layer_target(config: dict) -> tuple[float, float, str]:
+    """(linear readout floor, share of neurons that must fire, where it applies) of the STDP
+    layer: the issue's targets are
+    sized for the quick scale on emulated digits (600 train / 300 test) and for the whole real
+    subset (1,000 train / 100 test recordings); other sizes are measured against 0.75."""
+    sizes = (config["n_train"], config["n_test"])
+    if config["dataset"] == "emulated" and sizes == (600, 300):
+        return 0.75, 0.8, "quick scale, emulated digits"
+    if config["dataset"] == "nmnist_folder" and sizes == (1000, 100):
+        return 0.65, 0.0, "the real N-MNIST subset"
+    return 0.75, 0.8, "measured"
+
+
+def emulation_closeness(data: dict) -> dict:
+    """Summary of ``events.compare_recordings`` as saved (keys ``compare_*``)."""
+    real, emulated = data["compare_real_events"], data["compare_emulated_events"]
+    return {
+        "pairs": len(real),
+        "events_ratio_median": float(np.median(emulated / np.maximum(real, 1))),
+        "events_correlation": float(np.corrcoef(real, emulated)[0, 1]),
+        "on_fraction_real": float(np.mean(data["compare_real_on_fraction"])),
+        "on_fraction_emulated": float(np.mean(data["compare_emulated_on_fraction"])),
+        **{
+            f"{which}_r{suffix}": float(np.mean(data[f"compare_{which}_r{suffix}"]))
+            for which in ("spatial", "temporal")
+            for suffix in ("", "_mismatched")
+        },
+    }
+
+
+def emulation_row(closeness: dict) -> dict:
+    return target(
+        "E0c",
+        f"emulation of each recording's own MNIST digit beside the recording ({closeness['pairs']} "
+        "pairs): events emulated / real (median) and their correlation across samples; ON "
+        "fraction real, emulated; spatial and temporal profile correlation, same digit / "
+        "mismatched pairs",
+        [
+            closeness["events_ratio_median"],
+            closeness["events_correlation"],
+            f"{closeness['on_fraction_real']:.3f}, {closeness['on_fraction_emulated']:.3f}",
+            f"{closeness['spatial_r']:.3f} / {closeness['spatial_r_mismatched']:.3f}",
+            f"{closeness['temporal_r']:.3f} / {closeness['temporal_r_mismatched']:.3f}",
+        ],
+        "the same digit's emulation should match better than another digit's (data.md §5)",
+        None,
+    )
+
+
 def evaluate(config: dict, data: dict) -> dict:
     labels, n_train, seed = data["labels"], config["n_train"], config["seed"]
     raw = linear_readout(data["frames"].astype(float), labels, n_train, seed)
@@ -308,7 +357,7 @@ def evaluate(config: dict, data: dict) -> dict:
         "models": {},
         "samples_per_s": presented / float(data["simulation_s"]),
     }
-    emulated = config["dataset"] == "emulated"
+    emulated = config["dataset"].startswith("emulated")
     targets = [
         target(
             "E0a",
@@ -336,6 +385,9 @@ def evaluate(config: dict, data: dict) -> dict:
             None,
         ),
     ]
+    if "compare_spatial_r" in data:
+        metrics["emulation"] = emulation_closeness(data)
+        targets.append(emulation_row(metrics["emulation"]))
     for index, label in enumerate(_labels(config)):
         result = model_metrics(config, data, label, with_sweep=index == 0)
         metrics["models"][label] = result
@@ -414,17 +466,16 @@ def evaluate(config: dict, data: dict) -> dict:
                     None,
                 )
             )
+        floor, firing_share, where = layer_target(config)
+        firing = stdp["neurons_used"] >= firing_share * config["n_neurons"]
         targets.append(
             target(
                 f"E9-{label}",
-                f"{label}: STDP layer ≥ 0.75 linear readout with ≥ 80 % of its "
-                f"{config['n_neurons']} neurons firing (issue target, quick scale)",
+                f"{label}: STDP layer's linear readout and its neurons that fire (issue "
+                f"target, {where})",
                 [stdp["linear_readout"], f"{stdp['neurons_used']}/{config['n_neurons']}"],
-                "≥ 0.75 and ≥ 80 % firing",
-                # sized for quick scale (600 train / 300 test); other sizes: measured
-                stdp["linear_readout"] >= 0.75 and stdp["neurons_used"] >= 0.8 * config["n_neurons"]
-                if (config["n_train"], config["n_test"]) == (600, 300)
-                else None,
+                f"≥ {floor}" + (f" and ≥ {firing_share:.0%} firing" if firing_share else ""),
+                None if where == "measured" else stdp["linear_readout"] >= floor and firing,
             )
         )
         if "derivation" in result:

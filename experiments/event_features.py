@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -35,12 +36,13 @@ from experiments.competition import (
     freeze,
     neuron_scales,
 )
+from experiments.events import DataError
 from models.base import ModelError
 
 NAME = "event_features"
 SENSOR = (34, 34)
 N_INPUTS = SENSOR[0] * SENSOR[1] * 2
-DATASETS = ("emulated", "nmnist_folder")
+DATASETS = ("emulated", "emulated_mnist", "nmnist_folder")
 #: Neuron models with a current input and a closed-form distance to firing (rule R3).
 NEURONS = ("lif", "stdp_lif", "izhikevich")
 GAIN_RULES = ("empirical", "closed_form")
@@ -72,11 +74,16 @@ FULL_GRID = tuple(
 class Config:
     #: seed of the emulated samples, the initial weights and the readout
     seed: int = 0
-    #: emulated (scikit-learn's digits through a saccading DVS model, cached in build/data)
-    #: or nmnist_folder (recordings in dataset_folder)
+    #: emulated (scikit-learn's digits through a saccading DVS model, cached in build/data),
+    #: emulated_mnist (the MNIST images in dataset_folder through the same model: sample k
+    #: is the emulation of the image real N-MNIST sample k was recorded from) or
+    #: nmnist_folder (recordings in dataset_folder)
     dataset: str = "emulated"
-    #: folder of N-MNIST recordings, for dataset=nmnist_folder
+    #: folder of the dataset: N-MNIST recordings, or the four MNIST files for emulated_mnist
     dataset_folder: str = ""
+    #: with dataset=nmnist_folder, an MNIST folder: the recordings' own digits are emulated
+    #: from it and compared with them sample by sample (row E0c); empty is off
+    compare_mnist_folder: str = ""
     #: training samples, presented once with STDP on, then again to fit the readout
     n_train: int = 600
     #: test samples of the readout
@@ -148,8 +155,22 @@ SCALES = {
 def check(config: Config) -> None:
     if config.dataset not in DATASETS:
         raise ModelError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
-    if config.dataset == "nmnist_folder" and not config.dataset_folder:
-        raise ModelError("dataset nmnist_folder needs --config dataset_folder=PATH")
+    if config.dataset != "emulated" and not config.dataset_folder:
+        raise ModelError(f"dataset {config.dataset} needs --config dataset_folder=PATH")
+    if config.compare_mnist_folder and config.dataset != "nmnist_folder":
+        raise ModelError(
+            "compare_mnist_folder compares real recordings with their emulation: it needs "
+            "dataset=nmnist_folder"
+        )
+    for folder, split, wanted in _mnist_needs(config):
+        from experiments.mnist import mnist_files
+
+        available = mnist_files(folder, split).count
+        if available < wanted:
+            raise DataError(
+                f"{folder} holds {available} MNIST {split} images, fewer than the {wanted} "
+                f"needed; lower n_{split}"
+            )
     if config.dataset == "nmnist_folder":
         from experiments import events
 
@@ -236,6 +257,24 @@ def check(config: Config) -> None:
         )
 
 
+def _mnist_needs(config: Config) -> list[tuple[str, str, int]]:
+    """(MNIST folder, split, images needed) for the emulated_mnist dataset and for the
+    comparison of real recordings with the emulation of their own digits."""
+    if config.dataset == "emulated_mnist":
+        return [(config.dataset_folder, "train", config.n_train),
+                (config.dataset_folder, "test", config.n_test)]  # fmt: skip
+    if not config.compare_mnist_folder:
+        return []
+    from experiments import events
+
+    needs = []
+    for split, wanted in (("train", config.n_train), ("test", config.n_test)):
+        files, _ = events.nmnist_folder_files(config.dataset_folder, split)
+        highest = max(events.mnist_index(path, split) for path in files[:wanted])
+        needs.append((config.compare_mnist_folder, split, highest + 1))
+    return needs
+
+
 def _blocks(config: Config) -> int:
     return (
         (1 + len(config.frozen_gains)) * (len(config.neurons) - len(twin_layers(config)))
@@ -272,6 +311,20 @@ def load_samples(
             samples[config.n_train :],
             labels[config.n_train :],
         )
+    if config.dataset == "emulated_mnist":
+        from experiments.mnist import load_mnist
+
+        loaded = []
+        for split, count in (("train", config.n_train), ("test", config.n_test)):
+            images, labels = load_mnist(config.dataset_folder, split, limit=count)
+            # N-MNIST numbers the test recordings on from the training ones
+            numbers = np.arange(count) + (60_000 if split == "test" else 0)
+            samples = events.emulate_images(
+                images.astype(float), numbers, config.seed, cache_dir,
+                counted(f"{split} images emulated"),
+            )  # fmt: skip
+            loaded += [samples, labels]
+        return tuple(loaded)
     train, train_labels = events.load_nmnist_folder(
         config.dataset_folder, "train", limit=config.n_train, progress=counted("train recordings")
     )
@@ -287,11 +340,39 @@ def simulate(config: Config, sim) -> dict:
     samples = load_samples(
         config, cache_dir=sim.build_dir.parent.parent / "data", progress=sim.progress
     )
+    comparison = {}
+    if config.compare_mnist_folder:
+        sim.progress.phase("emulating the recordings' own digits from MNIST")
+        comparison = compare_with_emulation(
+            config, samples, sim.build_dir.parent.parent / "data", sim.progress
+        )
     sim.progress.phase("building the network")
     net, readers, phases = build_network(config, samples)
     sim.run_phases(net, phases)
     readers["simulation_s"] = sim.run_seconds
-    return {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
+    results = {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
+    return results | {f"compare_{key}": value for key, value in comparison.items()}
+
+
+def compare_with_emulation(config: Config, samples, cache_dir=None, progress=None) -> dict:
+    """``events.compare_recordings`` of the real recordings (train, then test) against the
+    emulation of the MNIST images they were recorded from."""
+    from experiments import events
+    from experiments.mnist import load_mnist
+
+    real, emulated = [], []
+    for split, recordings, count in (("train", samples[0], config.n_train),
+                                     ("test", samples[2], config.n_test)):  # fmt: skip
+        files, _ = events.nmnist_folder_files(config.dataset_folder, split)
+        indices = np.array([events.mnist_index(path, split) for path in files[:count]])
+        images, _ = load_mnist(config.compare_mnist_folder, split, limit=int(indices.max()) + 1)
+        numbers = indices + (60_000 if split == "test" else 0)
+        emulated += events.emulate_images(
+            images[indices].astype(float), numbers, config.seed, cache_dir,
+            None if progress is None else partial(progress.count, what=f"{split} digits emulated"),
+        )  # fmt: skip
+        real += list(recordings)
+    return events.compare_recordings(real, emulated)
 
 
 def build_network(config: Config, samples):

@@ -235,32 +235,101 @@ def emulated_nmnist(
     progress: Callable[[int, int], None] | None = None,
     **emulator,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Emulated recordings of the first ``n_samples`` digits; sample i uses the generator
-    ``default_rng([seed, i])``, so any sample can be regenerated alone. With ``cache_dir``,
-    each sample is kept there as an N-MNIST file (keyed by seed, settings and emulator
-    version) and read back on the next call instead of being emulated again. ``progress``
-    is called with (samples done, samples) after each."""
+    """Emulated recordings of the first ``n_samples`` embedded digits (see ``emulate_images``;
+    digit k is sample k)."""
     images, labels = digits_as_mnist(n_samples)
     if len(images) < n_samples:
         raise DataError(f"the embedded digits hold {len(images)} samples, not {n_samples}")
+    return emulate_images(images, range(n_samples), seed, cache_dir, progress, **emulator), labels
+
+
+def emulate_images(
+    images: np.ndarray,
+    sample_numbers,
+    seed: int,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **emulator,
+) -> list[np.ndarray]:
+    """Emulated recordings of 28x28 images (0..255). Image k uses the generator
+    ``default_rng([seed, sample_numbers[k]])``, so any sample can be regenerated alone. With
+    ``cache_dir``, each recording is kept there as an N-MNIST file keyed by seed, settings,
+    emulator version, sample number and the image's own bytes, and read back on the next call
+    instead of being emulated again. ``progress`` is called with (samples done, samples)."""
     cache = None
     if cache_dir is not None:
         settings = ",".join(f"{key}={emulator[key]!r}" for key in sorted(emulator))
         key = f"v{EMULATOR_VERSION}-seed{seed}-" + hashlib.sha256(settings.encode()).hexdigest()[:8]
         cache = Path(cache_dir) / "emulated_nmnist" / key
     samples = []
-    for k, image in enumerate(images):
-        path = cache / f"{k}.bin" if cache else None
+    for image, number in zip(images, sample_numbers, strict=True):
+        path = None
+        if cache is not None:
+            image_key = hashlib.sha256(np.ascontiguousarray(image, dtype=float).tobytes())
+            path = cache / f"{number}-{image_key.hexdigest()[:12]}.bin"
         if path is not None and path.exists():
             samples.append(read_nmnist(path))
         else:
-            events = emulate_saccades(image, np.random.default_rng([seed, k]), **emulator)
+            events = emulate_saccades(image, np.random.default_rng([seed, number]), **emulator)
             if path is not None:
                 write_nmnist(path, events)
             samples.append(events)
         if progress is not None:
-            progress(k + 1, len(images))
-    return samples, labels
+            progress(len(samples), len(images))
+    return samples
+
+
+def mnist_index(path: str | Path, split: str) -> int:
+    """The MNIST image an N-MNIST recording was made from: N-MNIST sample n of a split is
+    MNIST image n - 1 of it (test recordings of the subset are numbered on from 60,000)."""
+    number = Path(path).stem
+    if not number.isdigit() or int(number) < 1:
+        raise DataError(
+            f"{path}: the file name is not an N-MNIST sample number, so the MNIST image it was "
+            "recorded from is unknown; keep the dataset's file names"
+        )
+    number = int(number)
+    return number - 60001 if split == "test" and number > 60000 else number - 1
+
+
+def recording_profiles(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(events per sensor pixel, both polarities; events per 10 ms bin) of one recording."""
+    width, height = SENSOR
+    spatial = np.zeros(width * height)
+    np.add.at(spatial, events["y"] * width + events["x"], 1)
+    temporal = np.bincount(events["t"] // 10_000, minlength=RECORDING_US // 10_000)
+    return spatial, temporal[: RECORDING_US // 10_000]
+
+
+def compare_recordings(real: list[np.ndarray], emulated: list[np.ndarray]) -> dict:
+    """Sample-by-sample closeness of emulated recordings to real ones of the same digits:
+    per pair, the event counts, ON fractions, and the Pearson correlation of their spatial
+    (per-pixel counts) and temporal (10 ms bins) profiles; the same correlations for
+    mismatched pairs (real sample k against emulated sample k + 1) are the control that says
+    how much of the match is the digit's own rather than any digit's."""
+
+    def correlations(others):
+        spatial, temporal = [], []
+        for one, other in zip(real, others, strict=True):
+            (space_a, time_a), (space_b, time_b) = map(recording_profiles, (one, other))
+            spatial.append(np.corrcoef(space_a, space_b)[0, 1])
+            temporal.append(np.corrcoef(time_a, time_b)[0, 1])
+        return np.array(spatial), np.array(temporal)
+
+    if len(real) != len(emulated) or len(real) < 2:
+        raise ValueError("compare_recordings needs two equally long lists of 2 recordings or more")
+    spatial, temporal = correlations(emulated)
+    spatial_control, temporal_control = correlations(emulated[1:] + emulated[:1])
+    return {
+        "real_events": np.array([len(events) for events in real]),
+        "emulated_events": np.array([len(events) for events in emulated]),
+        "real_on_fraction": np.array([events["p"].mean() for events in real]),
+        "emulated_on_fraction": np.array([events["p"].mean() for events in emulated]),
+        "spatial_r": spatial,
+        "temporal_r": temporal,
+        "spatial_r_mismatched": spatial_control,
+        "temporal_r_mismatched": temporal_control,
+    }
 
 
 # --- real data from a folder -----------------------------------------------------------------

@@ -265,6 +265,8 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
     [
         (dict(dataset="cifar"), "unknown dataset"),
         (dict(dataset="nmnist_folder"), "dataset_folder"),
+        (dict(dataset="emulated_mnist"), "dataset_folder"),
+        (dict(compare_mnist_folder="mnist"), "needs dataset=nmnist_folder"),
         (dict(neurons=("lif_cond",)), "current-driven neuron"),
         (dict(neurons=("adex",)), "current-driven neuron"),
         (dict(n_neurons=1), "n_neurons at least 2"),
@@ -280,6 +282,68 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
     with pytest.raises(ModelError, match=message):
         event_features.check(dataclasses.replace(event_features.SCALES["tiny"], **change))
+
+
+def _mnist_folder(root, images, test_images):
+    """The four IDX files of ``images`` (train) and ``test_images``, written with struct."""
+    import struct
+
+    root.mkdir()
+    for prefix, split in (("train", images), ("t10k", test_images)):
+        for kind, array, magic in (("images-idx3", split, 2051),
+                                   ("labels-idx1", np.arange(len(split)) % 10, 2049)):  # fmt: skip
+            header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
+            (root / f"{prefix}-{kind}-ubyte").write_bytes(header + array.astype(np.uint8).tobytes())
+    return root
+
+
+def test_mnist_images_are_emulated_with_the_real_recordings_sample_numbers(tmp_path):
+    from experiments import events
+
+    images, _ = events.digits_as_mnist(7)
+    folder = _mnist_folder(tmp_path / "mnist", images[:4].round(), images[4:].round())
+    config = dataclasses.replace(
+        event_features.SCALES["tiny"], dataset="emulated_mnist", dataset_folder=str(folder),
+        n_train=4, n_test=3, oracle=False,
+    )  # fmt: skip
+    event_features.check(config)
+    train, train_labels, test, test_labels = event_features.load_samples(config)
+    # test image j is N-MNIST sample 60,001 + j: its generator is [seed, 60,000 + j]
+    expected = events.emulate_saccades(images[5].round(), np.random.default_rng([0, 60_001]))
+    np.testing.assert_array_equal(test[1], expected)
+    assert train_labels.tolist() == [0, 1, 2, 3] and test_labels.tolist() == [0, 1, 2]
+    with pytest.raises(events.DataError, match="holds 3 MNIST test images, fewer than the 5"):
+        event_features.check(dataclasses.replace(config, n_test=5))
+
+
+def test_recordings_are_compared_with_the_emulation_of_their_own_digit(tmp_path):
+    """Recordings that are the emulations of a folder's MNIST images, in the real subset's
+    layout, must match them exactly: the recording-to-image mapping is right."""
+    from experiments import events
+
+    images, _ = events.digits_as_mnist(8)
+    images = images.round()
+    mnist = _mnist_folder(tmp_path / "mnist", images[:5], images[5:])
+    recordings = tmp_path / "nmnist"
+    recordings.mkdir()
+    for name, numbers, first_image in (("train1K.txt", [1, 2, 3, 4, 5], 0),
+                                       ("test100.txt", [60001, 60002, 60003], 5)):  # fmt: skip
+        rows = ["#sample #class"]
+        for k, number in enumerate(numbers):
+            emulated = events.emulate_saccades(
+                images[first_image + k], np.random.default_rng([0, number - 1])
+            )
+            events.write_nmnist(recordings / f"{number}.bs2", emulated)
+            rows.append(f"{number}\t{k}")
+        (recordings / name).write_text("\n".join(rows) + "\n")
+    config = dataclasses.replace(event_features.SCALES["tiny"], dataset="nmnist_folder",
+                                 dataset_folder=str(recordings), compare_mnist_folder=str(mnist),
+                                 n_train=5, n_test=3, oracle=False)  # fmt: skip
+    event_features.check(config)
+    closeness = event_features.compare_with_emulation(config, event_features.load_samples(config))
+    np.testing.assert_allclose(closeness["spatial_r"], 1)
+    np.testing.assert_array_equal(closeness["real_events"], closeness["emulated_events"])
+    assert closeness["spatial_r_mismatched"].max() < 0.95
 
 
 def test_the_tiny_experiment_reads_out_both_layers(tiny_results):
@@ -313,3 +377,17 @@ def test_the_benchmark_runs_at_tiny_size(tmp_path, monkeypatch):
     stored = json.loads((tmp_path / "event_features.json").read_text())
     assert stored["ratio_simulation"] == pytest.approx(result["ratio_simulation"])
     assert all(rate > 0 for rate in stored["samples_per_s"].values())
+
+
+def test_the_closeness_row_summarises_the_saved_comparison():
+    from analysis.event_features import emulation_closeness, emulation_row
+    from experiments import events
+
+    samples, _ = events.emulated_nmnist(4, seed=2)
+    saved = events.compare_recordings(samples, samples)
+    closeness = emulation_closeness({f"compare_{key}": value for key, value in saved.items()})
+    assert closeness["pairs"] == 4
+    assert closeness["events_ratio_median"] == closeness["events_correlation"] == 1
+    assert closeness["spatial_r"] == pytest.approx(1)
+    assert closeness["spatial_r_mismatched"] < 0.95
+    assert emulation_row(closeness)["key"] == "E0c"

@@ -11,6 +11,7 @@ from experiments import events
 from experiments.events import EVENT_DTYPE, DataError
 
 REAL_SUBSET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nmnist-small"
+MNIST = REAL_SUBSET.parent / "mnist"
 
 
 def _random_events(rng, n=500):
@@ -114,6 +115,62 @@ def test_emulator_is_deterministic_per_sample_and_cached(tmp_path, emulated):
     cached, _ = events.emulated_nmnist(3, seed=3, cache_dir=tmp_path)  # read back
     np.testing.assert_array_equal(cached[2], samples[2])
     assert labels[:3].tolist() == [0, 1, 2]
+
+
+def test_the_cache_is_keyed_by_the_image_not_only_by_the_sample_number(tmp_path):
+    images, _ = events.digits_as_mnist(2)
+    first = events.emulate_images(images[:1], [5], seed=3, cache_dir=tmp_path)
+    # another image under the same sample number is emulated, not read back
+    other = events.emulate_images(images[1:2], [5], seed=3, cache_dir=tmp_path)
+    np.testing.assert_array_equal(
+        other[0], events.emulate_saccades(images[1], np.random.default_rng([3, 5]))
+    )
+    assert len(first[0]) != len(other[0]) and len(list(tmp_path.rglob("*.bin"))) == 2
+
+
+@pytest.mark.parametrize(
+    "path, split, index",
+    [("1.bs2", "train", 0), ("1000.bs2", "train", 999), ("60001.bs2", "test", 0),
+     ("Test/3/00005.bin", "test", 4), ("Train/0/59999.bin", "train", 59998)],
+)  # fmt: skip
+def test_a_recording_names_the_mnist_image_it_was_recorded_from(path, split, index):
+    assert events.mnist_index(path, split) == index
+
+
+def test_a_recording_without_a_sample_number_is_refused():
+    with pytest.raises(DataError, match="not an N-MNIST sample number"):
+        events.mnist_index("Train/3/digit.bin", "train")
+
+
+def test_a_recording_compared_with_itself_matches_exactly_and_others_less(emulated):
+    samples = emulated[0][:6]
+    same = events.compare_recordings(samples, samples)
+    np.testing.assert_allclose(same["spatial_r"], 1)
+    np.testing.assert_allclose(same["temporal_r"], 1)
+    np.testing.assert_array_equal(same["real_events"], same["emulated_events"])
+    # the control pairs each sample with the next, another digit here (0, 1, ..., 5)
+    assert same["spatial_r_mismatched"].max() < 0.9
+    with pytest.raises(ValueError, match="equally long"):
+        events.compare_recordings(samples, samples[:3])
+
+
+@pytest.mark.skipif(
+    not (REAL_SUBSET.is_dir() and MNIST.is_dir()), reason="the real N-MNIST subset or MNIST absent"
+)
+def test_each_emulated_digit_resembles_its_own_real_recording_more_than_another():
+    """Real N-MNIST sample k was recorded from MNIST image k - 1: its emulation must match it
+    sample by sample (event counts across samples, spatial profile) better than a mismatched
+    pair does."""
+    from experiments.mnist import load_mnist
+
+    images, _ = load_mnist(MNIST, "train", limit=40)
+    real, _ = events.load_nmnist_folder(REAL_SUBSET, "train", limit=40)
+    closeness = events.compare_recordings(real, events.emulate_images(images, range(40), seed=0))
+    assert np.corrcoef(closeness["real_events"], closeness["emulated_events"])[0, 1] > 0.8
+    assert np.median(closeness["emulated_events"] / closeness["real_events"]) == pytest.approx(
+        1, abs=0.2
+    )
+    assert closeness["spatial_r"].mean() > closeness["spatial_r_mismatched"].mean() + 0.1
 
 
 def test_no_emulated_stream_gives_two_spikes_of_one_input_in_one_step(emulated):
