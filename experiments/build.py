@@ -65,7 +65,8 @@ def neuron_group(
         dt=dt,
     )
     for event, (_, code) in model.events.items():
-        group.run_on_event(event, code)
+        if code:  # an event without code may still trigger synaptic pathways
+            group.run_on_event(event, code)
     set_parameters_and_state(group, model, per_neuron)
     return group
 

@@ -158,7 +158,24 @@ def competitive_layer(
             ),
         },
     )
+    if plastic:
+        # STDP's postsynaptic pathway walks all afferents of a spiking neuron with a stride;
+        # frozen, it would still cost most of the readout pass, so it follows a copy of the
+        # spike event that is silent once learning ends (checked before the spike's own
+        # thresholder, which clears not_refractory)
+        refractory = " and not_refractory" if model.refractory else ""
+        model = dataclasses.replace(
+            model.with_equation("learning : boolean  # STDP's post pathway on; off when frozen"),
+            events={
+                **model.events,
+                "learning_spike": (f"learning and ({model.threshold}){refractory}", ""),
+            },
+        )
     layer = neuron_group(model, n_neurons, name=name)
+    if plastic:
+        layer.learning = True
+        copy = layer.thresholder["learning_spike"]
+        copy.when, copy.order = "thresholds", layer.thresholder["spike"].order - 1
     layer.theta_plus = per_neuron("theta_plus_V") * volt
     tau_theta = per_neuron("tau_theta_s") if "tau_theta_s" in rules else np.inf
     layer.theta_decay = np.exp(-float(period / second) / tau_theta) * np.ones(n_neurons)
@@ -213,6 +230,7 @@ def competitive_layer(
             # over synapses (a summed variable would cost n_inputs x N additions every step).
             on_pre=f"{transmit}\nw_old = w\n{rule.on_pre}\nw_total_post += w - w_old",
             on_post=f"w_old = w\n{rule.on_post}\nw_total_post += w - w_old",
+            on_event={"post": "learning_spike"},
             name=f"{name}_afferents",
         )
         synapses.run_regularly(
@@ -255,6 +273,7 @@ def freeze(layer, synapses, test_theta: str = "rereference") -> None:
     if "A_plus" in synapses.variables:
         synapses.A_plus = 0
         synapses.A_minus = 0
+        layer.learning = False
     layer.theta_plus = 0
     layer.theta_decay = 1
     layer.input_kept_at_loss = "input_kept_at_test"
