@@ -311,7 +311,9 @@ def _publish(args, name: str, directory: Path) -> int:
         {name: directory}, folder, formats=("png",), configuration=f"configuration {directory}"
     )
     if args.result is not None:
-        what, command = f"result {directory.name}", f"(result folder {directory})"
+        recorded = metrics.get("provenance", {}).get("command")
+        what = f"result {directory.name}"
+        command = f"`{recorded}`" if recorded else f"(result folder {directory})"
     else:
         options = " ".join(
             [f"--seed {args.seed}"] * (args.seed is not None)

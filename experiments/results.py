@@ -13,8 +13,10 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -120,6 +122,17 @@ def data_fingerprint(folder: str | Path, progress=None) -> dict:
     return {"path": str(folder), "files": len(files), "bytes": size, "sha256": digest.hexdigest()}
 
 
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that made a result, as a user would type it again: ``stdplab ...`` for
+    the command-line tool (installed, or as ``python -m experiments``), else the script."""
+    argv = sys.argv if argv is None else argv
+    entry = Path(argv[0]) if argv else Path("python")
+    module = entry.name == "__main__.py" and entry.parent.name == "experiments"
+    if entry.name == "stdplab" or module:
+        return shlex.join(["stdplab", *argv[1:]])
+    return shlex.join(["python", *argv])
+
+
 def provenance(device: str, seed: int, threads: int = 1) -> dict:
     return {
         "package": PACKAGE,
@@ -133,6 +146,7 @@ def provenance(device: str, seed: int, threads: int = 1) -> dict:
         "openmp_threads": threads,
         "seed": seed,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": command_line(),
         **git_state(),
     }
 

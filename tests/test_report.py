@@ -147,6 +147,7 @@ def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tm
     shutil.copytree(result, published)
     metrics = json.loads((published / "metrics.json").read_text())
     metrics["provenance"]["seed"] = 4242
+    metrics["provenance"]["command"] = "stdplab run song_stdp --seed=4242"
     (published / "metrics.json").write_text(json.dumps(metrics))
     for _ in range(2):
         assert _report(saved, figures, "--result", str(published), "--publish") == 0
@@ -157,6 +158,7 @@ def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tm
     assert headings.count(heading) == 1
     assert headings.index(heading) == headings.index("## song_stdp") + 1
     assert report.count("seed 4242") == 1
+    assert "Command: `stdplab run song_stdp --seed=4242`" in report  # as the run recorded it
     assert (figures / "published" / "song_stdp-b0b0b0b0b0b0" / "song_stdp.png").stat().st_size
     # the reference figures are the reference run's, not the published one's
     assert "seed 4242" not in report.split(heading)[0]

@@ -38,6 +38,17 @@ def test_result_carries_provenance(tmp_path):
     assert data["x"][0] == 1.0
 
 
+@pytest.mark.parametrize(
+    "argv, command",
+    [(["/venv/bin/stdplab", "run", "song_stdp", "--config", "a=b c"],
+      "stdplab run song_stdp --config 'a=b c'"),
+     (["/repo/experiments/__main__.py", "report"], "stdplab report"),
+     (["fit.py", "--fast"], "python fit.py --fast")],
+)  # fmt: skip
+def test_a_result_records_the_command_that_made_it(argv, command):
+    assert results.command_line(argv) == command
+
+
 def test_rewriting_a_result_replaces_it_whole(tmp_path):
     first = _write(tmp_path, {"seed": 1}, value=1.0)
     second = _write(tmp_path, {"seed": 1}, value=2.0)
