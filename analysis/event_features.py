@@ -281,6 +281,12 @@ def model_metrics(config: dict, data: dict, label: str, with_sweep: bool) -> dic
         result["oracle"] = _layer_metrics(
             sample_counts(config, data, f"{label}_oracle")[0], labels, n_train, seed
         )
+    if with_sweep and config.get("replicas"):
+        replicas = config["replicas"]
+        result["replicas"] = [
+            {"seed": config["seed"] + 1 + k, **_layer_metrics(counts, labels, n_train, seed)}
+            for k, counts in enumerate(sample_counts(config, data, f"{label}_replicas", replicas))
+        ]
     if with_sweep and config["sweep"]:
         points = config["sweep"]
         result["sweep"] = [
@@ -467,15 +473,32 @@ def evaluate(config: dict, data: dict) -> dict:
                 )
             )
         floor, firing_share, where = layer_target(config)
-        firing = stdp["neurons_used"] >= firing_share * config["n_neurons"]
+        seeds = [stdp, *result.get("replicas", [])]
+        readouts = np.array([layer["linear_readout"] for layer in seeds])
+        firing = np.mean([layer["neurons_used"] for layer in seeds])
+        spread = float(readouts.std(ddof=1)) if len(seeds) > 1 else 0.0
+        result["seeds_linear_readout"] = {
+            "mean": float(readouts.mean()),
+            "sd": spread,
+            "each": readouts.tolist(),
+        }
+        over = f"mean ± s.d. over {len(seeds)} weight seeds" if len(seeds) > 1 else "one seed"
         targets.append(
             target(
                 f"E9-{label}",
-                f"{label}: STDP layer's linear readout and its neurons that fire (issue "
-                f"target, {where})",
-                [stdp["linear_readout"], f"{stdp['neurons_used']}/{config['n_neurons']}"],
+                f"{label}: STDP layer's linear readout ({over}; each) and its neurons that fire "
+                f"(mean; issue target, {where})",
+                [
+                    f"{readouts.mean():.3f} ± {spread:.3f}",
+                    " / ".join(f"{value:.3f}" for value in readouts),
+                    f"{firing:.0f}/{config['n_neurons']}",
+                ],
                 f"≥ {floor}" + (f" and ≥ {firing_share:.0%} firing" if firing_share else ""),
-                None if where == "measured" else stdp["linear_readout"] >= floor and firing,
+                None
+                if where == "measured"
+                else bool(
+                    readouts.mean() >= floor and firing >= firing_share * config["n_neurons"]
+                ),
             )
         )
         if "derivation" in result:

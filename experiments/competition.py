@@ -108,6 +108,8 @@ def competitive_layer(
     ``inhibition``: a spike resets the other neurons' ``v`` only, or (``v_and_input``) their
     synaptic current as well, or the current only while training (``v_and_input_in_training``:
     ``freeze`` turns it off, so that losers of the test pass keep their input).
+    ``initial`` may also be one matrix per block (blocks x inputs x N): replicas of a layer
+    from other initial weights.
     """
     if inhibition not in INHIBITION:
         raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
@@ -115,8 +117,13 @@ def competitive_layer(
 
     from experiments.build import neuron_group
 
-    n_inputs, block_size = initial.shape
+    if initial.ndim == 2:
+        initial = np.broadcast_to(initial, (blocks, *initial.shape))
+    if len(initial) != blocks:
+        raise ValueError(f"{len(initial)} initial weight matrices for {blocks} blocks")
+    _, n_inputs, block_size = initial.shape
     n_neurons = blocks * block_size
+    initial = np.concatenate(list(initial), axis=1)  # inputs x (blocks x N)
 
     def per_neuron(key):
         return np.repeat(np.broadcast_to(np.asarray(rules[key], dtype=float), blocks), block_size)
@@ -181,7 +188,7 @@ def competitive_layer(
     layer.theta_decay = np.exp(-float(period / second) / tau_theta) * np.ones(n_neurons)
     layer.input_gain = per_neuron("gain_A") * amp
     if plastic:
-        layer.w_total = np.tile(initial.sum(axis=0), blocks)
+        layer.w_total = initial.sum(axis=0)
     layer.run_regularly(
         "\n".join(restart), dt=period, when="start", order=1, name=f"{name}_sample_start"
     )
@@ -253,7 +260,7 @@ def competitive_layer(
     synapses.connect(
         i=np.repeat(np.arange(n_inputs), n_neurons), j=np.tile(np.arange(n_neurons), n_inputs)
     )
-    synapses.w = np.tile(initial, (1, blocks)).ravel()
+    synapses.w = initial.ravel()
     if plastic:
         synapses.w_max = w_max
         for key, rule_key in per_synapse_params.items():

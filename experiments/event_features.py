@@ -132,6 +132,10 @@ class Config:
     test_theta: str = "rereference"
     #: C5: a k-means-prototype oracle layer (frozen centroids as weights) for the first model
     oracle: bool = True
+    #: replicas of the first model's STDP layer from the initial weights of seeds seed + 1,
+    #: seed + 2, ..., run beside it (blocks of the same network, the same samples): its
+    #: readout is judged as the mean over all of them
+    replicas: int = 2
     #: R3's input gain: closed_form, or empirical (the median calibration sample's peak
     #: depolarisation with the initial weights just reaches threshold)
     gain_rule: str = "empirical"
@@ -146,7 +150,9 @@ class Config:
 
 
 SCALES = {
-    "tiny": Config(n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich")),
+    "tiny": Config(
+        n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich"), replicas=1
+    ),  # fmt: skip
     "quick": Config(),
     "paper": Config(n_train=2000, n_test=1000, sweep=FULL_GRID),
 }
@@ -201,6 +207,8 @@ def check(config: Config) -> None:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
         )
+    if config.replicas < 0:
+        raise ModelError(f"replicas must be 0 or more; got {config.replicas}")
     if config.n_train < 2 or config.n_test < 1 or config.n_neurons < 2:
         raise ModelError(
             "n_train must be at least 2 (the readouts learn from two digits at least; the "
@@ -280,6 +288,7 @@ def _blocks(config: Config) -> int:
         (1 + len(config.frozen_gains)) * (len(config.neurons) - len(twin_layers(config)))
         + len(config.sweep)
         + int(config.oracle)
+        + config.replicas
     )
 
 
@@ -414,9 +423,7 @@ def build_network(config: Config, samples):
     indices = np.concatenate([neuron for neuron, _ in sequence])
     steps = np.concatenate([step + k * period_steps for k, (_, step) in enumerate(sequence)])
     inputs = SpikeGeneratorGroup(N_INPUTS, indices, steps * config.dt_ms * ms, name="inputs")
-    rng = np.random.default_rng(config.seed)
-    initial = rng.uniform(0, 1, (N_INPUTS, config.n_neurons))
-    initial *= config.w_sum / initial.sum(axis=0)  # L1 normalised per neuron
+    initial = initial_weights(config, config.seed)
     net = Network(inputs)
     statistics = events.event_statistics([*train, *test])
     readers = {
@@ -480,12 +487,16 @@ def build_network(config: Config, samples):
             )
         if index == 0 and config.oracle:
             arms.append(("oracle", False, [rules], oracle_weights(config, frames)))
+        if index == 0 and config.replicas:
+            seeds = config.seed + 1 + np.arange(config.replicas)
+            replicas = np.stack([initial_weights(config, seed) for seed in seeds])
+            arms.append(("replicas", True, [rules] * config.replicas, replicas))
         for arm, plastic, settings, weights in arms:
             blocks = len(settings)
             block_rules = {key: [r[key] for r in settings] for key in SWEPT_RULES}
             objects = competitive_layer(
                 model,
-                block_rules if blocks > 1 else settings[0],
+                settings[0] if all(r is settings[0] for r in settings) else block_rules,
                 inputs,
                 weights,
                 period=period_ms * ms,
@@ -521,6 +532,12 @@ def build_network(config: Config, samples):
         (len(binned) * period_ms * ms, freeze_all),
     ]
     return net, readers, phases
+
+
+def initial_weights(config: Config, seed: int) -> np.ndarray:
+    """Uniform random afferent weights (inputs x N), L1-normalised per neuron to w_sum."""
+    initial = np.random.default_rng(seed).uniform(0, 1, (N_INPUTS, config.n_neurons))
+    return initial * config.w_sum / initial.sum(axis=0)
 
 
 def twin_layers(config: Config) -> dict:

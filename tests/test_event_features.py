@@ -132,6 +132,24 @@ def test_each_block_of_a_swept_layer_equals_its_own_single_layer(fixed_input):
     assert not np.array_equal(weights[:, :n], weights[:, n:])  # the settings did differ
 
 
+def test_each_replica_block_equals_a_layer_from_its_own_initial_weights(fixed_input):
+    """Replicas run as blocks with one weight matrix each: block b must behave exactly as a
+    separate layer built from matrix b."""
+    config, initial, pre_steps, pre_neurons = fixed_input
+    other = initial[:, ::-1].copy()  # the same drive, given to other neurons
+    steps, neurons, weights, _ = _run_layer(
+        config, np.stack([initial, other]), pre_steps, pre_neurons, periods=2, blocks=2
+    )
+    n = config.n_neurons
+    for block, matrix in enumerate([initial, other]):
+        alone = _run_layer(config, matrix, pre_steps, pre_neurons, periods=2)
+        in_block = (neurons >= block * n) & (neurons < (block + 1) * n)
+        assert len(alone[0]) > 0
+        np.testing.assert_array_equal(steps[in_block], alone[0])
+        np.testing.assert_array_equal(neurons[in_block] - block * n, alone[1])
+        np.testing.assert_allclose(weights[:, block * n : (block + 1) * n], alone[2], rtol=1e-12)
+
+
 def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
     """Ten neurons with random weights on a common input: with the competition every step
     with spikes has exactly one winner; without it, neurons fire together."""
