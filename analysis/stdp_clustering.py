@@ -120,6 +120,16 @@ def iso_accuracy_epochs(kmeans_accuracy, stdp_accuracy) -> tuple[int, int | None
     return e_km, (int(reached[0]) + 1 if reached.size else None)
 
 
+def _replica_spikes(data: dict, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, first spike ms) of each replica of the K layer: replicas x samples x K (none
+    in results saved before replicas were run)."""
+    if f"d1_replica_counts_k{k}" not in data:
+        return np.zeros((0, 0, k)), np.zeros((0, 0, k))
+    return tuple(
+        np.moveaxis(data[f"d1_replica_{name}_k{k}"], 1, 0) for name in ("counts", "first_ms")
+    )
+
+
 def _d1(config: dict, data: dict) -> dict:
     true = data["labels"][data["order"]]
     result = {}
@@ -128,6 +138,10 @@ def _d1(config: dict, data: dict) -> dict:
         result[k] = {
             "stdp": clustering_metrics(true, stdp, k),
             "kmeans": clustering_metrics(true, data[f"d1_kmeans_k{k}"], k),
+            "replicas": [
+                clustering_metrics(true, pseudo_labels(counts, first), k)
+                for counts, first in zip(*_replica_spikes(data, k), strict=True)
+            ],
             "spikes_per_sample": float(data[f"d1_counts_k{k}"].sum(axis=1).mean()),
             "rules": dict(
                 zip(data["rule_names"].tolist(), data[f"d1_rules_k{k}"].tolist(), strict=True)
@@ -154,6 +168,11 @@ def _loop(config: dict, data: dict) -> dict:
         result["e_km"], result["e_stdp"] = e_km, e_stdp
         result["iso_accuracy_ratio"] = None if e_stdp is None else e_km / e_stdp
     return result
+
+
+def _spread(values: np.ndarray) -> str:
+    spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
+    return f"{values.mean():.3f}{spread}"
 
 
 def _row(values: dict) -> list:
@@ -193,31 +212,38 @@ def evaluate(config: dict, data: dict) -> dict:
                 None,
             )
         )
-        stdp = result["stdp"]
+        seeds = [result["stdp"], *result["replicas"]]
+        acc = np.array([layer["acc"] for layer in seeds])
+        nmi_values = np.array([layer["nmi"] for layer in seeds])
+        silent = [layer["silent_samples"] for layer in seeds]
         if many:
             wanted = f"majority ACC ≥ {ISSUE_TARGETS['acc_many']:.2f}, 0 silent"
-            passed = stdp["acc"] >= ISSUE_TARGETS["acc_many"]
+            passed = acc.mean() >= ISSUE_TARGETS["acc_many"]
         else:
             wanted = (
                 f"NMI ≥ {ISSUE_TARGETS['nmi_k_classes']:.2f}, ACC ≥ "
                 f"{ISSUE_TARGETS['acc_k_classes']:.2f}, 0 silent"
             )
             passed = (
-                stdp["nmi"] >= ISSUE_TARGETS["nmi_k_classes"]
-                and stdp["acc"] >= ISSUE_TARGETS["acc_k_classes"]
+                nmi_values.mean() >= ISSUE_TARGETS["nmi_k_classes"]
+                and acc.mean() >= ISSUE_TARGETS["acc_k_classes"]
             )
+        over = f"mean ± s.d. over {len(seeds)} weight seeds" if len(seeds) > 1 else "one seed"
         targets.append(
             target(
                 f"C4-stdp-{k}",
-                f"D1 STDP layer, K = {k}: the issue's target at quick scale",
+                f"D1 STDP layer, K = {k}: the issue's target at quick scale ({over}; each seed; "
+                "silent samples of each)",
                 [
-                    f"ACC {stdp['acc']:.3f}",
-                    f"NMI {stdp['nmi']:.3f}",
-                    f"{stdp['silent_samples']} silent",
+                    f"ACC {_spread(acc)}",
+                    f"NMI {_spread(nmi_values)}",
+                    "ACC " + " / ".join(f"{value:.3f}" for value in acc),
+                    "NMI " + " / ".join(f"{value:.3f}" for value in nmi_values),
+                    " / ".join(str(count) for count in silent) + " silent",
                 ],
                 wanted,
                 # the issue sized it for all 1797 digits (quick scale); smaller runs: measured
-                bool(passed and stdp["silent_samples"] == 0) if n == 1797 else None,
+                bool(passed and not any(silent)) if n == 1797 else None,
             )
         )
         rules = result["rules"]

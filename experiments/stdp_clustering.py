@@ -79,6 +79,9 @@ class Config:
     n_samples: int = 1797
     #: K of each STDP layer, all in one network
     cluster_sizes: tuple[int, ...] = (10, 30)
+    #: replicas of every K's layer from other initial weights, on the same Poisson input
+    #: (blocks of the same network); the targets judge the mean over the layer and these
+    replicas: int = 2
     #: neuron model of the layers: lif, stdp_lif or izhikevich, or a record in Python
     neuron: str = "lif"
     #: (model, parameter or 'equation', value) changes to the neuron, as --set makes them
@@ -163,6 +166,8 @@ def check(config: Config) -> None:
             "n_samples must be between the largest K and 1797 (the size of the digits)"
         )
     check_layer_options(config)
+    if config.replicas < 0:
+        raise ModelError(f"replicas must be 0 or more; got {config.replicas}")
     if config.loop_clusters < 2:
         raise ModelError("loop_clusters must be at least 2")
     for name in ("sample_ms", "rest_ms", "loop_epochs", "batch_size"):
@@ -352,11 +357,9 @@ class ClusteringNetwork:
             name="inputs",
         )  # fmt: skip
         self.net = Network(inputs)
-        self.layers, self.rules, self.initial = {}, {}, {}
+        self.layers, self.rules, self.initial, self.replicas = {}, {}, {}, {}
         for k in config.cluster_sizes:
-            rng = np.random.default_rng([config.seed, 1, k])
-            initial = rng.uniform(0, 1, (N_FEATURES, k))
-            initial *= config.w_sum / initial.sum(axis=0)
+            initial = initial_weights(config, k)
             self.rules[k] = layer_rules(config, rates_hz, initial, self.model)
             self.initial[k] = initial
             objects = competitive_layer(
@@ -373,14 +376,40 @@ class ClusteringNetwork:
             )
             self.net.add(*objects)
             self.layers[k] = objects
+            if config.replicas:
+                self.replicas[k] = self._replicas(k, rates_hz, inputs)
+                self.net.add(*self.replicas[k])
 
         def freeze_all():
-            for layer, synapses, _, _ in self.layers.values():
+            for layer, synapses, _, _ in [*self.layers.values(), *self.replicas.values()]:
                 freeze(layer, synapses, config.test_theta)
 
         one_pass = self.n_samples * self.period_ms * ms
         self.phases = [(one_pass, None), (one_pass, freeze_all)]
         self.simulation_s = []
+
+    def _replicas(self, k: int, rates_hz: np.ndarray, inputs):
+        """The K layer again from the initial weights of replicas 1, 2, ..., one block each,
+        with the rules derived for each (R3's gain depends on the weights)."""
+        from brian2 import ms
+
+        weights = np.stack(
+            [initial_weights(self.config, k, r + 1) for r in range(self.config.replicas)]
+        )
+        rules = [layer_rules(self.config, rates_hz, matrix, self.model) for matrix in weights]
+        return competitive_layer(
+            self.model,
+            {key: [each[key] for each in rules] for key in rules[0]},
+            inputs,
+            weights,
+            period=self.period_ms * ms,
+            w_sum=self.config.w_sum,
+            w_max=self.config.w_max,
+            plastic=True,
+            name=f"layer_k{k}_replicas",
+            blocks=self.config.replicas,
+            inhibition=self.config.inhibition,
+        )
 
     def run(self, rates_hz: np.ndarray | None = None, warm_start: bool = False) -> dict:
         """Learning then labelling pass; the first call compiles (standalone) and runs with the
@@ -410,18 +439,28 @@ class ClusteringNetwork:
         self.simulation_s.append(self.sim.run_seconds)
         return {k: self.labelling_spikes(k) for k in self.layers}
 
-    def labelling_spikes(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def labelling_spikes(self, k: int, replicas: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(counts, first spike ms) of the K layer in the labelling pass, samples x neurons
+        (``replicas``: of its replicas, block after block)."""
         from brian2 import ms
 
-        monitor = self.layers[k][-1]
+        monitor = (self.replicas if replicas else self.layers)[k][-1]
         return sample_spikes(
             np.asarray(monitor.i),
             np.asarray(monitor.t / ms),
             start_ms=self.n_samples * self.period_ms,
             period_ms=self.period_ms,
             n_samples=self.n_samples,
-            n_neurons=k,
+            n_neurons=k * (self.config.replicas if replicas else 1),
         )
+
+
+def initial_weights(config: Config, k: int, replica: int = 0) -> np.ndarray:
+    """Uniform random afferent weights of the K layer (inputs x K), L1-normalised to w_sum;
+    replica r > 0 draws its own."""
+    key = [config.seed, 1, k] + ([replica] if replica else [])
+    initial = np.random.default_rng(key).uniform(0, 1, (N_FEATURES, k))
+    return initial * config.w_sum / initial.sum(axis=0)
 
 
 # -- the experiment ----------------------------------------------------------------------------
@@ -453,6 +492,10 @@ def simulate(config: Config, sim) -> dict:
     data = {"labels": labels, "order": order}
     for k in config.cluster_sizes:
         data[f"d1_counts_k{k}"], data[f"d1_first_ms_k{k}"] = spikes[k]
+        if config.replicas:  # read before the loop's runs replace them
+            counts, first = network.labelling_spikes(k, replicas=True)
+            data[f"d1_replica_counts_k{k}"] = counts.reshape(len(counts), config.replicas, k)
+            data[f"d1_replica_first_ms_k{k}"] = first.reshape(len(first), config.replicas, k)
         data[f"d1_kmeans_k{k}"] = kmeans_labels(features, k, config.seed)
         data[f"d1_rules_k{k}"] = np.array([network.rules[k][key] for key in sorted(RULE_NAMES)])
     data["rule_names"] = np.array(sorted(RULE_NAMES))

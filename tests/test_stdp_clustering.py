@@ -153,6 +153,23 @@ def test_the_stdp_layer_clusters_disjoint_input_groups():
     assert cluster_accuracy(group, labels, "majority") >= 0.9
 
 
+def test_replicas_from_the_layers_own_weights_spike_as_the_layer(monkeypatch):
+    """Replicas are blocks of another group, with rules derived per block: given the layer's
+    own initial weights, each must spike exactly as the layer does."""
+    own = stdp_clustering.initial_weights
+    monkeypatch.setattr(stdp_clustering, "initial_weights", lambda c, k, replica=0: own(c, k))
+    rates, group = _groups_rates(30)
+    config = dataclasses.replace(TINY, n_samples=len(group), cluster_sizes=(6,), loop_epochs=0)
+    with simulation("runtime") as sim:
+        network = stdp_clustering.ClusteringNetwork(config, rates, sim)
+        counts, first = network.run()[6]
+        replica_counts, replica_first = network.labelling_spikes(6, replicas=True)
+    assert counts.sum() > 0 and replica_counts.shape == (len(group), 6 * config.replicas)
+    for block in range(config.replicas):
+        np.testing.assert_array_equal(replica_counts[:, 6 * block : 6 * block + 6], counts)
+        np.testing.assert_array_equal(replica_first[:, 6 * block : 6 * block + 6], first)
+
+
 @pytest.mark.standalone
 def test_rerunning_the_compiled_network_with_new_rates_does_not_recompile(tmp_path):
     import os
@@ -187,6 +204,7 @@ def test_rerunning_the_compiled_network_with_new_rates_does_not_recompile(tmp_pa
         (dict(max_rate_hz=-1.0), "must be positive"),
         (dict(loop_clusters=20), "add it to cluster_sizes"),
         (dict(neuron="lif_cond"), "current-driven neuron"),
+        (dict(replicas=-1), "replicas must be 0 or more"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
@@ -207,3 +225,4 @@ def test_the_tiny_experiment_reports_both_arms(tiny_results):
     assert len(data["simulation_s"]) == 1 + config["loop_epochs"]
     keys = {row["key"] for row in metrics["targets"]}
     assert keys >= {"C1-km-10", "C1-stdp-10", "C2-stdp", "C2-kmeans", "C3"}
+    assert len(metrics["d1"]["10"]["replicas"]) == config["replicas"] == 2
