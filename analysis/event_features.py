@@ -489,7 +489,7 @@ def evaluate(config: dict, data: dict) -> dict:
                 f"{label}: STDP layer's linear readout ({over}; each) and its neurons that fire "
                 f"(mean; issue target, {where})",
                 [
-                    f"{readouts.mean():.3f} ± {spread:.3f}",
+                    f"{readouts.mean():.3f}" + (f" ± {spread:.3f}" if len(seeds) > 1 else ""),
                     " / ".join(f"{value:.3f}" for value in readouts),
                     f"{firing:.0f}/{config['n_neurons']}",
                 ],

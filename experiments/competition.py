@@ -140,9 +140,16 @@ def competitive_layer(
             "w_total : 1  # sum of afferent weights, kept incrementally"
         ).with_equation("w_total_next : 1  # sum of the weights just normalised")
         restart += ["w_total = w_total_next", "w_total_next = 0"]
-    # Adaptive threshold: firing needs v - theta to cross the model's own threshold. (For
-    # Izhikevich, whose threshold is the spike peak, this only delays the detection: its
-    # upstroke crosses any raised level, so theta there is no homeostasis.)
+    # Adaptive threshold: firing needs v - theta to cross the model's own threshold. A model
+    # whose threshold is its spike peak (Izhikevich) would only be detected later by that:
+    # its upstroke crosses any raised level. There theta is a hyperpolarising drive theta/R
+    # instead, which raises the input it needs to fire by theta in R*I units (the units of
+    # its distance to firing, the rheobase, that theta_plus is derived from).
+    threshold = re.sub(r"\bv\b", "(v - theta)", model.threshold)
+    if "v_peak" in model.params:
+        resistance = float(neuron_scales(model)["resistance"])
+        model = model.with_equation(f"I = -theta/({resistance!r}*ohm) : amp  # theta as a drive")
+        threshold = model.threshold
     # theta_reference (once, at the test pass if re-referenced): the block's lowest theta
     # reaches theta_floor through the inhibition's second pathway in the synapse slot, and
     # the event's code, in the reset slot of the same step, subtracts it.
@@ -155,7 +162,7 @@ def competitive_layer(
         .with_equation("theta_reference_pending : boolean  # re-reference theta at next step")
         .with_equation("input_kept_at_loss : 1  # 1: a loser keeps its current, 0: cleared")
         .with_equation("input_kept_at_test : 1 (constant)  # input_kept_at_loss after freeze"),
-        threshold=re.sub(r"\bv\b", "(v - theta)", model.threshold),
+        threshold=threshold,
         reset=f"{model.reset}\ntheta += theta_plus",
         events={
             **model.events,

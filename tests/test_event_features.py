@@ -245,6 +245,22 @@ def test_the_winners_spike_clears_the_losers_input_only_when_asked(fixed_input, 
     assert (max(losers_current) == 0) == cleared
 
 
+def test_theta_is_homeostasis_also_for_a_neuron_whose_threshold_is_its_spike_peak(fixed_input):
+    """Izhikevich's threshold is its spike peak, which any raised level only delays: its
+    theta must act on the drive, so that a large step per spike quiets neurons that fire
+    freely without it (as a raised detection level, it left their spike count unchanged)."""
+    config, initial, pre_steps, pre_neurons = fixed_input
+    spikes = {}
+    for theta_plus in (0.0, 0.02):
+        rules = {**RULES, "gain_A": 4e-9, "theta_plus_V": theta_plus}
+        steps, *_ = _run_layer(config, initial, pre_steps, pre_neurons, periods=1,
+                               plastic=False, competition=False, rules=rules,
+                               neuron="izhikevich")  # fmt: skip
+        spikes[theta_plus] = len(steps)
+    assert spikes[0.0] >= 30  # 3 neurons in one 60 ms sample
+    assert spikes[0.02] <= spikes[0.0] / 3
+
+
 def test_the_stdp_lif_layer_spikes_as_the_lif_layer(fixed_input):
     """event_features simulates stdp_lif's layers once, as lif's (twin_layers): the two
     models give the same spikes and weights in this layer."""
