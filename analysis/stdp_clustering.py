@@ -27,7 +27,7 @@ D1_ESTIMATES = {
 SILENT = -1
 #: The issue's targets for the STDP layer at quick scale: K = classes (Hungarian) NMI and ACC,
 #: K > classes majority ACC, and no silent sample.
-ISSUE_TARGETS = {"nmi_k_classes": 0.55, "acc_k_classes": 0.60, "acc_many": 0.80}
+ISSUE_TARGETS = {"nmi_k_classes": 0.55, "acc_k_classes": 0.60, "acc_many": 0.80, "loop_nmi": 0.5}
 
 
 def sample_spikes(spike_i, spike_t_ms, *, start_ms, period_ms, n_samples, n_neurons):
@@ -285,6 +285,24 @@ def evaluate(config: dict, data: dict) -> dict:
                     ],
                     "STDP pseudo-labels improve over epochs (features.md §3) [P]",
                     None,
+                )
+            )
+        if "stdp" in loop:
+            nmis = [m["nmi"] for m in loop["stdp"]["per_epoch"]]
+            floor = ISSUE_TARGETS["loop_nmi"]
+            targets.append(
+                target(
+                    "C5",
+                    "pseudo-label loop, stdp arm: NMI to the true labels from the first epoch "
+                    "on (lowest), and whether it never falls below its first epoch's",
+                    [
+                        f"lowest {min(nmis):.2f}",
+                        "not falling"
+                        if min(nmis) >= nmis[0]
+                        else f"falls to {min(nmis):.2f} from {nmis[0]:.2f}",
+                    ],  # fmt: skip
+                    f"≥ {floor} from epoch 1, not falling (issue target)",
+                    bool(min(nmis) >= floor and min(nmis) >= nmis[0]) if n == 1797 else None,
                 )
             )
         ratio = loop.get("iso_accuracy_ratio")

@@ -505,6 +505,16 @@ def simulate(config: Config, sim) -> dict:
     return data
 
 
+def feature_rates(hidden: np.ndarray, max_rate_hz: float) -> np.ndarray:
+    """Input rates of the body's features, each scaled to its own range (as every pixel of
+    D1 spans 0-16): a few large ReLU units would otherwise set the scale of all, leaving the
+    rest near silence. A feature that never varies gets rate 0."""
+    low, span = hidden.min(axis=0), np.ptp(hidden, axis=0)
+    if not span.any():
+        raise ModelError("the body's features do not vary across samples: no input rates left")
+    return np.divide(hidden - low, span, out=np.zeros_like(hidden), where=span > 0) * max_rate_hz
+
+
 def pseudo_label_loop(config: Config, features, true, network) -> dict:
     """Both arms from the same initial body; per epoch: cluster the body's features, train a
     new head and the body for one epoch on the pseudo-labels, probe the body on true labels."""
@@ -520,9 +530,7 @@ def pseudo_label_loop(config: Config, features, true, network) -> dict:
         for epoch in range(config.loop_epochs):
             hidden = body_features(params, x)
             if arm == "stdp":
-                if hidden.max() <= 0:
-                    raise ModelError("the body's ReLU units are all silent: no input rates left")
-                rates = hidden / hidden.max() * config.max_rate_hz
+                rates = feature_rates(hidden, config.max_rate_hz)
                 labels_now = pseudo_labels(*network.run(rates, warm_start=epoch > 0)[k])
             else:
                 labels_now = kmeans_labels(hidden, k, config.seed + epoch)

@@ -90,6 +90,14 @@ def test_sample_spikes_bins_the_labelling_pass():
     assert np.isinf(first[0, 0])
 
 
+def test_the_loop_codes_each_feature_over_its_own_range():
+    hidden = np.array([[0.0, 5.0, 2.0], [1.0, 15.0, 2.0], [0.5, 10.0, 2.0]])
+    rates = stdp_clustering.feature_rates(hidden, 64.0)
+    np.testing.assert_allclose(rates, [[0, 0, 0], [64, 64, 0], [32, 32, 0]])
+    with pytest.raises(ModelError, match="do not vary"):
+        stdp_clustering.feature_rates(np.ones((4, 3)), 64.0)
+
+
 def test_iso_accuracy_epochs():
     assert iso_accuracy_epochs([0.5, 0.7, 0.8, 0.8], [0.6, 0.85, 0.9, 0.9]) == (3, 2)
     assert iso_accuracy_epochs([0.5, 0.7], [0.4, 0.6]) == (2, None)
@@ -224,5 +232,5 @@ def test_the_tiny_experiment_reports_both_arms(tiny_results):
     # one simulation per run: D1 then one per loop epoch of the STDP arm
     assert len(data["simulation_s"]) == 1 + config["loop_epochs"]
     keys = {row["key"] for row in metrics["targets"]}
-    assert keys >= {"C1-km-10", "C1-stdp-10", "C2-stdp", "C2-kmeans", "C3"}
+    assert keys >= {"C1-km-10", "C1-stdp-10", "C2-stdp", "C2-kmeans", "C3", "C5"}
     assert len(metrics["d1"]["10"]["replicas"]) == config["replicas"] == 2
