@@ -528,8 +528,9 @@ def evaluate(config: dict, data: dict) -> dict:
         (1 + len(config["frozen_gains"])) * simulated
         + len(config["sweep"])
         + int(bool(config.get("oracle")))
+        + config.get("replicas", 0)
     )
-    plastic = simulated + len(config["sweep"])
+    plastic = simulated + len(config["sweep"]) + config.get("replicas", 0)
     targets.append(
         target(
             "E5",
