@@ -8,6 +8,7 @@ import pytest
 from experiments import event_features, neuron_comparison
 from experiments.cli import EXIT_BAD_INPUT, main
 from experiments.configs import ConfigError, checked
+from models.base import ModelError
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,7 @@ def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("n_neurons=100000", "n_neurons must be between 2 and 1413 with these 19 layers"),
+        ("n_neurons=100000", "n_neurons must be between 2 and 1361 with these 20 layers"),
         ("w_sum=0", "w_sum must be positive"),
         ("w_max=0", "w_max must be positive"),
         ("spikes_per_sample=0", "spikes_per_sample must be positive"),
@@ -85,9 +86,11 @@ def test_event_features_values_that_crashed_are_refused(setting, message, tmp_pa
 
 
 def test_the_largest_layer_size_offered_is_accepted():
-    # without the k-means oracle (which needs a training sample per neuron): 18 layers
-    accepted = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=1469, oracle=False)
+    # without the k-means oracle (which needs a training sample per neuron): 19 layers
+    accepted = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=1413, oracle=False)
     event_features.check(accepted)
+    with pytest.raises(ModelError, match="between 2 and 1413"):
+        event_features.check(dataclasses.replace(accepted, n_neurons=1414))
 
 
 def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
