@@ -209,3 +209,35 @@ def test_the_kmeans_control_finds_separated_classes_and_labels_them_by_majority(
     config = Config(n_excitatory=10, n_train=300, n_label=300, n_test=10)
     prediction = diehl_cook.kmeans_control(config, train, labels, test, test_labels)
     assert list(prediction) == list(test_labels)
+
+
+def test_the_learning_split_finds_neurons_left_at_their_initial_draw_and_their_gate():
+    """Three neurons: one keeps its initial weights (scaled: still correlation 1), two learn a
+    new pattern; the first fires one spike per slot 500 ms apart, the others pairs 10 ms
+    apart, so the gates are exp(-500/40) and the mean of exp(-10/40) and exp(-490/40)."""
+    from analysis.diehl_cook import TAU_SLOW_S, learning_split
+
+    rng = np.random.default_rng(0)
+    initial = rng.uniform(0, 1, (784, 3))
+    trained = np.column_stack([2 * initial[:, 0], rng.uniform(0, 1, (784, 2))])
+    single = [(k * 0.5 + 0.1, 0) for k in range(4)]
+    pairs = [(k * 0.5 + 0.1 + d, n) for n in (1, 2) for k in range(4) for d in (0, 0.01)]
+    late = [(4.1, 0), (4.1, 1)]  # after training: not counted
+    times, neurons = np.array(sorted(single + pairs + late)).T
+    data = {
+        "initial_weights": initial, "weights": trained, "spike_t_s": times,
+        "spike_i": neurons.astype(int), "pass_slots": np.array([8, 1, 1]), "slot_s": 0.5,
+    }  # fmt: skip
+    split = learning_split({}, data, TAU_SLOW_S)
+    assert split["unlearned_neurons"] == 1
+    assert split["spikes_per_active_slot"] == pytest.approx([1.0, 2.0])
+    paired = (4 * np.exp(-0.01 / TAU_SLOW_S) + 3 * np.exp(-0.49 / TAU_SLOW_S)) / 7
+    assert split["slow_trace_gate"] == pytest.approx([np.exp(-0.5 / TAU_SLOW_S), paired])
+
+
+def test_the_analysis_reads_the_rules_slow_trace_time_constant():
+    from brian2 import second
+
+    from analysis.diehl_cook import TAU_SLOW_S
+
+    assert TAU_SLOW_S == pytest.approx(float(diehl_cook_stdp().params["tau_apost_slow"] / second))

@@ -138,8 +138,8 @@ def test_report_sections_round_trip():
 
 def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tmp_path):
     """``report EXPERIMENT --publish`` (a paper-scale run, say) adds a section after its
-    experiment's and figures under published/; publishing it again replaces the section; a
-    later default report keeps it."""
+    experiment's and figures under published/, its rows recomputed from the saved arrays;
+    publishing it again replaces the section; a later default report keeps it."""
     figures = tmp_path / "figures"
     assert _report(saved, figures) == 0
     result = saved / "song_stdp" / _reference_label("song_stdp")
@@ -148,6 +148,8 @@ def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tm
     metrics = json.loads((published / "metrics.json").read_text())
     metrics["provenance"]["seed"] = 4242
     metrics["provenance"]["command"] = "stdplab run song_stdp --seed=4242"
+    # a row saved by an older analysis: publishing recomputes the rows from the arrays
+    metrics["targets"][0]["description"] = "a row from an older analysis"
     (published / "metrics.json").write_text(json.dumps(metrics))
     for _ in range(2):
         assert _report(saved, figures, "--result", str(published), "--publish") == 0
@@ -158,6 +160,7 @@ def test_a_published_run_gets_its_own_section_which_later_reports_keep(saved, tm
     assert headings.count(heading) == 1
     assert headings.index(heading) == headings.index("## song_stdp") + 1
     assert report.count("seed 4242") == 1
+    assert "a row from an older analysis" not in report
     assert "Command: `stdplab run song_stdp --seed=4242`" in report  # as the run recorded it
     assert (figures / "published" / "song_stdp-b0b0b0b0b0b0" / "song_stdp.png").stat().st_size
     # the reference figures are the reference run's, not the published one's
