@@ -10,9 +10,25 @@ import numpy as np
 from analysis.report import target
 
 
-def layers(config: dict) -> list[tuple[str, int]]:
+def layers(config: dict) -> list[tuple[str, int, str, int]]:
+    """(dataset, K, competition, replica) of every layer, as ``experiments.vq_features``
+    builds them."""
     sizes = {"digits": config["digit_neurons"], "natural": config["natural_neurons"]}
-    return [(dataset, k) for dataset in config["datasets"] for k in sizes[dataset]]
+    return [
+        (dataset, k, competition, replica)
+        for dataset in config["datasets"]
+        for k in sizes[dataset]
+        for competition in config["competitions"]
+        for replica in range(config["replicas"])
+    ]
+
+
+def label_of(dataset: str, k: int, competition: str, replica: int) -> str:
+    return f"{dataset}_{k}_{competition}_{replica}"
+
+
+def sizes_of(config: dict, dataset: str) -> list[int]:
+    return list(config["digit_neurons"] if dataset == "digits" else config["natural_neurons"])
 
 
 def codes(config: dict, data: dict, label: str, k: int) -> np.ndarray:
@@ -107,9 +123,8 @@ def win_prototypes(config: dict, data: dict, dataset: str, label: str, k: int) -
         return sums / wins / (1 + config["lambda_w"])
 
 
-def layer_metrics(config: dict, data: dict, dataset: str, k: int) -> dict:
-    label = f"{dataset}_{k}"
-    train, test = data[f"{dataset}_train_patches"], data[f"{dataset}_test_patches"]
+def layer_metrics(config: dict, data: dict, dataset: str, k: int, label: str) -> dict:
+    test = data[f"{dataset}_test_patches"]
     snapshots = data[f"{label}_snapshots"][: config["snapshots"] + 1]
     final = snapshots[-1]
     counts = codes(config, data, label, k)
@@ -119,7 +134,6 @@ def layer_metrics(config: dict, data: dict, dataset: str, k: int) -> dict:
     known = ~np.isnan(prototypes[:, 0])
     return {
         "vq_stdp": vq_reconstruction(test, counts, final),
-        **baselines(train, test, k, config["seed"]),
         "sparsity": sparsity(counts, config["steps_per_patch"]),
         "winners_per_step_end_of_training": winners_per_step(
             config, data, label, int(0.8 * steps_trained), steps_trained
@@ -145,18 +159,48 @@ def layer_metrics(config: dict, data: dict, dataset: str, k: int) -> dict:
     }
 
 
+def competition_summary(config: dict, metrics: dict, dataset: str, competition: str) -> dict:
+    """Per K: test NMSE over the weight seeds (mean, s.d., each), k-means', and the fewest
+    neurons that won in the last half of training, as a fraction of K."""
+    rows = {}
+    for k in sizes_of(config, dataset):
+        per_seed = [
+            metrics["layers"][label_of(dataset, k, competition, r)]
+            for r in range(config["replicas"])
+        ]
+        nmse = [layer["vq_stdp"]["nmse"] for layer in per_seed]
+        rows[k] = {
+            "nmse_mean": float(np.mean(nmse)),
+            "nmse_sd": float(np.std(nmse, ddof=1)) if len(nmse) > 1 else float("nan"),
+            "nmse": nmse,
+            "kmeans_nmse": metrics["baselines"][f"{dataset}_{k}"]["kmeans"]["nmse"],
+            "fewest_winners": min(layer["neurons_that_won"] for layer in per_seed) / k,
+        }
+    return rows
+
+
 def evaluate(config: dict, data: dict) -> dict:
-    metrics = {"layers": {}}
+    metrics = {"layers": {}, "baselines": {}}
     targets = []
-    for dataset, k in layers(config):
-        result = layer_metrics(config, data, dataset, k)
-        metrics["layers"][f"{dataset}_{k}"] = result
+    first = config["competitions"][0]
+    for dataset, k, competition, replica in layers(config):
+        label = label_of(dataset, k, competition, replica)
+        result = layer_metrics(config, data, dataset, k, label)
+        metrics["layers"][label] = result
+        if f"{dataset}_{k}" not in metrics["baselines"]:
+            metrics["baselines"][f"{dataset}_{k}"] = baselines(
+                data[f"{dataset}_train_patches"], data[f"{dataset}_test_patches"], k,
+                config["seed"],
+            )  # fmt: skip
+        if competition != first or replica != 0:
+            continue
         winners = result["winners_per_step_end_of_training"]
         changes = result["weight_change_per_1000"]
         targets.append(
             target(
                 f"P7-{dataset}-{k}",
-                f"VQ-STDP {dataset}, K = {k}: spikes per step over the last 20 % of training "
+                f"VQ-STDP {dataset}, K = {k} ({competition} competition, first weight seed): "
+                "spikes per step over the last 20 % of training "
                 "(θ adaptation aims at q = 1); RMS weight change per 1000 patches, first and "
                 "last interval; final weights vs P(active | win) over the last half "
                 "(RMS distance, correlation)",
@@ -174,17 +218,19 @@ def evaluate(config: dict, data: dict) -> dict:
             )
         )
         sparse = result["sparsity"]
+        base = metrics["baselines"][f"{dataset}_{k}"]
         targets.append(
             target(
                 f"V-{dataset}-{k}",
                 f"{dataset}, K = {k}: test reconstruction error (MSE / patch variance) of "
-                "VQ-STDP, k-means and PCA with K components (PCA is exact once K reaches the "
-                "patch dimension); sparsity: spikes per unit and step, active fraction of units "
-                "per patch, Treves-Rolls; neurons that won in the last half of training",
+                f"VQ-STDP ({competition}, first weight seed), k-means and PCA with K components "
+                "(PCA is exact once K reaches the patch dimension); sparsity: spikes per unit "
+                "and step, active fraction of units per patch, Treves-Rolls; neurons that won "
+                "in the last half of training",
                 [
                     result["vq_stdp"]["nmse"],
-                    result["kmeans"]["nmse"],
-                    result["pca"]["nmse"],
+                    base["kmeans"]["nmse"],
+                    base["pca"]["nmse"],
                     sparse["spikes_per_unit_step"],
                     sparse["active_fraction"],
                     sparse["treves_rolls"],
@@ -194,6 +240,14 @@ def evaluate(config: dict, data: dict) -> dict:
                 None,
             )
         )
+    metrics["competitions"] = {}
+    for dataset in config["datasets"]:
+        for competition in config["competitions"]:
+            rows = competition_summary(config, metrics, dataset, competition)
+            metrics["competitions"][f"{dataset}_{competition}"] = {
+                str(k): r for k, r in rows.items()
+            }
+            targets.append(_competition_target(config, dataset, competition, rows))
     metrics["targets"] = targets
     metrics["patches_per_s"] = (
         len(config["datasets"])
@@ -201,6 +255,34 @@ def evaluate(config: dict, data: dict) -> dict:
         / float(data["simulation_s"])
     )
     return metrics
+
+
+def _competition_target(config: dict, dataset: str, competition: str, rows: dict) -> dict:
+    """The issue's target for a competition on a dataset: test NMSE at most k-means' at
+    every K (mean over weight seeds), falling with K, and >= 90 % of the units winning in
+    the last half of training (every seed). The released dot-product rule is reported
+    against the same criterion without a verdict: it is the comparison, not the claim."""
+    ks = sorted(rows)
+    means = [rows[k]["nmse_mean"] for k in ks]
+    at_most_kmeans = all(rows[k]["nmse_mean"] <= rows[k]["kmeans_nmse"] for k in ks)
+    falling = all(later < earlier for earlier, later in zip(means, means[1:], strict=False))
+    winners = min(rows[k]["fewest_winners"] for k in ks)
+    measured = [
+        f"K = {k}: {rows[k]['nmse_mean']:.3g} ± {rows[k]['nmse_sd']:.2g} "
+        f"(k-means {rows[k]['kmeans_nmse']:.3g})"
+        for k in ks
+    ] + [f"fewest winners {winners:.0%}"]
+    name = "distance (w·x − m‖w‖²/2)" if competition == "distance" else "dot (w·x, as released)"
+    passed = at_most_kmeans and (falling or len(ks) == 1) and winners >= 0.9
+    return target(
+        f"V1-{dataset}-{competition}",
+        f"VQ-STDP {dataset}, {name} competition: test NMSE per K, mean ± s.d. over "
+        f"{config['replicas']} weight seeds, beside k-means; the fewest units that won in "
+        "the last half of training (any seed)",
+        measured,
+        "≤ k-means at every K and falling with K; ≥ 90 % of units win (issue 15)",
+        passed if competition == "distance" else None,
+    )
 
 
 def _montage(weights: np.ndarray, dataset: str, size: int) -> np.ndarray:
@@ -226,17 +308,15 @@ def plot_receptive_fields(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     size = {"digits": 5, "natural": 16}
-    shown = []
-    for dataset in config["datasets"]:
-        ks = [k for name, k in layers(config) if name == dataset]
-        shown.append((dataset, max(ks)))
+    competition = config["competitions"][0]
+    shown = [(dataset, max(sizes_of(config, dataset))) for dataset in config["datasets"]]
     n = config["snapshots"]
     picks = sorted({0, 1, n // 2, n})
     fig, axes = plt.subplots(len(shown), len(picks), figsize=(3 * len(picks), 3.1 * len(shown)),
                              layout="constrained", squeeze=False)  # fmt: skip
     per_snapshot = config["n_train"] // n
     for row, (dataset, k) in enumerate(shown):
-        snapshots = data[f"{dataset}_{k}_snapshots"]
+        snapshots = data[f"{label_of(dataset, k, competition, 0)}_snapshots"]
         for column, pick in enumerate(picks):
             ax = axes[row, column]
             image = _montage(snapshots[pick], dataset, size[dataset])
@@ -247,30 +327,41 @@ def plot_receptive_fields(config: dict, data: dict):
                 ax.imshow(image, cmap="gray_r", vmin=0, vmax=limit, interpolation="nearest")
             ax.set_title(f"{dataset}, K = {k}: {pick * per_snapshot} patches", fontsize=9)
             ax.axis("off")
-    fig.suptitle("VQ-STDP receptive fields over training (natural: ON − OFF, red = ON)")
+    fig.suptitle(f"VQ-STDP receptive fields over training, {competition} competition "
+                 "(natural: ON − OFF, red = ON)")  # fmt: skip
     return fig
 
 
 def plot_reconstruction(config: dict, data: dict):
-    """Reconstruction error against K for VQ-STDP, k-means and PCA; sparsity; the threshold
-    during training."""
+    """Reconstruction error against K for each competition (mean ± s.d. over weight seeds),
+    k-means and PCA; sparsity and the threshold of the first competition's first seed."""
     import matplotlib.pyplot as plt
 
-    metrics = evaluate(config, data)["layers"]
+    metrics = evaluate(config, data)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     markers = {"digits": "o", "natural": "s"}
+    first = config["competitions"][0]
+    colors = {"distance": "C0", "dot": "C4"}
     for dataset in config["datasets"]:
-        ks = [k for name, k in layers(config) if name == dataset]
-        rows = [metrics[f"{dataset}_{k}"] for k in ks]
-        for method, color in (("vq_stdp", "C0"), ("kmeans", "C1"), ("pca", "C2")):
-            axes[0].plot(ks, [r[method]["nmse"] for r in rows], marker=markers[dataset],
-                         color=color, label=f"{method.replace('_', '-')}, {dataset}")  # fmt: skip
-        axes[1].plot(ks, [r["sparsity"]["active_fraction"] for r in rows], marker=markers[dataset],
+        ks = sizes_of(config, dataset)
+        marker = markers[dataset]
+        for competition in config["competitions"]:
+            rows = metrics["competitions"][f"{dataset}_{competition}"]
+            axes[0].errorbar(ks, [rows[str(k)]["nmse_mean"] for k in ks],
+                             yerr=[np.nan_to_num(rows[str(k)]["nmse_sd"]) for k in ks],
+                             marker=marker, color=colors[competition], capsize=3,
+                             label=f"VQ-STDP {competition}, {dataset}")  # fmt: skip
+        for method, color in (("kmeans", "C1"), ("pca", "C2")):
+            values = [metrics["baselines"][f"{dataset}_{k}"][method]["nmse"] for k in ks]
+            axes[0].plot(ks, values, marker=marker, color=color, linestyle="--",
+                         label=f"{method}, {dataset}")  # fmt: skip
+        rows = [metrics["layers"][label_of(dataset, k, first, 0)] for k in ks]
+        axes[1].plot(ks, [r["sparsity"]["active_fraction"] for r in rows], marker=marker,
                      color="C0", label=f"active fraction, {dataset}")  # fmt: skip
-        axes[1].plot(ks, [r["sparsity"]["treves_rolls"] for r in rows], marker=markers[dataset],
+        axes[1].plot(ks, [r["sparsity"]["treves_rolls"] for r in rows], marker=marker,
                      color="C3", label=f"Treves-Rolls, {dataset}")  # fmt: skip
         for k in ks:
-            theta = data[f"{dataset}_{k}_theta"][: config["n_train"]]
+            theta = data[f"{label_of(dataset, k, first, 0)}_theta"][: config["n_train"]]
             axes[2].plot(np.arange(len(theta)), theta, label=f"{dataset}, K = {k}")
     axes[0].set_xscale("log", base=2)
     axes[0].set_xlabel("K (neurons, clusters, components)")
@@ -281,11 +372,11 @@ def plot_reconstruction(config: dict, data: dict):
     axes[1].set_xlabel("K")
     axes[1].set_ylim(0, 1)
     axes[1].legend(frameon=False, fontsize=7)
-    axes[1].set_title("sparsity of the test codes")
+    axes[1].set_title(f"sparsity of the test codes ({first})")
     axes[2].set_xlabel("training patch")
     axes[2].set_ylabel("θ (softmax level)")
     axes[2].legend(frameon=False, fontsize=7)
-    axes[2].set_title("threshold adaptation")
+    axes[2].set_title(f"threshold adaptation ({first})")
     return fig
 
 

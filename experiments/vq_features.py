@@ -7,7 +7,14 @@ reconstruction loss. The rule, competition and threshold are reconstructed from 
 released code (science notes, plasticity.md §4); the protocol from features.md §2.
 
 One compile holds every layer: K = 8-64 neurons on 5x5 digit patches and K neurons on 16x16
-natural ON/OFF patches, each layer on its own Bernoulli input. Phase 1 trains on the training
+natural ON/OFF patches, one Bernoulli input per dataset, each layer once per competition and
+once per weight seed (``replicas``).
+
+The competition: the released code's softmax ranks neurons by their input w.x, so a neuron
+with large weights wins patches it does not resemble; ``distance`` (the default) offsets each
+neuron by half its squared weight norm, w.x - |w|^2/2, which ranks by distance to the input
+(|x - w|^2 = |x|^2 - 2 (w.x - |w|^2/2)); each neuron keeps the offset from its own weights.
+``dot`` is the competition as released. Phase 1 trains on the training
 patches (T steps each); phase 2, with plasticity and threshold adaptation off, presents
 held-out patches and records the codes. Reconstruction, sparsity and the k-means and PCA
 baselines are computed in ``analysis.vq_features``.
@@ -31,6 +38,9 @@ from models.plasticity import vq_stdp
 NAME = "vq_features"
 DATASETS = ("digits", "natural")
 PATCH_SIZE = {"digits": 5, "natural": 16}
+#: distance: softmax of w.x - |w|^2/2 (the nearest prototype wins); dot: of w.x, as released
+COMPETITIONS = ("distance", "dot")
+INITIAL_WEIGHTS = ("patches", "uniform")
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,26 @@ class Config:
     rho_theta: float = 5e-5
     #: q, the spikes per step a layer's threshold adaptation aims at
     winners_per_step: float = 1.0
-    #: [steps] time constant of the EPSP filter of each neuron's weighted input u
-    tau_epsp_steps: float = 1.0
+    #: [steps] time constant of the EPSP filter of each neuron's weighted input u, distance
+    #: competition: long enough that u ranks neurons by the patch's probabilities, not by
+    #: one step's Bernoulli draw (1 step: NMSE 0.45-1.7; 20 steps: 0.16-0.24 on digits)
+    tau_epsp_steps: float = 20.0
+    #: [steps] the same for the dot competition, as released (a kernel of about one step;
+    #: longer ones make it worse: 0.81-0.88 at 10 steps)
+    tau_epsp_steps_dot: float = 1.0
+    #: the competitions run side by side, each a layer per K: distance (w.x - |w|^2/2, the
+    #: default) and dot (w.x, the authors' released code)
+    competitions: tuple[str, ...] = COMPETITIONS
+    #: start each patch from u = 0 (as after a silent gap of several EPSP time constants), so
+    #: no code carries the previous patch
+    clear_between_patches: bool = True
+    #: layers per K and competition, from weight seeds [seed, K, replica]: one compile,
+    #: the same input spikes
+    replicas: int = 3
+    #: initial weights: patches (each neuron starts at a training patch drawn by the weight
+    #: seed, as k-means starts; a neuron far from every patch never wins a distance
+    #: competition) or uniform (U(0, 1), as released)
+    initial_weights: str = "patches"
     #: weight snapshots over training, beside the initial weights
     snapshots: int = 10
 
@@ -83,6 +111,7 @@ SCALES = {
         n_test=20,
         steps_per_patch=10,
         snapshots=3,
+        replicas=1,
     ),
     "quick": Config(),
     "paper": Config(n_train=15000, n_test=2000, mu_w=0.0005),
@@ -100,6 +129,16 @@ def check(config: Config) -> None:
         sizes = getattr(config, field)
         if dataset in config.datasets and (not sizes or min(sizes) < 2):
             raise ModelError(f"{dataset}: each layer needs K >= 2 neurons to compete")
+        if (
+            dataset in config.datasets
+            and config.initial_weights == "patches"
+            and (max(sizes) > config.n_train)
+        ):
+            raise ModelError(
+                f"{dataset}: initial_weights=patches starts each of K = {max(sizes)} neurons "
+                f"at a different training patch, but n_train = {config.n_train}; raise "
+                "n_train or use initial_weights=uniform"
+            )
         theta0 = getattr(config, f"theta0_{dataset}")
         for k in sizes:
             # softmax outputs sum to 1: below 1/K a uniform answer fires every neuron, at
@@ -109,14 +148,33 @@ def check(config: Config) -> None:
                     f"theta0_{dataset} = {theta0} is outside (1/K, 0.5) for K = {k}; choose "
                     f"a value in ({1 / k:.3g}, 0.5) or change {field}"
                 )
-    if min(config.n_train, config.n_test, config.steps_per_patch, config.snapshots) < 1:
-        raise ModelError("n_train, n_test, steps_per_patch and snapshots must be positive")
+    unknown = sorted(set(config.competitions) - set(COMPETITIONS))
+    if unknown or not config.competitions:
+        raise ModelError(
+            f"unknown competition(s) {', '.join(unknown) or '(none given)'}; choose from "
+            f"{', '.join(COMPETITIONS)}, e.g. --config \"competitions=('distance',)\""
+        )
+    if config.initial_weights not in INITIAL_WEIGHTS:
+        raise ModelError(
+            f"unknown initial_weights {config.initial_weights!r}; choose "
+            f"{' or '.join(INITIAL_WEIGHTS)}"
+        )
+    if min(config.n_train, config.n_test, config.steps_per_patch, config.snapshots,
+           config.replicas) < 1:  # fmt: skip
+        raise ModelError(
+            "n_train, n_test, steps_per_patch, snapshots and replicas must be positive"
+        )
     if config.n_train % config.snapshots:
         raise ModelError(
             f"n_train ({config.n_train}) must be a multiple of snapshots ({config.snapshots})"
         )
-    if config.dt_ms <= 0 or config.tau_epsp_steps <= 0 or config.mu_w < 0 or config.rho_theta < 0:
-        raise ModelError("dt_ms and tau_epsp_steps must be positive, mu_w and rho_theta >= 0")
+    if (
+        min(config.dt_ms, config.tau_epsp_steps, config.tau_epsp_steps_dot) <= 0
+        or min(config.mu_w, config.rho_theta) < 0
+    ):
+        raise ModelError(
+            "dt_ms, tau_epsp_steps and tau_epsp_steps_dot must be positive, mu_w and rho_theta >= 0"
+        )
     if config.ltd_scale < 0 or config.lambda_w <= -1:
         raise ModelError("ltd_scale must be >= 0 and lambda_w > -1")
 
@@ -148,10 +206,8 @@ def load_patches(config: Config, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def layers_of(config: Config) -> list[tuple[str, int]]:
-    """(dataset, K) of every layer, in build order."""
-    sizes = {"digits": config.digit_neurons, "natural": config.natural_neurons}
-    return [(dataset, k) for dataset in config.datasets for k in sizes[dataset]]
+def layer_label(dataset: str, k: int, competition: str, replica: int) -> str:
+    return f"{dataset}_{k}_{competition}_{replica}"
 
 
 def simulate(config: Config, sim) -> dict:
@@ -179,23 +235,20 @@ def build_network(config: Config):
         inputs = bernoulli_input(np.concatenate([train, test]), patch_period, f"{dataset}_input")
         net.add(inputs)
         theta0 = getattr(config, f"theta0_{dataset}")
-        for k in [size for name, size in layers_of(config) if name == dataset]:
-            label = f"{dataset}_{k}"
-            rng = np.random.default_rng([config.seed, k, len(dataset)])
-            initial = rng.uniform(0, 1, (train.shape[1], k))
-            objects = vq_layer(config, inputs, initial, theta0, label)
+        sizes = {"digits": config.digit_neurons, "natural": config.natural_neurons}[dataset]
+        for k in sizes:
+            # every competition and weight seed of this K is a block of one group (one set
+            # of compiled objects); both competitions start from the same weights
+            blocks = [(c, r) for c in config.competitions for r in range(config.replicas)]
+            initial = [_initial_weights(config, train, k, replica) for _, replica in blocks]
+            objects = vq_layer(config, inputs, initial, [c for c, _ in blocks], theta0,
+                               f"{dataset}_{k}")  # fmt: skip
             net.add(*objects.values())
             plastic.append(objects["synapses"])
             competitions.append(objects["competition"])
-            readers[f"{label}_initial"] = lambda w=initial: w.astype(np.float32)
-            readers[f"{label}_spike_i"] = lambda m=objects["spikes"]: np.asarray(m.i)
-            readers[f"{label}_spike_step"] = lambda m=objects["spikes"]: np.round(
-                np.asarray(m.t / ms) / config.dt_ms
-            ).astype(np.int64)
-            readers[f"{label}_snapshots"] = lambda m=objects["snapshots"], shape=initial.shape: (
-                np.asarray(m.w).T.reshape(-1, *shape).astype(np.float32)
-            )
-            readers[f"{label}_theta"] = lambda m=objects["theta"]: np.asarray(m.theta[0])
+            for b, (competition, replica) in enumerate(blocks):
+                label = layer_label(dataset, k, competition, replica)
+                readers.update(_block_readers(config, objects, label, b, initial[b]))
 
     def freeze():
         for synapses in plastic:
@@ -208,6 +261,44 @@ def build_network(config: Config):
         (config.n_test * patch_period, freeze),
     ]
     return net, readers, phases
+
+
+def _initial_weights(config: Config, train: np.ndarray, k: int, replica: int) -> np.ndarray:
+    """Inputs x K initial weights of one weight seed."""
+    rng = np.random.default_rng([config.seed, k, train.shape[1], replica])
+    if config.initial_weights == "patches":
+        return train[rng.choice(len(train), k, replace=False)].T.copy()
+    return rng.uniform(0, 1, (train.shape[1], k))
+
+
+def _block_readers(config: Config, objects: dict, label: str, block: int, initial) -> dict:
+    """Readers of block ``block`` (neurons block*K ... block*K + K - 1) of a layer."""
+    from brian2 import ms
+
+    n_inputs, k = initial.shape
+    first = block * k
+    total = len(objects["layer"])
+
+    def spikes():
+        mine = (np.asarray(objects["spikes"].i) >= first) & (
+            np.asarray(objects["spikes"].i) < first + k
+        )
+        return np.asarray(objects["spikes"].i)[mine] - first, np.asarray(objects["spikes"].t / ms)[
+            mine
+        ]
+
+    return {
+        f"{label}_initial": lambda: initial.astype(np.float32),
+        f"{label}_spike_i": lambda: spikes()[0],
+        f"{label}_spike_step": lambda: np.round(spikes()[1] / config.dt_ms).astype(np.int64),
+        # synapses are input-major (connect()): [snapshot, input, neuron of the layer]
+        f"{label}_snapshots": lambda: (
+            np.asarray(objects["snapshots"].w)
+            .T.reshape(-1, n_inputs, total)[:, :, first : first + k]
+            .astype(np.float32)
+        ),
+        f"{label}_theta": lambda: np.asarray(objects["theta"].theta[block]),
+    }
 
 
 def bernoulli_input(probabilities: np.ndarray, patch_period, name: str):
@@ -234,32 +325,61 @@ def bernoulli_input(probabilities: np.ndarray, patch_period, name: str):
     return group
 
 
-def vq_layer(config: Config, inputs, initial: np.ndarray, theta0: float, name: str) -> dict:
-    """K = ``initial.shape[1]`` neurons with softmax competition on ``inputs``: neuron j fires
-    when exp(u_j) / sum_k exp(u_k) >= theta, u the EPSP-filtered weighted input; theta (one
-    per layer) moves by rho_theta (spikes in the step - q) every step."""
+def vq_layer(
+    config: Config, inputs, initial: list, competitions: list, theta0: float, name: str
+) -> dict:
+    """Blocks of K neurons with softmax competition on ``inputs``, one block per entry of
+    ``initial`` (inputs x K weights) and ``competitions``: neuron j of a block fires when
+    exp(s_j) / sum over its block of exp(s_k) >= theta, with s = u (``dot``) or
+    u - m |w|^2/2 (``distance``), u the EPSP-filtered weighted input and m the same filter
+    applied to a constant 1 (E[u] = m w.p for input probabilities p, so the offset ranks
+    neurons by their distance to p, also while u builds up); theta (one per block) moves by
+    rho_theta (spikes in the step - q) every step. With ``config.clear_between_patches``,
+    u and m start from 0 at each patch."""
     from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock, linked_var
 
-    k = initial.shape[1]
+    k = initial[0].shape[1]
+    n_blocks = len(initial)
+    block_of = np.repeat(np.arange(n_blocks), k)
     layer = NeuronGroup(
-        k,
+        n_blocks * k,
         """
         u : 1  # EPSP-filtered weighted input
+        half_norm : 1  # |w|^2/2 of the afferent weights
+        kernel_mass : 1  # the EPSP filter applied to a constant 1
+        epsp_decay : 1 (constant)  # per step
+        distance : 1 (constant)  # 1: distance competition; 0: dot
+        block : integer (constant)
         theta : 1 (linked)
         normaliser : 1 (linked)
         """,
-        threshold="exp(u)/normaliser >= theta",
+        threshold="exp(u - distance*kernel_mass*half_norm)/normaliser >= theta",
         reset="",  # no membrane to reset: the softmax is evaluated afresh every step
         name=name,
     )
+    layer.block = block_of
+    layer.distance = np.repeat([float(c == "distance") for c in competitions], k)
+    tau = [config.tau_epsp_steps if c == "distance" else config.tau_epsp_steps_dot
+           for c in competitions]  # fmt: skip
+    layer.epsp_decay = np.repeat(np.exp(-1 / np.asarray(tau)), k)
     # The kernel's decay comes after the threshold, so an input's first step counts fully.
-    epsp_decay = float(np.exp(-1 / config.tau_epsp_steps))
-    layer.run_regularly(f"u = u*{epsp_decay!r}", dt=defaultclock.dt, when="end",
-                        name=f"{name}_epsp_decay")  # fmt: skip
+    layer.run_regularly(
+        "kernel_mass = (kernel_mass + 1)*epsp_decay\nu = u*epsp_decay",
+        dt=defaultclock.dt,
+        when="end",
+        name=f"{name}_epsp_decay",
+    )
+    if config.clear_between_patches:
+        layer.run_regularly(
+            "kernel_mass = 0\nu = 0",
+            dt=config.steps_per_patch * defaultclock.dt,
+            when="start",
+            name=f"{name}_patch_onset",
+        )
     competition = NeuronGroup(
-        1,
+        n_blocks,
         """
-        normaliser : 1  # sum over the layer of exp(u)
+        normaliser : 1  # sum over the block of exp(score)
         theta : 1  # the softmax level a neuron must reach
         spikes_in_step : 1
         rho_theta : 1 (shared, constant)
@@ -279,24 +399,27 @@ def vq_layer(config: Config, inputs, initial: np.ndarray, theta0: float, name: s
     to_competition = Synapses(
         layer,
         competition,
-        "normaliser_post = exp(u_pre) : 1 (summed)",
+        "normaliser_post = exp(u_pre - distance_pre*kernel_mass_pre*half_norm_pre) : 1 (summed)",
         on_pre="spikes_in_step_post += 1",
         name=f"{name}_softmax",
     )
-    to_competition.connect()
-    layer.theta = linked_var(competition, "theta", index=np.zeros(k, dtype=int))
-    layer.normaliser = linked_var(competition, "normaliser", index=np.zeros(k, dtype=int))
+    to_competition.connect(i=np.arange(n_blocks * k), j=block_of)
+    layer.theta = linked_var(competition, "theta", index=block_of)
+    layer.normaliser = linked_var(competition, "normaliser", index=block_of)
     rule = vq_stdp(mu_w=config.mu_w, ltd_scale=config.ltd_scale, lambda_w=config.lambda_w)
     synapses = Synapses(
         inputs,
         layer,
         rule.brian_equations(),
         on_pre="u_post += w",
-        on_post=rule.on_post,
+        # the offset follows every weight change, so no per-step sum over the synapses
+        on_post=f"w_old = w\n{rule.on_post}\nhalf_norm_post += (w*w - w_old*w_old)/2",
         name=f"{name}_afferents",
     )
     synapses.connect()
-    synapses.w = initial.ravel()  # connect() orders synapses input-major
+    weights = np.hstack(initial)
+    synapses.w = weights.ravel()  # connect() orders synapses input-major
+    layer.half_norm = (weights**2).sum(axis=0) / 2
     for key, value in rule.params.items():
         setattr(synapses, key, value)
     patch_steps = config.steps_per_patch
@@ -311,11 +434,15 @@ def vq_layer(config: Config, inputs, initial: np.ndarray, theta0: float, name: s
         "snapshots": StateMonitor(
             synapses,
             "w",
-            record=np.arange(initial.size),
+            record=np.arange(weights.size),
             dt=snapshot_every,
             name=f"{name}_snapshots",
         ),
         "theta": StateMonitor(
-            competition, "theta", record=0, dt=patch_steps * defaultclock.dt, name=f"{name}_theta"
+            competition,
+            "theta",
+            record=True,
+            dt=patch_steps * defaultclock.dt,
+            name=f"{name}_theta",
         ),
     }

@@ -14,7 +14,7 @@ from models.base import ModelError
 BASE = dataclasses.replace(vq_features.SCALES["tiny"], mu_w=0.05, rho_theta=0.01)
 
 
-def _run(config, probabilities, initial, theta0, steps):
+def _run(config, probabilities, initial, theta0, steps, competition="dot"):
     """One layer on the numpy runtime, its input fixed by ``probabilities`` (patches x
     inputs, one patch per ``config.steps_per_patch`` steps); returns (input spike steps,
     input indices, layer spike steps, layer indices, final weights, theta per step)."""
@@ -25,7 +25,7 @@ def _run(config, probabilities, initial, theta0, steps):
     inputs = vq_features.bernoulli_input(
         probabilities, config.steps_per_patch * config.dt_ms * ms, "inputs"
     )
-    objects = vq_features.vq_layer(config, inputs, initial, theta0, "layer")
+    objects = vq_features.vq_layer(config, inputs, [initial], [competition], theta0, "layer")
     input_spikes = SpikeMonitor(inputs)
     thetas = StateMonitor(objects["competition"], "theta", record=0, when="end", order=100)
     Network(inputs, input_spikes, thetas, *objects.values()).run(steps * config.dt_ms * ms)
@@ -34,6 +34,9 @@ def _run(config, probabilities, initial, theta0, steps):
         return np.round(np.asarray(monitor.t / ms) / config.dt_ms).astype(int)
 
     weights = np.array(objects["synapses"].w[:]).reshape(initial.shape)
+    # the distance competition's offset is kept incrementally: it must equal |w|^2/2
+    np.testing.assert_allclose(objects["layer"].half_norm[:], (weights**2).sum(axis=0) / 2,
+                               rtol=1e-9)  # fmt: skip
     return (
         as_steps(input_spikes),
         np.array(input_spikes.i),
@@ -44,25 +47,32 @@ def _run(config, probabilities, initial, theta0, steps):
     )
 
 
-def _replay(config, initial, theta0, input_steps, input_neurons, steps):
+def _replay(config, initial, theta0, input_steps, input_neurons, steps, competition="dot"):
     """The layer of plasticity.md §4 step by step from the recorded input spikes, in Brian2's
-    schedule: the softmax of u against theta (thresholds), then u += W x(t) and VQ-STDP for
-    the winners with the inputs of step t - 1 as 'active' (synapses), then the EPSP decay
-    and theta += rho (winners - q) (end of step)."""
+    schedule: at a patch's first step u and the kernel mass m start from 0; the softmax of u
+    (dot) or u - m |w|^2/2 (distance) against theta (thresholds), then u += W x(t) and VQ-STDP
+    for the winners with the inputs of step t - 1 as 'active' (synapses), then the EPSP
+    decay of u and m (m <- (m + 1) decay) and theta += rho (winners - q) (end of step)."""
     n_inputs, k = initial.shape
-    w, u, theta = initial.copy(), np.zeros(k), theta0
+    tau = config.tau_epsp_steps if competition == "distance" else config.tau_epsp_steps_dot
+    decay = np.exp(-1 / tau)
+    w, u, mass, theta = initial.copy(), np.zeros(k), 0.0, theta0
     previous = np.zeros(n_inputs)
     winners, thetas = [], []
     for step in range(steps):
+        if config.clear_between_patches and step % config.steps_per_patch == 0:
+            u, mass = np.zeros(k), 0.0
         x = np.zeros(n_inputs)
         x[input_neurons[input_steps == step]] = 1
-        fired = np.flatnonzero(np.exp(u) / np.exp(u).sum() >= theta)
+        offset = mass * (w**2).sum(axis=0) / 2 if competition == "distance" else 0
+        score = u - offset
+        fired = np.flatnonzero(np.exp(score) / np.exp(score).sum() >= theta)
         u = u + w.T @ x
         for j in fired:
             ltd = config.ltd_scale * (1 - previous)
             change = config.mu_w * (previous - (1 + config.lambda_w) * w[:, j] * (previous + ltd))
             w[:, j] = np.clip(w[:, j] + change, 0, 1)
-        u = u * np.exp(-1 / config.tau_epsp_steps)
+        u, mass = u * decay, (mass + 1) * decay
         theta += config.rho_theta * (len(fired) - config.winners_per_step)
         winners.append(fired)
         thetas.append(theta)
@@ -70,23 +80,59 @@ def _replay(config, initial, theta0, input_steps, input_neurons, steps):
     return winners, w, np.array(thetas)
 
 
-def test_the_layer_equals_an_independent_step_by_step_replay():
+@pytest.mark.parametrize("competition", vq_features.COMPETITIONS)
+def test_the_layer_equals_an_independent_step_by_step_replay(competition):
     rng = np.random.default_rng(3)
     probabilities = rng.uniform(0, 0.6, (6, 10))
     initial = rng.uniform(0, 1, (10, 4))
-    config = dataclasses.replace(BASE, steps_per_patch=25, lambda_w=0.1, ltd_scale=0.75)
+    config = dataclasses.replace(BASE, steps_per_patch=25, lambda_w=0.1, ltd_scale=0.75,
+                                 tau_epsp_steps=3.0, tau_epsp_steps_dot=1.5)  # fmt: skip
     steps = 150
     in_steps, in_neurons, out_steps, out_neurons, weights, thetas = _run(
-        config, probabilities, initial, 0.3, steps
+        config, probabilities, initial, 0.3, steps, competition
     )
     winners, expected_w, expected_theta = _replay(config, initial, 0.3, in_steps, in_neurons,
-                                                  steps)  # fmt: skip
+                                                  steps, competition)  # fmt: skip
     for step, fired in enumerate(winners):
         np.testing.assert_array_equal(np.sort(out_neurons[out_steps == step]), fired)
     assert 50 < len(out_steps) and len(set(out_neurons)) > 1  # competition and learning ran
     np.testing.assert_allclose(weights, expected_w, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(thetas, expected_theta, rtol=1e-9)
     assert not np.allclose(weights, initial)
+
+
+def test_blocks_of_one_group_compete_only_within_themselves():
+    """A distance block and a dot block in one group, on the same input spikes: each block's
+    winners, weights and threshold equal the replay of that block alone."""
+    from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, ms, prefs
+
+    rng = np.random.default_rng(7)
+    probabilities = rng.uniform(0, 0.6, (6, 10))
+    initial = [rng.uniform(0, 1, (10, 4)), rng.uniform(0, 1, (10, 4))]
+    config = dataclasses.replace(BASE, steps_per_patch=25, tau_epsp_steps=4.0)
+    steps = 150
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = config.dt_ms * ms
+    inputs = vq_features.bernoulli_input(probabilities, 25 * ms, "inputs")
+    objects = vq_features.vq_layer(config, inputs, initial, ["distance", "dot"], 0.3, "layer")
+    input_spikes = SpikeMonitor(inputs)
+    thetas = StateMonitor(objects["competition"], "theta", record=True, when="end", order=100)
+    Network(inputs, input_spikes, thetas, *objects.values()).run(steps * ms)
+    in_steps = np.round(np.asarray(input_spikes.t / ms)).astype(int)
+    out_steps = np.round(np.asarray(objects["spikes"].t / ms)).astype(int)
+    out_neurons = np.asarray(objects["spikes"].i)
+    weights = np.asarray(objects["synapses"].w[:]).reshape(10, 8)
+    for block, competition in enumerate(["distance", "dot"]):
+        winners, expected_w, expected_theta = _replay(config, initial[block], 0.3, in_steps,
+                                                      np.asarray(input_spikes.i), steps,
+                                                      competition)  # fmt: skip
+        mine = (out_neurons >= 4 * block) & (out_neurons < 4 * block + 4)
+        for step, fired in enumerate(winners):
+            np.testing.assert_array_equal(
+                np.sort(out_neurons[mine & (out_steps == step)] - 4 * block), fired
+            )
+        np.testing.assert_allclose(weights[:, 4 * block : 4 * block + 4], expected_w, rtol=1e-9)
+        np.testing.assert_allclose(thetas.theta[block], expected_theta, rtol=1e-9)
 
 
 @pytest.mark.parametrize(("theta0", "at_most_one"), [(0.5, True), (0.6, True), (0.05, False)])
@@ -171,6 +217,10 @@ def test_metrics_follow_their_closed_forms():
         (dict(n_test=0), "must be positive"),
         (dict(n_train=61), "multiple of snapshots"),
         (dict(mu_w=-1.0), "mu_w"),
+        (dict(competitions=("cosine",)), "unknown competition"),
+        (dict(initial_weights="zeros"), "unknown initial_weights"),
+        (dict(n_train=12, snapshots=3), "starts each of K = 16 neurons"),
+        (dict(replicas=0), "must be positive"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message):
@@ -182,9 +232,17 @@ def test_the_tiny_experiment_reports_every_layer(tiny_results):
     from analysis.figures import load_result
 
     config, data, metrics = load_result(tiny_results["vq_features"])
-    assert set(metrics["layers"]) == {"digits_8", "digits_16", "natural_8"}
+    assert set(metrics["layers"]) == {
+        f"{dataset}_{k}_{competition}_0"
+        for dataset, k in (("digits", 8), ("digits", 16), ("natural", 8))
+        for competition in ("distance", "dot")
+    }
     keys = {row["key"] for row in metrics["targets"]}
-    assert {"P7-digits-8", "V-natural-8"} <= keys
+    assert {"P7-digits-8", "V-natural-8", "V1-digits-distance", "V1-natural-dot"} <= keys
     # the initial weights and one snapshot per interval of training (then some of the test)
-    assert data["digits_8_snapshots"].shape[1:] == (25, 8)
-    assert len(data["digits_8_snapshots"]) >= config["snapshots"] + 1
+    for competition in ("distance", "dot"):
+        snapshots = data[f"digits_8_{competition}_0_snapshots"]
+        assert snapshots.shape[1:] == (25, 8)
+        assert len(snapshots) >= config["snapshots"] + 1
+        # a block's first snapshot is its own initial weights (the blocks are not mixed up)
+        np.testing.assert_allclose(snapshots[0], data[f"digits_8_{competition}_0_initial"])
