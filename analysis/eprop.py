@@ -117,9 +117,11 @@ def run_izhikevich_map(
     gamma=0.3,
     dt_step=0.5,
     v_rest=-70.0,
+    trace_growth="exact",
 ) -> dict[str, np.ndarray]:
     """Forward-Euler Izhikevich map with eligibility vectors eps^v, eps^u (reset path dropped),
-    from rest (v_rest, b v_rest). Same conventions and outputs as ``run_map``, plus u, eps_u."""
+    from rest (v_rest, b v_rest). Same conventions and outputs as ``run_map``, plus u, eps_u.
+    ``trace_growth="bounded"`` caps the factor 1 + dt (0.08 v + 5) on eps^v at 1."""
     external_input = np.asarray(external_input, dtype=float)
     pre_spikes = np.asarray(pre_spikes, dtype=float)
     steps, n_pre = pre_spikes.shape
@@ -135,7 +137,7 @@ def run_izhikevich_map(
         out["v"][t], out["u"][t], out["z"][t], out["psi"][t] = v, u, z, psi
         out["eps"][t], out["eps_u"][t], out["e"][t] = eps_v, eps_u, psi * eps_v
         eps_v, eps_u = (
-            (1 - z) * (1 + dt_step * (0.08 * v + 5)) * eps_v
+            (1 - z) * izhikevich_growth(v, dt_step, trace_growth) * eps_v
             - dt_step * eps_u
             + dt_step * pre_spikes[t],
             dt_step * a * b * (1 - z) * eps_v + (1 - dt_step * a) * eps_u,
@@ -145,6 +147,13 @@ def run_izhikevich_map(
         v = v_reset + dt_step * (0.04 * v_reset**2 + 5 * v_reset + 140 - u_reset + drive)
         u = u_reset + dt_step * a * (b * v_reset - u_reset)
     return out
+
+
+def izhikevich_growth(v, dt_step: float, trace_growth: str):
+    """dv^{t+1}/dv^t of the Izhikevich map below the spike: 1 + dt (0.08 v + 5), capped at 1
+    for ``trace_growth="bounded"``."""
+    slope = 0.08 * np.asarray(v) + 5
+    return 1 + dt_step * (np.minimum(slope, 0) if trace_growth == "bounded" else slope)
 
 
 def izhikevich_pulse(steps, onset, width, amplitude):
@@ -284,14 +293,15 @@ def bptt_gradient(
     dz = _leaky(_learning_signal(z, target_steps, kappa)[::-1], kappa)[::-1]
     adjoint_v = np.zeros(steps + 1)  # adjoint_v[t] = dE/dv^t; nothing after the last step
     if model == "izhikevich":
-        a, b, dt_step = (
-            _option(run_izhikevich_map, model_options, k) for k in ("a", "b", "dt_step")
+        a, b, dt_step, growth = (
+            _option(run_izhikevich_map, model_options, k)
+            for k in ("a", "b", "dt_step", "trace_growth")
         )
         adjoint_u = 0.0
         for t in reversed(range(steps)):
             adjoint_v[t], adjoint_u = (
                 psi[t] * dz[t]
-                + (1 - z[t]) * (1 + dt_step * (0.08 * run["v"][t] + 5)) * adjoint_v[t + 1]
+                + (1 - z[t]) * izhikevich_growth(run["v"][t], dt_step, growth) * adjoint_v[t + 1]
                 + dt_step * a * b * (1 - z[t]) * adjoint_u,
                 -dt_step * adjoint_v[t + 1] + (1 - dt_step * a) * adjoint_u,
             )

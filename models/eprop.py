@@ -27,6 +27,9 @@ from models.base import ModelError, Record
 
 REFRACTORY_BOUNDARIES = ("exclusive", "strict")  # refractory while t - t_spike < n_ref / <= n_ref
 SPIKE_STEP_H = ("negative", "surrogate")  # STDP-LIF h at the spike step: -gamma, or the surrogate
+#: Izhikevich eps^v through the upstroke: exact (multiplied by 1 + dt (0.08 v + 5), up to
+#: about 4.7 per step at v_th) or bounded (that factor capped at 1 above -62.5 mV)
+IZHIKEVICH_TRACE_GROWTH = ("exact", "bounded")
 
 #: Synapse model shared by the eligibility maps: eps is the eligibility vector, e the trace.
 SYNAPSE_EQUATIONS = """
@@ -149,11 +152,12 @@ def stdp_lif_eprop(
 
 
 _IZHIKEVICH_SYNAPSE_EQUATIONS = SYNAPSE_EQUATIONS + "    eps_u : 1  # eligibility vector of u\n"
-# Jacobian of the map with the reset path dropped (z held fixed): the timing notes' table.
+# Jacobian of the map with the reset path dropped (z held fixed): the timing notes' table;
+# {growth} is 0.08 v + 5 (exact) or its negative part (bounded).
 _IZHIKEVICH_ELIGIBILITY_CODE = """
 trace = psi_post*eps
 trace_sum += trace
-jacobian_vv = (1 - z_post)*(1 + dt_step_post*(0.08*v_post + 5))
+jacobian_vv = (1 - z_post)*(1 + dt_step_post*{growth})
 eps_v_next = jacobian_vv*eps - dt_step_post*eps_u + dt_step_post*pre_spiked
 eps_u = dt_step_post*a_post*b_post*(1 - z_post)*eps + (1 - dt_step_post*a_post)*eps_u
 eps = eps_v_next
@@ -161,11 +165,21 @@ pre_spiked = 0
 """
 
 
-def izhikevich_eprop(**params) -> EpropNeuronModel:
+def izhikevich_eprop(trace_growth: str = "exact", **params) -> EpropNeuronModel:
     """Izhikevich (2003) as a forward-Euler map in mV and ms (``dt_step`` ms per step), with
     the one-sided pseudo-derivative h = gamma exp((min(v, v_th) - v_th)/v_th). The reset's own
     derivative is dropped (option A7 of the timing notes); use dt_step <= 0.5, since the
-    upstroke multiplies eps^v by up to 1 + dt_step (0.08 v + 5)."""
+    upstroke multiplies eps^v by up to 1 + dt_step (0.08 v + 5).
+
+    ``trace_growth="bounded"`` caps that factor at 1 (eps^v never grows above -62.5 mV): the
+    exact factor makes a spike's eligibility ~50x larger than a silent trial's, so one
+    misplaced spike dominates Adam's second moment for hundreds of trials (timing_learning)."""
+    if trace_growth not in IZHIKEVICH_TRACE_GROWTH:
+        raise ModelError(
+            f"unknown trace_growth {trace_growth!r}; choose one of "
+            f"{', '.join(IZHIKEVICH_TRACE_GROWTH)}"
+        )
+    growth = {"exact": "(0.08*v_post + 5)", "bounded": "clip(0.08*v_post + 5, -inf, 0)"}
     model = EpropNeuronModel(
         name="izhikevich_eprop",
         citation="Izhikevich (2003) doi:10.1109/TNN.2003.820440; Traub et al. (2020)",
@@ -196,8 +210,9 @@ u = u_tilde + dt_step*a*(b*v_tilde - u_tilde)
 I_in = 0
 """,
         synapse_equations=_IZHIKEVICH_SYNAPSE_EQUATIONS,
-        eligibility_code=_IZHIKEVICH_ELIGIBILITY_CODE,
+        eligibility_code=_IZHIKEVICH_ELIGIBILITY_CODE.format(growth=growth[trace_growth]),
         initial_values={"v": "v_rest", "u": "b*v_rest"},
+        options={"trace_growth": trace_growth},
     )
     return model.with_params(**params) if params else model
 

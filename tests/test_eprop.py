@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from analysis import references
 from analysis.eprop import eligibility_window, run_izhikevich_map, run_map
 from analysis.figures import load_result
-from models.eprop import izhikevich_eprop, lif_eprop, stdp_lif_eprop
+from models.eprop import IZHIKEVICH_TRACE_GROWTH, izhikevich_eprop, lif_eprop, stdp_lif_eprop
 
 VARIANTS = [
     ("lif", {}),
@@ -131,12 +131,29 @@ def test_the_experiment_reproduces_its_targets_at_tiny_scale(tiny_results):
     assert all(verdicts.values())  # fmt: skip
 
 
-def test_brian2_izhikevich_map_equals_the_numpy_reference_step_by_step():
+@pytest.mark.parametrize("trace_growth", IZHIKEVICH_TRACE_GROWTH)
+def test_brian2_izhikevich_map_equals_the_numpy_reference_step_by_step(trace_growth):
     rng = np.random.default_rng(21)
     steps, n_pre = 600, 8
     pre = (rng.random((steps, n_pre)) < 0.02).astype(float)
     weights = rng.normal(2.0, 1.0, n_pre)
     drive = rng.uniform(0, 12, steps)
-    simulated = _brian_run(izhikevich_eprop(), pre, weights, drive, step_ms=0.5,
+    simulated = _brian_run(izhikevich_eprop(trace_growth), pre, weights, drive, step_ms=0.5,
                            state=("v", "u", "z", "psi"), eps=("eps", "eps_u"))  # fmt: skip
-    _assert_same_map(simulated, run_izhikevich_map(drive, pre, weights))
+    reference = run_izhikevich_map(drive, pre, weights, trace_growth=trace_growth)
+    _assert_same_map(simulated, reference)
+    assert reference["z"].sum() > 3  # the upstrokes, where the two conventions differ, happen
+
+
+def test_the_bounded_izhikevich_trace_never_grows_through_an_upstroke():
+    """Between input spikes eps^v only decays or moves with eps^u under "bounded"; the exact
+    map amplifies it several-fold on the way to a spike."""
+    steps = 200
+    pre = np.zeros((steps, 1))
+    pre[20, 0] = 1
+    drive = np.where(np.arange(steps) >= 20, 10.0, 0.0)  # a spike follows the input
+    bounded = run_izhikevich_map(drive, pre, trace_growth="bounded")
+    exact = run_izhikevich_map(drive, pre, trace_growth="exact")
+    assert exact["z"].sum() >= 1 and bounded["z"].sum() == exact["z"].sum()
+    assert bounded["eps"].max() <= 0.5 + 1e-12  # dt_step times the one input spike
+    assert exact["eps"].max() > 2 * bounded["eps"].max()

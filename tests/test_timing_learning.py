@@ -20,7 +20,8 @@ REFERENCE = Path(__file__).with_name("reference") / "timing_learning_tiny.json"
 
 def _model_options(config, model):
     if model == "izhikevich":
-        return dict(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms)
+        return dict(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms,
+                    trace_growth=config.izhikevich_trace_growth)  # fmt: skip
     return dict(alpha=exp(-config.dt_ms / config.tau_m_ms), v_th=config.v_th,
                 gamma=config.gamma, n_ref=config.n_ref)  # fmt: skip
 
