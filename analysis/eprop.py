@@ -24,8 +24,10 @@ def run_map(
     n_ref=5,
     refractory_boundary="exclusive",
     spike_step_h="negative",
+    ltd_scale=1.0,
 ) -> dict[str, np.ndarray]:
-    """Run one post neuron for ``len(external_input)`` steps.
+    """Run one post neuron for ``len(external_input)`` steps (``ltd_scale``: STDP-LIF's
+    depression branch, h = -ltd_scale gamma/v_th).
 
     ``pre_spikes`` is (steps, n_pre) of 0/1; a presynaptic spike at step t enters v and eps at
     t + 1. Returns v, z, psi (per step) and eps, e (per step and synapse), eps being the value
@@ -48,7 +50,7 @@ def run_map(
         elif model == "stdp_lif":
             r = float(since == n_ref)
             negative = refractory or (z and spike_step_h == "negative")
-            psi = -gamma / v_th if negative else surrogate
+            psi = -ltd_scale * gamma / v_th if negative else surrogate
             keep = 1.0 - min(1.0, z + r)
         else:
             raise ValueError(f"unknown model {model!r}")

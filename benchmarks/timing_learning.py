@@ -27,7 +27,7 @@ from bench_harness import finish, rates_figure  # noqa: E402
 
 def _config(iterations: int):
     return dataclasses.replace(
-        timing_learning.SCALES["quick"], variants=(("lif", "plain"),), runs_per_setting=1,
+        timing_learning.SCALES["quick"], variants=(("lif", "plain", ""),), runs_per_setting=1,
         learning_rates=(3e-3,), iterations=iterations,
     )  # fmt: skip
 

@@ -20,6 +20,7 @@ import numpy as np
 from analysis.timing_learning import (  # noqa: F401  (evaluate: this experiment's metrics)
     MODELS,
     evaluate,
+    parse_convention,
     run_seeds,
     task,
     variant_label,
@@ -51,13 +52,19 @@ class Config:
     learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
     #: training trials per run, one optimizer step after each
     iterations: int = 1000
-    #: (neuron model, learning signal) of each trained variant: lif, stdp_lif or izhikevich;
-    #: plain or rectified
-    variants: tuple[tuple[str, str], ...] = (
-        ("lif", "plain"),
-        ("stdp_lif", "plain"),
-        ("stdp_lif", "rectified"),
-        ("izhikevich", "plain"),
+    #: (neuron model, learning signal, convention) of each trained variant: lif, stdp_lif or
+    #: izhikevich; plain or rectified; for stdp_lif "H:LTD", H its h at the spike step
+    #: (negative: -gamma/v_th, or surrogate) and LTD the depression branch's gamma-/gamma (1
+    #: or 1/N), "" for the others. STDP-LIF runs as the grid of both h and three LTD scales.
+    variants: tuple[tuple[str, str, str], ...] = (
+        ("lif", "plain", ""),
+        *(
+            ("stdp_lif", "plain", f"{h}:{ltd}")
+            for h in SPIKE_STEP_H
+            for ltd in ("1", "1/3", "1/10")
+        ),
+        ("stdp_lif", "rectified", "negative:1"),
+        ("izhikevich", "plain", ""),
     )
     #: Poisson inputs per run, frozen: the same spikes every trial
     n_inputs: int = 50
@@ -90,8 +97,6 @@ class Config:
     n_ref: int = 5
     #: exclusive (refractory while t - t_spike < n_ref) or strict (<= n_ref)
     refractory_boundary: str = "exclusive"
-    #: STDP-LIF's h at the spike step: negative (-gamma/v_th) or surrogate
-    spike_step_h: str = "negative"
     # Izhikevich (its e-prop map is in mV and ms)
     #: step of the Izhikevich map (unstable at 1 ms); it must divide dt_ms and trial_ms
     izhikevich_dt_ms: float = 0.5
@@ -132,9 +137,18 @@ def _on_grid(value_ms: float, step_ms: float) -> bool:
 
 def check(config: Config) -> None:
     require_values(config, "variants")
-    for model, signal in config.variants:
+    for model, signal, convention in config.variants:
         if model not in MODELS:
             raise ModelError(f"unknown e-prop model {model!r}; choose one of {', '.join(MODELS)}")
+        try:
+            options = parse_convention(model, convention)
+        except ValueError as err:
+            raise ModelError(str(err)) from None
+        if options.get("spike_step_h", "negative") not in SPIKE_STEP_H:
+            raise ModelError(
+                f"unknown spike_step_h {options['spike_step_h']!r} in {convention!r}; choose "
+                f"one of {', '.join(SPIKE_STEP_H)}"
+            )
         if signal not in LEARNING_SIGNALS:
             raise ModelError(
                 f"unknown learning signal {signal!r}; choose one of {', '.join(LEARNING_SIGNALS)}"
@@ -152,10 +166,6 @@ def check(config: Config) -> None:
         raise ModelError(
             f"unknown izhikevich_trace_growth {config.izhikevich_trace_growth!r}; choose one "
             f"of {', '.join(IZHIKEVICH_TRACE_GROWTH)}"
-        )
-    if config.spike_step_h not in SPIKE_STEP_H:
-        raise ModelError(
-            f"unknown spike_step_h {config.spike_step_h!r}; choose one of {', '.join(SPIKE_STEP_H)}"
         )
     for field in ("dt_ms", "izhikevich_dt_ms"):
         step = getattr(config, field)
@@ -182,8 +192,9 @@ def check(config: Config) -> None:
         raise ModelError("iterations, runs_per_setting and learning_rates must not be empty")
 
 
-def neuron_model(config: Config, model: str):
-    """The e-prop map of ``model`` with the config's parameters."""
+def neuron_model(config: Config, model: str, convention: str = ""):
+    """The e-prop map of ``model`` with the config's parameters and the variant's
+    convention."""
     if model == "izhikevich":
         return izhikevich_eprop(
             config.izhikevich_trace_growth, d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms
@@ -196,7 +207,11 @@ def neuron_model(config: Config, model: str):
     )
     if model == "lif":
         return lif_eprop(config.refractory_boundary, **params)
-    return stdp_lif_eprop(config.refractory_boundary, config.spike_step_h, **params)
+    options = parse_convention(model, convention)
+    return stdp_lif_eprop(
+        config.refractory_boundary, options["spike_step_h"], ltd_scale=options["ltd_scale"],
+        **params,
+    )  # fmt: skip
 
 
 def training_rule(config: Config, signal: str, step_ms: float):
@@ -229,8 +244,8 @@ def build_network(config: Config):
         "learning_rates": lambda: np.asarray(config.learning_rates),
     }
     inputs = {}  # one input generator per step size, shared by the variants that use it
-    for model, signal in config.variants:
-        readers.update(_add_variant(config, model, signal, net, inputs))
+    for model, signal, convention in config.variants:
+        readers.update(_add_variant(config, model, signal, convention, net, inputs))
     # One step more than the trials: the trial start at the end applies the last update.
     return net, readers, (config.iterations * config.trial_ms + config.dt_ms) * ms
 
@@ -259,16 +274,18 @@ def _input_generator(config: Config, step_ms: float, net, inputs: dict):
     return inputs[step_ms]
 
 
-def _add_variant(config: Config, model_name: str, signal: str, net, inputs: dict) -> dict:
+def _add_variant(
+    config: Config, model_name: str, signal: str, convention: str, net, inputs: dict
+) -> dict:
     """One output neuron per (learning rate, seed): neuron j = lr index * seeds + seed index."""
     from brian2 import SpikeMonitor, StateMonitor, TimedArray, ms
 
     from experiments.eprop import eligibility_synapses, eprop_group
 
-    label = variant_label(model_name, signal)
+    label = variant_label(model_name, signal, convention)
     step_ms = config.izhikevich_dt_ms if model_name == "izhikevich" else config.dt_ms
     scale = config.izhikevich_weight_scale if model_name == "izhikevich" else 1.0
-    model = neuron_model(config, model_name)
+    model = neuron_model(config, model_name, convention)
     steps = round(config.trial_ms / step_ms)
     target = np.zeros(steps)
     target[np.round(np.asarray(config.targets_ms) / step_ms).astype(int)] = 1

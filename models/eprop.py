@@ -122,7 +122,9 @@ def stdp_lif_eprop(
     refractory_boundary: str = "exclusive", spike_step_h: str = "negative", **params
 ) -> EpropNeuronModel:
     """Traub et al. (2020) STDP-aware LIF: integrates while refractory but cannot fire; v and
-    eps are reset at the spike and at refractory end (r); h = -gamma/v_th while refractory."""
+    eps are reset at the spike and at refractory end (r); h = -ltd_scale gamma/v_th while
+    refractory. ``ltd_scale`` (the depression branch's gamma-/gamma, 1 by default) is a free
+    convention of the paper: it sets the LTD:LTP ratio of the eligibility window."""
     if spike_step_h not in SPIKE_STEP_H:
         raise ModelError(
             f"unknown spike_step_h {spike_step_h!r}; choose one of {', '.join(SPIKE_STEP_H)}"
@@ -134,13 +136,14 @@ def stdp_lif_eprop(
         name="stdp_lif_eprop",
         citation=("Traub, Butz, Baayen, Otte (2020) ICANN 2020, doi:10.1007/978-3-030-61616-8_53"),
         equations=_STATE + "    r : 1  # refractory period ends at this step\n",
-        params=_PARAMS,
+        params={**_PARAMS, "ltd_scale": 1.0},
         spike_code="\n".join(
             [
                 _refractory(refractory_boundary),
                 "z = int(v > v_th)*(1 - in_refractory)",
                 "r = int(steps_since_spike == n_ref)",
-                f"psi = -(gamma/v_th)*{negative_when} + {_SURROGATE}*(1 - {negative_when})",
+                f"psi = -(ltd_scale*gamma/v_th)*{negative_when}"
+                f" + {_SURROGATE}*(1 - {negative_when})",
                 "wipe = clip(z + r, 0, 1)",
             ]
         ),

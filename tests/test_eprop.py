@@ -15,6 +15,8 @@ VARIANTS = [
     ("stdp_lif", {}),
     ("stdp_lif", {"spike_step_h": "surrogate"}),
     ("stdp_lif", {"refractory_boundary": "strict"}),
+    ("stdp_lif", {"ltd_scale": 0.1}),
+    ("stdp_lif", {"spike_step_h": "surrogate", "ltd_scale": 1 / 3}),
 ]
 
 

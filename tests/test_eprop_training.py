@@ -15,6 +15,8 @@ VARIANTS = [
     ("stdp_lif", {"refractory_boundary": "strict"}),
     ("stdp_lif", {"spike_step_h": "surrogate"}),
     ("stdp_lif", {"refractory_boundary": "strict", "spike_step_h": "surrogate"}),
+    ("stdp_lif", {"ltd_scale": 0.1}),
+    ("stdp_lif", {"spike_step_h": "surrogate", "ltd_scale": 1 / 3}),
     ("izhikevich", {"dt_step": 0.5, "d": 2.0}),
 ]
 

@@ -10,7 +10,7 @@ import pytest
 
 from analysis.eprop import bptt_gradient, train_reference
 from analysis.figures import load_result
-from analysis.timing_learning import target_steps, task, variant_label
+from analysis.timing_learning import parse_convention, target_steps, task, variant_label
 from experiments import harness, timing_learning
 from models.base import ModelError
 from models.eprop import eprop_training
@@ -18,12 +18,13 @@ from models.eprop import eprop_training
 REFERENCE = Path(__file__).with_name("reference") / "timing_learning_tiny.json"
 
 
-def _model_options(config, model):
+def _model_options(config, model, convention=""):
     if model == "izhikevich":
         return dict(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms,
                     trace_growth=config.izhikevich_trace_growth)  # fmt: skip
     return dict(alpha=exp(-config.dt_ms / config.tau_m_ms), v_th=config.v_th,
-                gamma=config.gamma, n_ref=config.n_ref)  # fmt: skip
+                gamma=config.gamma, n_ref=config.n_ref,
+                **parse_convention(model, convention))  # fmt: skip
 
 
 def _pre_spikes(config, model, seed):
@@ -45,14 +46,15 @@ def test_one_compiled_gradient_step_equals_the_bptt_gradient(tmp_path):
     directory = harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
     _, data, _ = load_result(directory)
     fired = 0
-    for model, signal in config.variants:
-        label = variant_label(model, signal)
+    for model, signal, convention in config.variants:
+        label = variant_label(model, signal, convention)
         pre, w0 = _pre_spikes(config, model, config.seed)
         scale = config.izhikevich_weight_scale if model == "izhikevich" else 1.0
         step = config.izhikevich_dt_ms if model == "izhikevich" else config.dt_ms
         gradient = bptt_gradient(
             model, pre, target_steps(dataclasses.asdict(config), model), w0,
-            kappa=exp(-step / config.readout_tau_ms), **_model_options(config, model),
+            kappa=exp(-step / config.readout_tau_ms),
+            **_model_options(config, model, convention),
         )  # fmt: skip
         if signal == "plain":
             change = data[f"{label}_final_weights"][0] - w0 / scale
@@ -85,7 +87,7 @@ def test_rate_regulariser_and_gradient_descent_match_the_numpy_reference(tmp_pat
     config = dataclasses.replace(
         timing_learning.SCALES["tiny"], optimizer="gd", c_reg=0.05, f_target_hz=12.0,
         w0_std=0.3, iterations=4, runs_per_setting=1, reference_iterations=4,
-        variants=(("lif", "plain"), ("stdp_lif", "rectified")),
+        variants=(("lif", "plain", ""), ("stdp_lif", "rectified", "surrogate:1/3")),
     )  # fmt: skip
     _, data, metrics = load_result(
         harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
@@ -121,11 +123,13 @@ def test_the_rectified_signal_escapes_the_maximal_firing_state():
         (dict(targets_ms=(40.0, 250.0)), "outside the trial"),
         (dict(targets_ms=(-1.0,)), "outside the trial"),
         (dict(targets_ms=(40.5,)), "not multiples of dt_ms"),
-        (dict(variants=(("lif", "clipped"),)), "unknown learning signal"),
-        (dict(variants=(("adex", "plain"),)), "unknown e-prop model"),
+        (dict(variants=(("lif", "clipped", ""),)), "unknown learning signal"),
+        (dict(variants=(("adex", "plain", ""),)), "unknown e-prop model"),
         (dict(optimizer="sgd"), "unknown optimizer"),
         (dict(refractory_boundary="loose"), "unknown refractory boundary"),
-        (dict(spike_step_h="zero"), "unknown spike_step_h"),
+        (dict(variants=(("stdp_lif", "plain", "zero:1"),)), "unknown spike_step_h"),
+        (dict(variants=(("stdp_lif", "plain", "negative:2/3"),)), "LTD 1 or 1/N"),
+        (dict(variants=(("lif", "plain", "negative:1"),)), "takes no convention"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message, tmp_path):

@@ -28,7 +28,7 @@ def main() -> None:
             scale="tiny",
         )
         config, data, metrics = load_result(directory)
-    labels = [variant_label(model, signal) for model, signal in config["variants"]]
+    labels = [variant_label(*variant) for variant in config["variants"]]
     reference = {
         "config": {
             key: value for key, value in config.items() if key not in ("device", "experiment")
