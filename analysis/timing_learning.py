@@ -361,22 +361,40 @@ def _labels(config: dict) -> list[tuple[str, str]]:
     return [(variant[0], variant_label(*variant)) for variant in config["variants"]]
 
 
-def _columns(columns: int, rows: int, height: float, **shared):
-    """One column of panels per variant."""
+#: variants per row of panels in the figures
+PANELS_PER_ROW = 3
+
+
+def _panels(variants: int, rows_per_variant: int, height: float, **shared):
+    """(figure, per variant its column of ``rows_per_variant`` axes), variants wrapped
+    ``PANELS_PER_ROW`` to a row; spare axes hidden."""
     import matplotlib.pyplot as plt
 
-    return plt.subplots(rows, columns, figsize=(3.2 * columns, height), layout="constrained",
-                        squeeze=False, **shared)  # fmt: skip
+    columns = min(variants, PANELS_PER_ROW)
+    blocks = -(-variants // columns)
+    fig, axes = plt.subplots(blocks * rows_per_variant, columns, squeeze=False,
+                             figsize=(3.6 * columns, height * blocks), layout="constrained",
+                             **shared)  # fmt: skip
+    per_variant = []
+    for index in range(blocks * columns):
+        block, column = divmod(index, columns)
+        cell = axes[block * rows_per_variant : (block + 1) * rows_per_variant, column]
+        if index < variants:
+            per_variant.append(cell)
+        else:
+            for ax in cell:
+                ax.set_visible(False)
+    return fig, per_variant
 
 
 def plot_rasters(config: dict, data: dict):
     """Output spikes of one run per variant (middle learning rate, first seed) over training."""
 
     labels = _labels(config)
-    fig, axes = _columns(len(labels), rows=1, height=4.8, sharey=True)
+    fig, cells = _panels(len(labels), rows_per_variant=1, height=3.6, sharey=True)
     run = len(data["learning_rates"]) // 2 * len(data["seeds"])
     shown = max(1, config["iterations"] // 150)  # at most ~150 trials per panel
-    for ax, (model, label) in zip(axes[0], labels, strict=True):
+    for (ax,), (model, label) in zip(cells, labels, strict=True):
         which, iteration, step = data[f"{label}_spikes"]
         keep = (which == run) & (iteration % shown == 0)
         ax.plot(
@@ -384,15 +402,16 @@ def plot_rasters(config: dict, data: dict):
             iteration[keep] + 1,
             "|",
             ms=2.5,
-            color=_COLORS.get(label, "k"),
+            color=_COLORS.get(model, "k"),
         )
         for t in config["targets_ms"]:
             ax.axvline(t, color="k", lw=0.8, ls=":")
         ax.set_xlim(0, config["trial_ms"])
         ax.set_xlabel("time in trial (ms)")
         ax.set_title(label.replace("_", " "), fontsize=9)
-    axes[0, 0].set_ylabel(f"iteration (every {shown})" if shown > 1 else "iteration")
-    axes[0, 0].set_ylim(config["iterations"] + 1, 0)
+    for (ax,) in cells[::PANELS_PER_ROW]:
+        ax.set_ylabel(f"iteration (every {shown})" if shown > 1 else "iteration")
+    cells[0][0].set_ylim(config["iterations"] + 1, 0)
     lr = data["learning_rates"][len(data["learning_rates"]) // 2]
     fig.suptitle(
         f"Output spikes over training (lr {lr:g}, seed {int(data['seeds'][0])}); dotted: targets"
@@ -414,10 +433,10 @@ def plot_learning_curves(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     labels = _labels(config)
-    fig, axes = _columns(len(labels), rows=2, height=5.6, sharex=True)
+    fig, cells = _panels(len(labels), rows_per_variant=2, height=5.0, sharex=True)
     iterations = np.arange(1, config["iterations"] + 1)
     lrs = list(data["learning_rates"])
-    for column, (model, label) in enumerate(labels):
+    for (loss_ax, success_ax), (model, label) in zip(cells, labels, strict=True):
         summary = run_summary(config, model, data, label)
         loss = data[f"{label}_loss"] + 1e-3
         success = summary["error"] <= config["tolerance_ms"] + 1e-9
@@ -425,21 +444,22 @@ def plot_learning_curves(config: dict, data: dict):
             color = plt.cm.viridis(k / max(1, len(lrs) - 1))
             at = np.isclose(summary["learning_rate"], lr)
             for run in loss[at]:
-                axes[0, column].plot(iterations, run, color=color, lw=0.3, alpha=0.15)
+                loss_ax.plot(iterations, run, color=color, lw=0.3, alpha=0.15)
             low, mid, high = np.percentile(loss[at], [25, 50, 75], axis=0)
-            axes[0, column].fill_between(iterations, low, high, color=color, alpha=0.25, lw=0)
-            axes[0, column].plot(iterations, mid, color=color, lw=1.4, label=f"lr {lr:g}")
+            loss_ax.fill_between(iterations, low, high, color=color, alpha=0.25, lw=0)
+            loss_ax.plot(iterations, mid, color=color, lw=1.4, label=f"lr {lr:g}")
             rolling = _rolling_mean(success[at].astype(float), LAST_TRIALS).mean(axis=0)
-            axes[1, column].plot(iterations, rolling, color=color, lw=1.4)
-        axes[0, column].set_yscale("log")
-        axes[0, column].set_title(label.replace("_", " "), fontsize=9)
-        axes[1, column].set_ylim(-0.02, 1.02)
-        axes[1, column].set_xlabel("iteration")
-    axes[0, 0].set_ylabel("loss E (+1e-3): median, quartiles")
-    axes[1, 0].set_ylabel(
-        f"runs successful (±{config['tolerance_ms']:g} ms),\nmean of the last {LAST_TRIALS} trials"
-    )
-    axes[0, -1].legend(frameon=False, fontsize=7)
+            success_ax.plot(iterations, rolling, color=color, lw=1.4)
+        loss_ax.set_yscale("log")
+        loss_ax.set_title(label.replace("_", " "), fontsize=9)
+        success_ax.set_ylim(-0.02, 1.02)
+        success_ax.set_xlabel("iteration")
+    for loss_ax, success_ax in cells[::PANELS_PER_ROW]:
+        loss_ax.set_ylabel("loss E (+1e-3):\nmedian, quartiles")
+        success_ax.set_ylabel(
+            f"runs within ±{config['tolerance_ms']:g} ms,\nmean of last {LAST_TRIALS} trials"
+        )
+    cells[0][0].legend(frameon=False, fontsize=7)
     fig.suptitle(
         f"e-prop timing task, {len(data['seeds'])} seeds per learning rate" + _lr_note(config)
     )
