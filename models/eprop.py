@@ -238,6 +238,7 @@ _READOUT_EQUATIONS = """
 _TRAINING_SYNAPSE_EQUATIONS = """
     e_filtered : 1  # eligibility trace filtered like the readout
     grad : 1  # gradient accumulated over the current trial
+    trace_positive_sum : 1  # sum over the trial of the positive part of e (rate regulariser)
 """
 # With no (1 - kappa) factor on y, none on e_filtered either: the filters must match.
 _READOUT_CODE = """
@@ -249,16 +250,21 @@ loss += 0.5*learning_signal**2
 spike_count += z
 step_in_trial += 1
 """
+_POSITIVE_PART = "trace_positive_sum += clip(trace, 0, inf)\n"
 _ACCUMULATE_CODE = {
-    "plain": "e_filtered = kappa_post*e_filtered + trace\ngrad += learning_signal_post*e_filtered",
+    "plain": _POSITIVE_PART
+    + "e_filtered = kappa_post*e_filtered + trace\ngrad += learning_signal_post*e_filtered",
     # Drops the contributions that raise weights while the neuron fires too much (L > 0)
     # through negative (refractory-window) eligibility: the runaway of the timing notes.
-    "rectified": "e_filtered = kappa_post*e_filtered + trace\n"
+    "rectified": _POSITIVE_PART + "e_filtered = kappa_post*e_filtered + trace\n"
     "grad += learning_signal_post*e_filtered"
     "*(1 - int(learning_signal_post > 0)*int(e_filtered < 0))",
 }
+# On the positive part of e: with sum_t e itself, a runaway STDP-LIF neuron (sum e < 0 from
+# its refractory windows, rate above target) would have its weights *raised*.
 _RATE_REGULARISER = (
-    "grad += c_reg_post*(spike_count_post/trial_duration_post - f_target_post)/Hz*trace_sum"
+    "grad += c_reg_post*(spike_count_post/trial_duration_post - f_target_post)/Hz"
+    "*trace_positive_sum"
 )
 # Runs at the start of every trial, on the gradient of the trial that ended; at t = 0 the
 # gradient is zero, so the step is zero (the Adam step count is clipped to >= 1 for that).
@@ -286,7 +292,8 @@ class EpropTraining(Record):
     the spike is known: ``readout_code`` (neuron) filters output and target trains and sets
     the learning signal L; ``accumulate_code`` (synapse, after e^t) filters e and adds L e to
     the gradient. At each trial start: ``update_code`` (synapse) adds the rate regulariser
-    c_reg (f - f_target) sum_t e and takes one optimizer step. ``equations`` and ``params``
+    c_reg (f - f_target) sum_t max(e, 0), which lowers the weights of a neuron firing above
+    its target rate for every model, and takes one optimizer step. ``equations`` and ``params``
     belong on the neuron group; ``synapse_equations`` on the synapses.
     """
 
@@ -296,7 +303,7 @@ class EpropTraining(Record):
     update_code: str = ""
 
     def synapse_reset_code(self) -> str:
-        return "grad = 0\ne_filtered = 0"
+        return "grad = 0\ne_filtered = 0\ntrace_positive_sum = 0"
 
     def neuron_reset_code(self) -> str:
         return "\n".join(

@@ -108,7 +108,7 @@ def test_gradient_and_loss_match_a_direct_recomputation(learning_signal):
     keep = ~dropped if learning_signal == "rectified" else np.ones_like(dropped)
     rate = trace["z"].sum() / 0.2
     expected = (signal[:, None] * ebar * keep).sum(axis=0)
-    expected += c_reg * (rate - f_target) * trace["e"].sum(axis=0)
+    expected += c_reg * (rate - f_target) * np.clip(trace["e"], 0, None).sum(axis=0)
     np.testing.assert_allclose(run["gradient"][0], expected, rtol=1e-12, atol=1e-12)
     assert run["loss"][0] == pytest.approx(0.5 * np.sum(signal**2), rel=1e-12)
     np.testing.assert_array_equal(run["spikes"][0], trace["z"])
@@ -140,3 +140,28 @@ def test_unknown_names_raise(change, named):
     if "model" in change:
         with pytest.raises(ValueError, match=named):
             bptt_gradient(change["model"], pre, TARGETS, weights, kappa=KAPPA)
+
+
+@pytest.mark.parametrize("model", ["lif", "stdp_lif"])
+def test_the_rate_regulariser_alone_lowers_the_rate_of_a_runaway_neuron(model):
+    """Weights far too large: the neuron fires at its maximal rate. Gradient steps on the
+    regulariser alone, c_reg (f - f_target) sum_t max(e, 0), bring the rate down for both
+    models; on sum_t e itself STDP-LIF's would rise (its refractory windows make sum e < 0)."""
+    from analysis.eprop import rate_regulariser
+
+    rng = np.random.default_rng(3)
+    pre = (rng.random((200, 50)) < 0.02).astype(float)
+    weights = np.full(50, 1.0)
+    options = dict(alpha=np.exp(-1 / 20), v_th=1.0, gamma=0.3, n_ref=5)
+    counts = []
+    for _ in range(40):
+        run = run_map(model, np.zeros(200), pre, weights, **options)
+        counts.append(run["z"].sum())
+        step = rate_regulariser(run["e"], counts[-1], 0.2, c_reg=10.0, f_target_hz=15.0)
+        if counts[-1] / 0.2 > 15.0:
+            assert np.all(step >= 0)  # above the target rate no weight is raised
+        weights = weights - 0.01 * step
+    assert counts[0] >= 30 and counts[-1] < counts[0] / 2
+    if model == "stdp_lif":
+        start = run_map(model, np.zeros(200), pre, np.full(50, 1.0), **options)
+        assert np.all(start["e"].sum(axis=0) < 0)  # the old form would raise every weight
