@@ -326,8 +326,7 @@ def load_samples(
         loaded = []
         for split, count in (("train", config.n_train), ("test", config.n_test)):
             images, labels = load_mnist(config.dataset_folder, split, limit=count)
-            # N-MNIST numbers the test recordings on from the training ones
-            numbers = np.arange(count) + (60_000 if split == "test" else 0)
+            numbers = events.sample_number(np.arange(count), split)
             samples = events.emulate_images(
                 images.astype(float), numbers, config.seed, cache_dir,
                 counted(f"{split} images emulated"),
@@ -375,7 +374,7 @@ def compare_with_emulation(config: Config, samples, cache_dir=None, progress=Non
         files, _ = events.nmnist_folder_files(config.dataset_folder, split)
         indices = np.array([events.mnist_index(path, split) for path in files[:count]])
         images, _ = load_mnist(config.compare_mnist_folder, split, limit=int(indices.max()) + 1)
-        numbers = indices + (60_000 if split == "test" else 0)
+        numbers = events.sample_number(indices, split)
         emulated += events.emulate_images(
             images[indices].astype(float), numbers, config.seed, cache_dir,
             None if progress is None else partial(progress.count, what=f"{split} digits emulated"),

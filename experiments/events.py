@@ -279,6 +279,17 @@ def emulate_images(
     return samples
 
 
+#: N-MNIST numbers its test recordings on from the training ones (test image k is sample
+#: TEST_NUMBER_OFFSET + k + 1 in the subset's file names, and its emulation seed's number).
+TEST_NUMBER_OFFSET = 60_000
+
+
+def sample_number(mnist_index: int | np.ndarray, split: str):
+    """The number that seeds the emulation of MNIST image ``mnist_index`` of ``split``: its
+    index, counted on from the training images for the test split."""
+    return mnist_index + (TEST_NUMBER_OFFSET if split == "test" else 0)
+
+
 def mnist_index(path: str | Path, split: str) -> int:
     """The MNIST image an N-MNIST recording was made from: N-MNIST sample n of a split is
     MNIST image n - 1 of it (test recordings of the subset are numbered on from 60,000)."""
@@ -289,7 +300,9 @@ def mnist_index(path: str | Path, split: str) -> int:
             "recorded from is unknown; keep the dataset's file names"
         )
     number = int(number)
-    return number - 60001 if split == "test" and number > 60000 else number - 1
+    if split == "test" and number > TEST_NUMBER_OFFSET:
+        return number - TEST_NUMBER_OFFSET - 1
+    return number - 1
 
 
 def recording_profiles(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
