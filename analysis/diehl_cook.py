@@ -269,7 +269,8 @@ def evaluate(config: dict, data: dict) -> dict:
             "D8",
             f"neurons whose weights still correlate > {UNLEARNED_CORRELATION} with their "
             "initial draw; spikes per active training slot and mean slow-trace gate at a "
-            "spike (exp(−interval/40 ms), what potentiation is multiplied by), unlearned / "
+            f"spike (exp(−interval/{TAU_SLOW_S * 1e3:g} ms), what potentiation is multiplied "
+            "by), unlearned / "
             "learned",
             [
                 split["unlearned_neurons"],

@@ -275,7 +275,7 @@ def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
                 f"(eps^v through the upstroke: {config.get('izhikevich_trace_growth', 'exact')}; "
                 f"weights and lr × {config['izhikevich_weight_scale']:g})",
                 f"{info['reached_success']}/{info['runs']}",
-                "≥ 8 of 15 runs (issue 15); before: 0/15, silent at the end",
+                "≥ 8 of 15 runs (issue 15)",
                 info["reached_success"] >= 8 / 15 * info["runs"],
             )
         )
@@ -347,7 +347,7 @@ def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
 
 # --- figures -------------------------------------------------------------------------------
 
-_COLORS = {"lif": "C0", "stdp_lif": "C3", "stdp_lif_rectified": "C1", "izhikevich": "C2"}
+_COLORS = {"lif": "C0", "stdp_lif": "C3", "izhikevich": "C2"}
 
 
 def _lr_note(config: dict) -> str:

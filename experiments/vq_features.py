@@ -12,8 +12,9 @@ once per weight seed (``replicas``).
 
 The competition: the released code's softmax ranks neurons by their input w.x, so a neuron
 with large weights wins patches it does not resemble; ``distance`` (the default) offsets each
-neuron by half its squared weight norm, w.x - |w|^2/2, which ranks by distance to the input
-(|x - w|^2 = |x|^2 - 2 (w.x - |w|^2/2)); each neuron keeps the offset from its own weights.
+neuron by half its squared weight norm, w.x - |w|^2/2 (scaled like u by the EPSP filter),
+which ranks by distance to the input (|x - w|^2 = |x|^2 - 2 (w.x - |w|^2/2)); each neuron
+keeps the offset from its own weights.
 ``dot`` is the competition as released. Phase 1 trains on the training
 patches (T steps each); phase 2, with plasticity and threshold adaptation off, presents
 held-out patches and records the codes. Reconstruction, sparsity and the k-means and PCA
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.vq_features import evaluate  # noqa: F401  (this experiment's metrics)
+from analysis.vq_features import evaluate, label_of  # noqa: F401  (evaluate: the metrics)
 from experiments.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp
@@ -206,10 +207,6 @@ def load_patches(config: Config, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def layer_label(dataset: str, k: int, competition: str, replica: int) -> str:
-    return f"{dataset}_{k}_{competition}_{replica}"
-
-
 def simulate(config: Config, sim) -> dict:
     net, readers, phases = build_network(config)
     sim.run_phases(net, phases)
@@ -247,7 +244,7 @@ def build_network(config: Config):
             plastic.append(objects["synapses"])
             competitions.append(objects["competition"])
             for b, (competition, replica) in enumerate(blocks):
-                label = layer_label(dataset, k, competition, replica)
+                label = label_of(dataset, k, competition, replica)
                 readers.update(_block_readers(config, objects, label, b, initial[b]))
 
     def freeze():
@@ -280,12 +277,10 @@ def _block_readers(config: Config, objects: dict, label: str, block: int, initia
     total = len(objects["layer"])
 
     def spikes():
-        mine = (np.asarray(objects["spikes"].i) >= first) & (
-            np.asarray(objects["spikes"].i) < first + k
-        )
-        return np.asarray(objects["spikes"].i)[mine] - first, np.asarray(objects["spikes"].t / ms)[
-            mine
-        ]
+        """(neuron within the block, time in ms) of the block's spikes."""
+        neuron, t = np.asarray(objects["spikes"].i), np.asarray(objects["spikes"].t / ms)
+        mine = (neuron >= first) & (neuron < first + k)
+        return neuron[mine] - first, t[mine]
 
     return {
         f"{label}_initial": lambda: initial.astype(np.float32),
@@ -349,7 +344,6 @@ def vq_layer(
         kernel_mass : 1  # the EPSP filter applied to a constant 1
         epsp_decay : 1 (constant)  # per step
         distance : 1 (constant)  # 1: distance competition; 0: dot
-        block : integer (constant)
         theta : 1 (linked)
         normaliser : 1 (linked)
         """,
@@ -357,7 +351,6 @@ def vq_layer(
         reset="",  # no membrane to reset: the softmax is evaluated afresh every step
         name=name,
     )
-    layer.block = block_of
     layer.distance = np.repeat([float(c == "distance") for c in competitions], k)
     tau = [config.tau_epsp_steps if c == "distance" else config.tau_epsp_steps_dot
            for c in competitions]  # fmt: skip
