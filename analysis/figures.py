@@ -41,6 +41,19 @@ def load_result(directory: str | Path) -> tuple[dict, dict, dict]:
     return config, data, metrics
 
 
+#: what a saved result records about its run rather than computes from its arrays
+RUN_FACTS = ("wall_time_s", "scale", "provenance")
+
+
+def recomputed_metrics(evaluate, config: dict, data: dict, saved: dict) -> dict:
+    """Today's analysis of a saved result's arrays, with the facts of its run kept: so a
+    corrected target, threshold or diagnostic in ``analysis/`` reaches the report without a
+    rerun, and a report never shows the verdicts of an older analysis."""
+    metrics = evaluate(config, data)
+    metrics.update({key: saved[key] for key in RUN_FACTS if key in saved})
+    return metrics
+
+
 def is_whole(directory: str | Path) -> bool:
     """Whether ``directory`` holds a finished, readable result."""
     try:
@@ -93,14 +106,16 @@ def render_all(
             try:
                 if directory is None:
                     raise UnreadableResult("no saved result")
-                config, data, metrics = load_result(directory)
+                config, data, saved = load_result(directory)
             except UnreadableResult as err:
                 kept[experiment] = str(err)
                 if experiment in earlier:
                     sections.append((experiment, earlier[experiment]))
             else:
                 analysis = importlib.import_module(f"analysis.{experiment}")
-                sections.append((experiment, metrics))
+                sections.append(
+                    (experiment, recomputed_metrics(analysis.evaluate, config, data, saved))
+                )
                 for figure_name, plot in analysis.FIGURES.items():
                     fig = plot(config, data)
                     for extension in formats:

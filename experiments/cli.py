@@ -297,7 +297,7 @@ def _publish(args, name: str, directory: Path) -> int:
     """A run beside the reference one, e.g. at paper scale: its figures into
     figures/published/<experiment>-<label>/ and its section into figures/REPORT.md, which
     every later report keeps."""
-    from analysis.figures import UnreadableResult, load_result, render_all
+    from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
     from analysis.report import publish_section, published_heading
     from experiments import get_experiment
 
@@ -308,11 +308,7 @@ def _publish(args, name: str, directory: Path) -> int:
         config, data, saved = load_result(directory)
     except UnreadableResult as err:
         raise UsageError(f"nothing published: {err}") from None
-    # the rows come from today's analysis of the saved arrays, not from the metrics saved
-    # with the run, so a diagnostic added since (or a corrected target) reaches the report
-    metrics = get_experiment(name).evaluate(config, data)
-    kept = ("wall_time_s", "scale", "provenance")
-    metrics.update({key: saved[key] for key in kept if key in saved})
+    metrics = recomputed_metrics(get_experiment(name).evaluate, config, data, saved)
     written, _ = render_all(
         {name: directory}, folder, formats=("png",), configuration=f"configuration {directory}"
     )

@@ -59,6 +59,22 @@ def test_another_configuration_of_an_experiment_never_reaches_the_report(saved, 
     assert "## neuron_comparison" in report
 
 
+def test_the_report_recomputes_rows_from_the_saved_arrays_and_keeps_the_runs_facts(
+    saved, tmp_path
+):
+    """A row saved by an older analysis never reaches REPORT.md; the wall time the run
+    measured does (it cannot be recomputed)."""
+    directory = saved / "song_stdp" / _reference_label("song_stdp")
+    metrics = json.loads((directory / "metrics.json").read_text())
+    metrics["targets"][0]["description"] = "a row from an older analysis"
+    metrics["wall_time_s"] = 1234.5
+    (directory / "metrics.json").write_text(json.dumps(metrics))
+    assert _report(saved, tmp_path / "figures") == 0
+    section = (tmp_path / "figures" / "REPORT.md").read_text().split("## song_stdp")[1]
+    assert "a row from an older analysis" not in section
+    assert "wall time 1234.5 s" in section
+
+
 def test_a_missing_or_corrupt_result_keeps_its_section_and_figures_with_one_line_each(
     saved, tmp_path, capsys
 ):
