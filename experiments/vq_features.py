@@ -41,7 +41,7 @@ DATASETS = ("digits", "natural")
 PATCH_SIZE = {"digits": 5, "natural": 16}
 #: distance: softmax of w.x - |w|^2/2 (the nearest prototype wins); dot: of w.x, as released
 COMPETITIONS = ("distance", "dot")
-INITIAL_WEIGHTS = ("patches", "uniform")
+INITIAL_WEIGHTS = ("kmeans++", "patches", "uniform")
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,12 @@ class Config:
     #: layers per K and competition, from weight seeds [seed, K, replica]: one compile,
     #: the same input spikes
     replicas: int = 3
-    #: initial weights: patches (each neuron starts at a training patch drawn by the weight
-    #: seed, as k-means starts; a neuron far from every patch never wins a distance
-    #: competition) or uniform (U(0, 1), as released)
-    initial_weights: str = "patches"
+    #: initial weights: kmeans++ (training patches picked by k-means++ seeding, as
+    #: scikit-learn's k-means starts: each far from those already picked), patches (drawn
+    #: uniformly: at K = 64 several neurons start at the same near-empty patch, split the
+    #: softmax between them and never win) or uniform (U(0, 1), as released; a neuron far
+    #: from every patch never wins a distance competition)
+    initial_weights: str = "kmeans++"
     #: weight snapshots over training, beside the initial weights
     snapshots: int = 10
 
@@ -132,11 +134,12 @@ def check(config: Config) -> None:
             raise ModelError(f"{dataset}: each layer needs K >= 2 neurons to compete")
         if (
             dataset in config.datasets
-            and config.initial_weights == "patches"
+            and config.initial_weights != "uniform"
             and (max(sizes) > config.n_train)
         ):
             raise ModelError(
-                f"{dataset}: initial_weights=patches starts each of K = {max(sizes)} neurons "
+                f"{dataset}: initial_weights={config.initial_weights} starts each of "
+                f"K = {max(sizes)} neurons "
                 f"at a different training patch, but n_train = {config.n_train}; raise "
                 "n_train or use initial_weights=uniform"
             )
@@ -158,7 +161,7 @@ def check(config: Config) -> None:
     if config.initial_weights not in INITIAL_WEIGHTS:
         raise ModelError(
             f"unknown initial_weights {config.initial_weights!r}; choose "
-            f"{' or '.join(INITIAL_WEIGHTS)}"
+            f"{', '.join(INITIAL_WEIGHTS)}"
         )
     if min(config.n_train, config.n_test, config.steps_per_patch, config.snapshots,
            config.replicas) < 1:  # fmt: skip
@@ -263,6 +266,11 @@ def build_network(config: Config):
 def _initial_weights(config: Config, train: np.ndarray, k: int, replica: int) -> np.ndarray:
     """Inputs x K initial weights of one weight seed."""
     rng = np.random.default_rng([config.seed, k, train.shape[1], replica])
+    if config.initial_weights == "kmeans++":
+        from sklearn.cluster import kmeans_plusplus
+
+        centres, _ = kmeans_plusplus(train, k, random_state=int(rng.integers(2**31)))
+        return centres.T.copy()
     if config.initial_weights == "patches":
         return train[rng.choice(len(train), k, replace=False)].T.copy()
     return rng.uniform(0, 1, (train.shape[1], k))
@@ -286,7 +294,7 @@ def _block_readers(config: Config, objects: dict, label: str, block: int, initia
         f"{label}_initial": lambda: initial.astype(np.float32),
         f"{label}_spike_i": lambda: spikes()[0],
         f"{label}_spike_step": lambda: np.round(spikes()[1] / config.dt_ms).astype(np.int64),
-        # synapses are input-major (connect()): [snapshot, input, neuron of the layer]
+        # synapses are input-major (see connect): [snapshot, input, neuron of the layer]
         f"{label}_snapshots": lambda: (
             np.asarray(objects["snapshots"].w)
             .T.reshape(-1, n_inputs, total)[:, :, first : first + k]
@@ -400,6 +408,7 @@ def vq_layer(
     layer.theta = linked_var(competition, "theta", index=block_of)
     layer.normaliser = linked_var(competition, "normaliser", index=block_of)
     rule = vq_stdp(mu_w=config.mu_w, ltd_scale=config.ltd_scale, lambda_w=config.lambda_w)
+    patch_period = config.steps_per_patch * defaultclock.dt
     synapses = Synapses(
         inputs,
         layer,
@@ -409,21 +418,21 @@ def vq_layer(
         on_post=f"w_old = w\n{rule.on_post}\nhalf_norm_post += (w*w - w_old*w_old)/2",
         name=f"{name}_afferents",
     )
-    synapses.connect()
+    n_inputs, total = len(inputs), n_blocks * k
+    # input-major, spelled out so that standalone can check the recorded synapse indices
+    synapses.connect(i=np.repeat(np.arange(n_inputs), total), j=np.tile(np.arange(total), n_inputs))
     weights = np.hstack(initial)
-    synapses.w = weights.ravel()  # connect() orders synapses input-major
+    synapses.w = weights.ravel()
     layer.half_norm = (weights**2).sum(axis=0) / 2
     for key, value in rule.params.items():
         setattr(synapses, key, value)
-    patch_steps = config.steps_per_patch
-    snapshot_every = config.n_train // config.snapshots * patch_steps * defaultclock.dt
+    snapshot_every = config.n_train // config.snapshots * patch_period
     return {
         "layer": layer,
         "competition": competition,
         "softmax": to_competition,
         "synapses": synapses,
         "spikes": SpikeMonitor(layer, name=f"{name}_spikes"),
-        # standalone needs the recorded synapse indices spelled out
         "snapshots": StateMonitor(
             synapses,
             "w",
@@ -435,7 +444,7 @@ def vq_layer(
             competition,
             "theta",
             record=True,
-            dt=patch_steps * defaultclock.dt,
+            dt=patch_period,
             name=f"{name}_theta",
         ),
     }

@@ -59,9 +59,7 @@ def test_another_configuration_of_an_experiment_never_reaches_the_report(saved, 
     assert "## neuron_comparison" in report
 
 
-def test_the_report_recomputes_rows_from_the_saved_arrays_and_keeps_the_runs_facts(
-    saved, tmp_path
-):
+def test_the_report_recomputes_rows_from_the_saved_arrays_and_keeps_the_runs_facts(saved, tmp_path):
     """A row saved by an older analysis never reaches REPORT.md; the wall time the run
     measured does (it cannot be recomputed)."""
     directory = saved / "song_stdp" / _reference_label("song_stdp")

@@ -246,3 +246,41 @@ def test_the_tiny_experiment_reports_every_layer(tiny_results):
         assert len(snapshots) >= config["snapshots"] + 1
         # a block's first snapshot is its own initial weights (the blocks are not mixed up)
         np.testing.assert_allclose(snapshots[0], data[f"digits_8_{competition}_0_initial"])
+
+
+def test_prototype_mean_decoder_averages_the_winners_prototypes():
+    prototypes = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]).T  # inputs x K
+    patches_ = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 0.0]])
+    # 7 spikes of unit 0; 3 and 3 of both (their midpoint); silent, decoded as 0
+    counts = np.array([[7, 0], [3, 3], [0, 0]])
+    exact = vq_analysis.prototype_mean_reconstruction(patches_, counts, prototypes, lambda_w=0)
+    assert exact["nmse"] == pytest.approx(0)
+    # with weight decay the fixed point is the mean input / (1 + lambda_w)
+    shrunk = vq_analysis.prototype_mean_reconstruction(
+        patches_, counts, prototypes / 1.5, lambda_w=0.5
+    )
+    assert shrunk["nmse"] == pytest.approx(0)
+    # the summed decoder's one gain cannot fit 7 spikes and 3 + 3 spikes alike
+    assert vq_analysis.vq_reconstruction(patches_, counts, prototypes)["nmse"] > 0.01
+
+
+def test_exact_winner_picks_the_nearest_prototype_not_the_largest_dot_product():
+    prototypes = np.array([[0.4, 0.4], [1.0, 1.0]]).T  # a small and a large prototype
+    patches_ = np.array([[0.4, 0.4], [0.5, 0.3]])
+    nearest = vq_analysis.nearest_prototype_reconstruction(patches_, prototypes)
+    expected = vq_analysis.reconstruction_error(patches_, np.array([[0.4, 0.4], [0.4, 0.4]]))
+    assert nearest == pytest.approx(expected)
+
+
+def test_kmeans_plus_plus_starts_never_put_two_neurons_on_the_same_patch():
+    """Most training patches alike (a near-empty one): drawn uniformly, several neurons start
+    on it and split the softmax; k-means++ seeding picks each start far from those before."""
+    rng = np.random.default_rng(0)
+    train = np.vstack([np.full((90, 9), 0.01), rng.uniform(0, 1, (10, 9))])
+    starts = {}
+    for how in ("kmeans++", "patches"):
+        config = dataclasses.replace(vq_features.SCALES["tiny"], initial_weights=how)
+        initial = vq_features._initial_weights(config, train, k=6, replica=0)
+        assert all((train == column).all(axis=1).any() for column in initial.T)  # patches
+        starts[how] = len({tuple(column) for column in initial.T})
+    assert starts["kmeans++"] == 6 and starts["patches"] < 6
