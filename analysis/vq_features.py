@@ -34,6 +34,11 @@ def label_of(dataset: str, k: int, competition: str, replica: int) -> str:
     return f"{dataset}_{k}_{competition}_{replica}"
 
 
+def frozen_label(dataset: str, k: int) -> str:
+    """The control block of K: the first weight seed's starting prototypes, not learning."""
+    return f"{dataset}_{k}_frozen"
+
+
 def sizes_of(config: dict, dataset: str) -> list[int]:
     return list(config["digit_neurons"] if dataset == "digits" else config["natural_neurons"])
 
@@ -289,6 +294,13 @@ def evaluate(config: dict, data: dict) -> dict:
                 str(k): r for k, r in rows.items()
             }
             targets.append(_competition_target(config, dataset, competition, rows))
+        if config.get("frozen_control") and "distance" in config["competitions"]:
+            frozen = {}
+            for k in sizes_of(config, dataset):
+                label = frozen_label(dataset, k)
+                frozen[k] = layer_metrics(config, data, dataset, k, label)
+                metrics["layers"][label] = frozen[k]
+            targets.append(_learning_target(config, metrics, dataset, frozen))
     metrics["targets"] = targets
     metrics["patches_per_s"] = (
         len(config["datasets"])
@@ -326,6 +338,24 @@ def _competition_target(config: dict, dataset: str, competition: str, rows: dict
         measured,
         "≤ k-means at every K and falling with K; ≥ 90 % of units win (issue 15)",
         passed if competition == "distance" else None,
+    )
+
+
+def _learning_target(config: dict, metrics: dict, dataset: str, frozen: dict) -> dict:
+    """Whether learning lowers the error below the same code on the starting prototypes."""
+    rows = metrics["competitions"][f"{dataset}_distance"]
+    ks = sorted(frozen)
+    learned = {k: rows[str(k)]["nmse_mean"] for k in ks}
+    control = {k: frozen[k]["vq_stdp"]["nmse"] for k in ks}
+    return target(
+        f"V2-{dataset}",
+        f"VQ-STDP {dataset}, distance competition: test NMSE per K after learning (mean over "
+        f"{config['replicas']} weight seeds) against the frozen control, a block on the same "
+        "input spikes with the first seed's starting prototypes (k-means++ seeding or as "
+        "configured) and no plasticity, coded and decoded alike",
+        [f"K = {k}: {learned[k]:.3g} against {control[k]:.3g}" for k in ks],
+        "learning below the frozen control at every K",
+        all(learned[k] < control[k] for k in ks),
     )
 
 
@@ -399,6 +429,10 @@ def plot_reconstruction(config: dict, data: dict):
                 axes[0].plot(ks, [rows[str(k)]["nearest_prototype_nmse_mean"] for k in ks],
                              marker=marker, color=colors[competition], linestyle=":",
                              label=f"its prototypes, exact winner, {dataset}")  # fmt: skip
+        if frozen_label(dataset, ks[0]) in metrics["layers"]:
+            axes[0].plot(ks, [metrics["layers"][frozen_label(dataset, k)]["vq_stdp"]["nmse"]
+                              for k in ks], marker=marker, color="0.5", linestyle="-.",
+                         label=f"frozen starting prototypes, {dataset}")  # fmt: skip
         for method, color in (("kmeans", "C1"), ("pca", "C2")):
             values = [metrics["baselines"][f"{dataset}_{k}"][method]["nmse"] for k in ks]
             axes[0].plot(ks, values, marker=marker, color=color, linestyle="--",

@@ -161,6 +161,10 @@ def nest_synapse_params(rule) -> tuple[dict, float]:
         raise ValueError(f"NEST's stdp_synapse_hom has no twin of {rule.name}")
     p = rule.params
     w_max = float(p["w_max"])
+    if not math.isfinite(w_max):
+        raise ValueError(
+            "NEST's stdp_synapse_hom scales its steps by Wmax: give the rule a finite w_max"
+        )
     synapse = {
         "tau_plus": float(p["tau_plus"] / ms),
         "lambda": float(p["A_plus"]) / w_max,

@@ -31,7 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.vq_features import evaluate, label_of  # noqa: F401  (evaluate: the metrics)
+from analysis.vq_features import (  # noqa: F401  (evaluate: the metrics)
+    evaluate,
+    frozen_label,
+    label_of,
+)
 from experiments.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp
@@ -96,6 +100,10 @@ class Config:
     #: layers per K and competition, from weight seeds [seed, K, replica]: one compile,
     #: the same input spikes
     replicas: int = 3
+    #: a control block per K: the distance competition from the first weight seed's
+    #: starting prototypes, without plasticity, on the same input spikes (what the spike
+    #: code and decoder give without learning)
+    frozen_control: bool = True
     #: initial weights: kmeans++ (training patches picked by k-means++ seeding, as
     #: scikit-learn's k-means starts: each far from those already picked), patches (drawn
     #: uniformly: at K = 64 several neurons start at the same near-empty patch, split the
@@ -238,16 +246,21 @@ def build_network(config: Config):
         sizes = {"digits": config.digit_neurons, "natural": config.natural_neurons}[dataset]
         for k in sizes:
             # every competition and weight seed of this K is a block of one group (one set
-            # of compiled objects); both competitions start from the same weights
-            blocks = [(c, r) for c in config.competitions for r in range(config.replicas)]
-            initial = [_initial_weights(config, train, k, replica) for _, replica in blocks]
-            objects = vq_layer(config, inputs, initial, [c for c, _ in blocks], theta0,
-                               f"{dataset}_{k}")  # fmt: skip
+            # of compiled objects); both competitions and the frozen control start from the
+            # same weights
+            blocks = [(c, r, label_of(dataset, k, c, r))
+                      for c in config.competitions for r in range(config.replicas)]  # fmt: skip
+            if config.frozen_control:
+                blocks.append(("distance", 0, frozen_label(dataset, k)))
+            initial = [_initial_weights(config, train, k, replica) for _, replica, _ in blocks]
+            objects = vq_layer(
+                config, inputs, initial, [c for c, _, _ in blocks], theta0, f"{dataset}_{k}",
+                learns=[label != frozen_label(dataset, k) for _, _, label in blocks],
+            )  # fmt: skip
             net.add(*objects.values())
             plastic.append(objects["synapses"])
             competitions.append(objects["competition"])
-            for b, (competition, replica) in enumerate(blocks):
-                label = label_of(dataset, k, competition, replica)
+            for b, (_, _, label) in enumerate(blocks):
                 readers.update(_block_readers(config, objects, label, b, initial[b]))
 
     def freeze():
@@ -329,7 +342,13 @@ def bernoulli_input(probabilities: np.ndarray, patch_period, name: str):
 
 
 def vq_layer(
-    config: Config, inputs, initial: list, competitions: list, theta0: float, name: str
+    config: Config,
+    inputs,
+    initial: list,
+    competitions: list,
+    theta0: float,
+    name: str,
+    learns: list | None = None,
 ) -> dict:
     """Blocks of K neurons with softmax competition on ``inputs``, one block per entry of
     ``initial`` (inputs x K weights) and ``competitions``: neuron j of a block fires when
@@ -338,7 +357,8 @@ def vq_layer(
     applied to a constant 1 (E[u] = m w.p for input probabilities p, so the offset ranks
     neurons by their distance to p, also while u builds up); theta (one per block) moves by
     rho_theta (spikes in the step - q) every step. With ``config.clear_between_patches``,
-    u and m start from 0 at each patch."""
+    u and m start from 0 at each patch. A block whose entry in ``learns`` is False keeps its
+    weights (mu_w = 0)."""
     from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock, linked_var
 
     k = initial[0].shape[1]
@@ -412,7 +432,7 @@ def vq_layer(
     synapses = Synapses(
         inputs,
         layer,
-        rule.brian_equations(),
+        rule.brian_equations(per_neuron=("mu_w",)),  # 0 in a block that does not learn
         on_pre="u_post += w",
         # the offset follows every weight change, so no per-step sum over the synapses
         on_post=f"w_old = w\n{rule.on_post}\nhalf_norm_post += (w*w - w_old*w_old)/2",
@@ -426,6 +446,8 @@ def vq_layer(
     layer.half_norm = (weights**2).sum(axis=0) / 2
     for key, value in rule.params.items():
         setattr(synapses, key, value)
+    learns = np.repeat(np.ones(n_blocks, bool) if learns is None else learns, k)
+    synapses.mu_w = np.tile(np.where(learns, config.mu_w, 0.0), n_inputs)  # input-major
     snapshot_every = config.n_train // config.snapshots * patch_period
     return {
         "layer": layer,

@@ -5,6 +5,8 @@ pathway before the ``post`` pathway within a time step, so a coincident pair is 
 (the LTP code reads a presynaptic trace that already holds the same-step spike).
 """
 
+import math
+
 from brian2 import ms
 
 from models.base import ModelError, PlasticityRule
@@ -37,11 +39,18 @@ PAIR_STDP_SETS = {
 def pair_stdp(pairing: str = "all_to_all", bounds: str = "additive", **params) -> PlasticityRule:
     """Pair STDP with two exponentials (Bi & Poo time constants by default).
 
-    ``bounds='additive'``: changes independent of w, clipped to [0, w_max].
-    ``bounds='multiplicative'``: LTP scales with (w_max - w), LTD with w (soft bounds).
+    ``bounds='additive'``: changes independent of w, clipped to [0, w_max]; w_max is
+    unbounded unless given, so no protocol is clipped by a bound nobody chose.
+    ``bounds='multiplicative'``: LTP scales with (w_max - w), LTD with w (soft bounds); it
+    needs a finite w_max.
     """
     if bounds not in BOUNDS:
         raise ModelError(f"unknown bounds {bounds!r}; choose one of {', '.join(BOUNDS)}")
+    if bounds == "multiplicative" and not math.isfinite(float(params.get("w_max", math.inf))):
+        raise ModelError(
+            "multiplicative bounds scale LTP by (w_max - w): give a finite w_max, e.g. "
+            "pair_stdp(bounds='multiplicative', w_max=1.0)"
+        )
     if bounds == "additive":
         ltd, ltp = "A_minus*apost", "A_plus*apre"
     else:
@@ -59,7 +68,7 @@ def pair_stdp(pairing: str = "all_to_all", bounds: str = "additive", **params) -
         """,
         on_pre=f"{_trace_update('apre', pairing)}\nw = clip(w - {ltd}, 0, w_max)",
         on_post=f"{_trace_update('apost', pairing)}\nw = clip(w + {ltp}, 0, w_max)",
-        params={**PAIR_STDP_SETS["bi_poo"], "w_max": 1.0},
+        params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
         options={"pairing": pairing, "bounds": bounds},
     )
     return rule.with_params(**params) if params else rule
@@ -128,7 +137,8 @@ TRIPLET_SETS = {
 def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> PlasticityRule:
     """Triplet STDP (Pfister & Gerstner 2006) with one of ``TRIPLET_SETS``.
 
-    The second detectors (r2, o2) are read before the current spike increments them.
+    The second detectors (r2, o2) are read before the current spike increments them. Weights
+    are clipped to [0, w_max], w_max unbounded unless given.
     """
     if parameter_set not in TRIPLET_SETS:
         raise ModelError(
@@ -158,7 +168,7 @@ def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> Pla
             "w = clip(w + r1*(A2_plus + A3_plus*o2), 0, w_max)\n"
             f"{_trace_update('o1', pairing)}\n{_trace_update('o2', pairing)}"
         ),
-        params={**values, "tau_plus": 16.8 * ms, "tau_minus": 33.7 * ms, "w_max": 1.0},
+        params={**values, "tau_plus": 16.8 * ms, "tau_minus": 33.7 * ms, "w_max": math.inf},
         options={"pairing": pairing, "parameter_set": parameter_set},
     )
     return rule.with_params(**params) if params else rule

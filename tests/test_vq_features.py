@@ -232,13 +232,24 @@ def test_the_tiny_experiment_reports_every_layer(tiny_results):
     from analysis.figures import load_result
 
     config, data, metrics = load_result(tiny_results["vq_features"])
+    layers = (("digits", 8), ("digits", 16), ("natural", 8))
     assert set(metrics["layers"]) == {
         f"{dataset}_{k}_{competition}_0"
-        for dataset, k in (("digits", 8), ("digits", 16), ("natural", 8))
+        for dataset, k in layers
         for competition in ("distance", "dot")
-    }
+    } | {f"{dataset}_{k}_frozen" for dataset, k in layers}
     keys = {row["key"] for row in metrics["targets"]}
-    assert {"P7-digits-8", "V-natural-8", "V1-digits-distance", "V1-natural-dot"} <= keys
+    assert {
+        "P7-digits-8",
+        "V-natural-8",
+        "V1-digits-distance",
+        "V1-natural-dot",
+        "V2-digits",
+    } <= keys
+    # the frozen control keeps the first seed's starting prototypes through training
+    frozen = data["digits_8_frozen_snapshots"]
+    np.testing.assert_array_equal(frozen[-1], data["digits_8_distance_0_initial"])
+    assert not np.allclose(data["digits_8_distance_0_snapshots"][-1], frozen[-1])
     # the initial weights and one snapshot per interval of training (then some of the test)
     for competition in ("distance", "dot"):
         snapshots = data[f"digits_8_{competition}_0_snapshots"]
