@@ -149,3 +149,26 @@ def test_triplet_synapses_drift_as_the_closed_form_under_independent_poisson_tra
         sem = measured.std(ddof=1) / np.sqrt(len(measured))
         assert abs(measured.mean() - expected) < 4 * sem
         assert np.sign(measured.mean()) == np.sign(expected)  # depression at 5 Hz, LTP at 40
+
+
+@pytest.mark.parametrize("make_rule", [triplet_stdp, pair_stdp], ids=["triplet", "pair"])
+def test_default_rules_have_no_upper_bound_to_clip_a_protocol_silently(make_rule):
+    """Sjöström's +10 ms pairing at 20 Hz, 60 pairs, from w = 1: the default rules follow the exact
+    event-driven sum (once clipped at a default w_max = 1, it gave 0)."""
+    rule = make_rule()
+    pre, post = pairing_times(10e-3, 20.0, 60)
+    simulated = _final_weights(rule, list(pre * 1e3), list(post * 1e3)) - 1.0
+    values = {key: float(rule.params[key]) for key in TRIPLET_PARAMS if key in rule.params}
+    if make_rule is pair_stdp:  # the pair rule is the triplet rule without its triplet terms
+        values.update(A2_plus=values.pop("A_plus", float(rule.params["A_plus"])),
+                      A2_minus=float(rule.params["A_minus"]), A3_plus=0.0, A3_minus=0.0,
+                      tau_x=1.0, tau_y=1.0)  # fmt: skip
+    exact = triplet_weight_change(pre, post, pairing=rule.options["pairing"], **values)
+    assert exact > 0.05 and simulated == pytest.approx(exact, rel=1e-6)
+
+
+def test_multiplicative_bounds_need_a_finite_upper_bound():
+    from models.base import ModelError
+
+    with pytest.raises(ModelError, match="give a finite w_max"):
+        pair_stdp(bounds="multiplicative")
