@@ -412,7 +412,7 @@ def plot_reconstruction(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     metrics = evaluate(config, data)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 5.2), layout="constrained")
     markers = {"digits": "o", "natural": "s"}
     first = config["competitions"][0]
     colors = {"distance": "C0", "dot": "C4"}
@@ -448,7 +448,10 @@ def plot_reconstruction(config: dict, data: dict):
     axes[0].set_xscale("log", base=2)
     axes[0].set_xlabel("K (neurons, clusters, components)")
     axes[0].set_ylabel("test MSE / patch variance")
-    axes[0].legend(frameon=False, fontsize=7)
+    # below the panel: above it the legend would hide the natural patches' points
+    axes[0].legend(
+        frameon=False, fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18)
+    )
     axes[0].set_title("reconstruction")
     axes[1].set_xscale("log", base=2)
     axes[1].set_xlabel("K")
@@ -457,7 +460,9 @@ def plot_reconstruction(config: dict, data: dict):
     axes[1].set_title(f"sparsity of the test codes ({first})")
     axes[2].set_xlabel("training patch")
     axes[2].set_ylabel("θ (softmax level)")
-    axes[2].legend(frameon=False, fontsize=7)
+    axes[2].legend(
+        frameon=False, fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18)
+    )
     axes[2].set_title(f"threshold adaptation ({first})")
     return fig
 

@@ -22,3 +22,10 @@ def get_experiment(name: str):
     if name not in EXPERIMENTS:
         raise ModelError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
     return importlib.import_module(f"experiments.{name}")
+
+
+def get_analysis(name: str):
+    """The metrics and figures of experiment ``name``: ``analysis.<name>``, whose
+    ``evaluate(config, arrays)`` the harness and the reports call."""
+    get_experiment(name)  # the same error for a name that is not an experiment
+    return importlib.import_module(f"analysis.{name}")

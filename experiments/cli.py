@@ -299,7 +299,7 @@ def _publish(args, name: str, directory: Path) -> int:
     every later report keeps."""
     from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
     from analysis.report import publish_section, published_heading
-    from experiments import get_experiment
+    from experiments import get_analysis
 
     root = args.figures_dir or Path("figures")
     folder = root / "published" / f"{name}-{directory.name}"
@@ -308,7 +308,7 @@ def _publish(args, name: str, directory: Path) -> int:
         config, data, saved = load_result(directory)
     except UnreadableResult as err:
         raise UsageError(f"nothing published: {err}") from None
-    metrics = recomputed_metrics(get_experiment(name).evaluate, config, data, saved)
+    metrics = recomputed_metrics(get_analysis(name).evaluate, config, data, saved)
     written, _ = render_all(
         {name: directory}, folder, formats=("png",), configuration=f"configuration {directory}"
     )

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.diehl_cook import evaluate  # noqa: F401  (this experiment's metrics)
 from models.base import ModelError
 
 NAME = "diehl_cook"

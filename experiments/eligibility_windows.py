@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.eligibility_windows import evaluate  # noqa: F401  (this experiment's metrics)
 from analysis.eprop import (
     izhikevich_pulse,
     run_izhikevich_map,

@@ -24,11 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from analysis.event_features import (  # noqa: F401  (evaluate: this experiment's metrics)
-    calibrated_gain,
-    evaluate,
-    tuning_rules,
-)
+from analysis.event_features import calibrated_gain, tuning_rules
 from experiments.build import resolve_neuron
 from experiments.competition import (
     check_layer_options,

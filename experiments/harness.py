@@ -2,7 +2,9 @@
 
 An experiment module provides ``NAME``, a frozen ``Config`` dataclass, ``SCALES`` (at least
 ``tiny``, ``quick`` and ``paper``), ``check(config)`` (raises before anything compiles),
-``simulate(config, sim) -> arrays`` and ``evaluate(config_dict, arrays) -> metrics``.
+and ``simulate(config, sim) -> arrays``; its ``analysis.<NAME>`` module provides
+``evaluate(config_dict, arrays) -> metrics`` and the figures, so a report can recompute
+both from the saved arrays without the experiment.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments import get_analysis
 from experiments.configs import checked
 from experiments.devices import DeviceError, check_device, simulation
 from experiments.progress import Progress
@@ -103,7 +106,7 @@ def run(
     wall_s = time.perf_counter() - started
     progress.phase("evaluating")
     as_dict = config_record(config, device)
-    metrics = module.evaluate(as_dict, arrays)
+    metrics = get_analysis(module.NAME).evaluate(as_dict, arrays)
     metrics["wall_time_s"] = wall_s
     metrics["scale"] = scale
     record = provenance(device, seed=config.seed, threads=threads)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.neuron_comparison import evaluate  # noqa: F401  (this experiment's metrics)
 from models.base import ModelError
 from models.neurons import IZHIKEVICH_SETS
 

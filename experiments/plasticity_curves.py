@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.plasticity_curves import evaluate  # noqa: F401  (this experiment's metrics)
 from analysis.stdp import TRIPLET_PARAMS, pairing_times
 from experiments.configs import require_values
 from models.base import ModelError

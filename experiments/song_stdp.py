@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.song_stdp import evaluate  # noqa: F401  (this experiment's metrics)
 from models.base import ModelError
 from models.neurons import SONG_2000_PARAMS, get_neuron
 from models.plasticity import PAIR_STDP_SETS, pair_stdp

@@ -31,12 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.event_features import calibrated_gain, tuning_rules
-from analysis.stdp_clustering import (  # noqa: F401  (evaluate: this experiment's metrics)
-    SILENT,
-    evaluate,
-    pseudo_labels,
-    sample_spikes,
-)
+from analysis.stdp_clustering import SILENT, pseudo_labels, sample_spikes
 from experiments.build import resolve_neuron
 from experiments.competition import (
     check_layer_options,

@@ -17,14 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.timing_learning import (  # noqa: F401  (evaluate: this experiment's metrics)
-    MODELS,
-    evaluate,
-    parse_convention,
-    run_seeds,
-    task,
-    variant_label,
-)
+from analysis.timing_learning import MODELS, parse_convention, run_seeds, task, variant_label
 from experiments.configs import require_values
 from models.base import ModelError
 from models.eprop import (

@@ -31,11 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.vq_features import (  # noqa: F401  (evaluate: the metrics)
-    evaluate,
-    frozen_label,
-    label_of,
-)
+from analysis.vq_features import frozen_label, label_of
 from experiments.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.figures import load_result, render_all
-from experiments import results
+from experiments import EXPERIMENTS, get_experiment, results
 from experiments.cli import EXIT_BAD_INPUT, main
 
 
@@ -335,3 +335,17 @@ def test_a_data_folder_is_recorded_by_its_content_not_only_its_path(tmp_path):
     assert results.data_fingerprint(folder)["sha256"] != first["sha256"]
     (tmp_path / "copy" / "labels.txt").rename(tmp_path / "copy" / "labels2.txt")
     assert results.data_fingerprint(tmp_path / "copy")["sha256"] != first["sha256"]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_and_its_analysis_follow_the_protocol(name):
+    """What the harness and the reports call: the experiment builds and runs, its analysis
+    (found by name, not re-exported) evaluates and draws."""
+    from experiments import get_analysis
+
+    experiment, analysis = get_experiment(name), get_analysis(name)
+    assert experiment.NAME == name
+    assert {"tiny", "quick", "paper"} <= set(experiment.SCALES)
+    assert callable(experiment.check) and callable(experiment.simulate)
+    assert callable(analysis.evaluate) and analysis.FIGURES
+    assert not hasattr(experiment, "evaluate")  # one place for the metrics
