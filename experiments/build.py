@@ -176,11 +176,13 @@ def plastic_synapses(
     w_init=None,
     delay: dict | None = None,
     transmit_first: bool = True,
+    dt=None,
 ) -> Synapses:
     """Synapses following ``rule``; ``transmit`` (e.g. ``'I_syn_post += w*nA'``) runs on each
     presynaptic spike with the weight from before this spike's update, or with the updated
     weight (as NEST does) when ``transmit_first`` is False. ``delay`` maps pathways to
-    homogeneous delays, e.g. ``{'pre': 1*ms, 'post': 2*ms}``."""
+    homogeneous delays, e.g. ``{'pre': 1*ms, 'post': 2*ms}``. ``dt`` gives the synapses
+    their own clock, as ``neuron_group``'s does to a group (default: the default clock)."""
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
     on_pre = "\n".join(code for code in steps if code)
     synapses = Synapses(
@@ -192,6 +194,7 @@ def plastic_synapses(
         method=rule.method,
         name=name,
         delay=delay,
+        dt=dt,
     )
     if isinstance(connect, dict):
         synapses.connect(**connect)

@@ -50,24 +50,10 @@ def check_layer_options(config) -> None:
 
 
 def neuron_scales(model) -> dict:
-    """What tuning rules need of a neuron: the input resistance, the synaptic and membrane
-    time constants, and the steady depolarisation from rest that makes it fire."""
-    from brian2 import ms, mV
-
-    p = model.params
-    if model.name in ("lif", "stdp_lif"):
-        return dict(
-            resistance=p["R_m"],
-            tau_syn=p["tau_syn"],
-            tau_m=p["tau_m"],
-            threshold_distance=p["v_th"] - p["E_L"],
-        )
-    # Izhikevich: 0.04 v^2 + (5 - b) v + 140 + R I = 0 (u = b v at rest) has a fixed point
-    # only below this R I (the rheobase, 4 mV for b = 0.2); it has no tau_m, so R2 uses 20 ms.
-    rheobase = ((5 - float(p["b"])) ** 2 / 0.16 - 140) * mV
-    return dict(
-        resistance=p["R_in"], tau_syn=p["tau_syn"], tau_m=20 * ms, threshold_distance=rheobase
-    )
+    """What tuning rules need of a neuron (``models.base.SCALES``: input resistance, synaptic
+    and membrane time constants, the depolarisation from rest that makes it fire), from its
+    record; a model that does not give them is refused with what to add."""
+    return model.scale_values()
 
 
 def post_expression(expression: str, model) -> str:

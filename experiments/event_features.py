@@ -40,7 +40,6 @@ SENSOR = (34, 34)
 N_INPUTS = SENSOR[0] * SENSOR[1] * 2
 DATASETS = ("emulated", "emulated_mnist", "nmnist_folder")
 #: Neuron models with a current input and a closed-form distance to firing (rule R3).
-NEURONS = ("lif", "stdp_lif", "izhikevich")
 GAIN_RULES = ("empirical", "closed_form")
 EMBEDDED_DIGITS = 1797  # scikit-learn's digits, the emulated dataset
 #: The most synapses a run may build: the paper scale has about 10^7; 10^8 take several GB.
@@ -192,12 +191,7 @@ def check(config: Config) -> None:
             used += files[:wanted]
         events.check_recordings(used)
     for name in config.neurons:
-        if name.partition(":")[0] not in NEURONS:
-            raise ModelError(
-                f"event_features needs a current-driven neuron with a known distance to "
-                f"threshold; {name!r} is not one of {', '.join(NEURONS)}"
-            )
-        resolve_neuron(name, config.overrides)
+        neuron_scales(resolve_neuron(name, config.overrides))
     check_layer_options(config)
     if config.gain_rule not in GAIN_RULES:
         raise ModelError(

@@ -29,8 +29,6 @@ GALLERY_DRIVE_NA = {
     "TC": (0.0, -10.0, 0.0),  # hyperpolarise, then release: rebound burst
     "RZ": (0.0, 0.15, 0.5),  # sub-threshold step: damped ringing (a focus); then spiking
 }
-# Largest f–I current per base model (nA), spanning a few times each model's rheobase.
-DEFAULT_FI_MAX_NA = (("lif", 1.0), ("stdp_lif", 1.0), ("izhikevich", 20.0))
 #: LIF parameters stored with the f–I data for the closed form (SI values; NaN if absent).
 FI_PARAMS = ("E_L", "v_th", "v_reset", "R_m", "tau_m", "t_ref")
 
@@ -51,8 +49,12 @@ class Config:
     fi_points: int = 41
     #: how long each constant current is applied (each current drives its own neuron)
     fi_duration_s: float = 2.0
-    #: [nA] (base model, largest f–I current) of each model that may be run
-    fi_max_current_na: tuple[tuple[str, float], ...] = DEFAULT_FI_MAX_NA
+    #: largest f–I current as a multiple of the model's rheobase current, threshold_distance
+    #: / resistance of its record's scales (5: 1 nA for lif, 20 nA for izhikevich)
+    fi_rheobase_multiple: float = 5.0
+    #: [nA] (base model, largest f–I current) for models to run on another range, or whose
+    #: records give no scales
+    fi_max_current_na: tuple[tuple[str, float], ...] = ()
     #: time simulated before the gallery stimulus, neither shown nor judged: neurons start at
     #: v = c, u = b c, off rest for some sets (RZ fires once while settling)
     gallery_settle_ms: float = 100.0
@@ -69,14 +71,23 @@ SCALES = {
 }
 
 
-def _fi_max(config: Config, name: str) -> float:
+def _fi_max(config: Config, name: str, model) -> float:
+    """The largest f–I current of model ``name`` in nA."""
+    from brian2 import nA
+
     limits = dict(config.fi_max_current_na)
     base = name.partition(":")[0]
-    if base not in limits:
+    if base in limits:
+        return limits[base]
+    try:
+        scales = model.scale_values()
+    except ModelError as err:
         raise ModelError(
-            f"no f–I current range for {name!r}; add ('{base}', <max nA>) to fi_max_current_na"
-        )
-    return limits[base]
+            f"no f–I current range for {name!r}: {err}; or add ('{base}', <max nA>) to "
+            "fi_max_current_na"
+        ) from None
+    rheobase = scales["threshold_distance"] / scales["resistance"]
+    return config.fi_rheobase_multiple * float(rheobase / nA)
 
 
 #: The gallery's stimulus table has one row per ms and its voltage trace a sample per 0.1 ms.
@@ -96,7 +107,7 @@ def check(config: Config) -> None:
 
     for name in config.neurons:
         model = resolve_neuron(name, config.overrides)
-        _fi_max(config, name)
+        _fi_max(config, name, model)
         if model.drive is None:
             raise ModelError(f"{name} has no external drive, so it has no f–I curve")
         check_model(model)
@@ -151,7 +162,7 @@ def simulate(config: Config, sim) -> dict:
     fi_monitors = []
     for k, name in enumerate(config.neurons):
         model = resolve_neuron(name, config.overrides)
-        currents = np.linspace(0, _fi_max(config, name), config.fi_points)
+        currents = np.linspace(0, _fi_max(config, name, model), config.fi_points)
         group = neuron_group(model, config.fi_points, name=f"fi_{k}")
         setattr(group, model.drive, currents * nA)
         monitor = SpikeMonitor(group, name=f"fi_spikes_{k}")

@@ -44,7 +44,6 @@ from models.base import ModelError
 NAME = "stdp_clustering"
 DATASETS = ("digits",)
 ARMS = ("stdp", "kmeans")
-NEURONS = ("lif", "stdp_lif", "izhikevich")
 N_FEATURES = 64  # 8 x 8 digits; also the body's width (see the module docstring)
 DIGIT_MAX = 16.0  # scikit-learn's digits take values 0..16
 #: The tuning rules' values saved with the results, per layer and run.
@@ -146,12 +145,7 @@ SCALES = {
 def check(config: Config) -> None:
     if config.dataset not in DATASETS:
         raise ModelError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
-    if config.neuron.partition(":")[0] not in NEURONS:
-        raise ModelError(
-            f"stdp_clustering needs a current-driven neuron with a known distance to threshold; "
-            f"{config.neuron!r} is not one of {', '.join(NEURONS)}"
-        )
-    resolve_neuron(config.neuron, config.overrides)
+    neuron_scales(resolve_neuron(config.neuron, config.overrides))
     if not config.cluster_sizes or min(config.cluster_sizes) < 2:
         raise ModelError("cluster_sizes needs at least one K, and every K must be at least 2")
     if len(set(config.cluster_sizes)) != len(config.cluster_sizes):

@@ -331,6 +331,17 @@ def _example(default) -> str:
     return repr(default) if dim is not DIMENSIONLESS else f"{float(default)}"
 
 
+#: What a neuron record tells experiments that tune a layer to it.
+SCALES = {
+    "resistance": "input resistance: steady depolarisation per unit of input current",
+    "tau_syn": "decay time constant of the synaptic current",
+    "tau_m": "membrane (integration) time constant",
+    "threshold_distance": "steady depolarisation from rest that makes the neuron fire",
+}
+SCALE_UNITS = {"resistance": "ohm", "tau_syn": "second", "tau_m": "second",
+               "threshold_distance": "volt"}  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class NeuronModel(Record):
     """A neuron model: state equations plus threshold, reset and refractoriness.
@@ -347,12 +358,46 @@ class NeuronModel(Record):
     drive: str | None = "I"
     synaptic_input: str = "I_syn"
     events: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # What experiments that tune a layer to the neuron ask of it (``SCALES``), as expressions
+    # of its parameters, so that no experiment has to know the model by name.
+    scales: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "events", _freeze(self.events))
+        object.__setattr__(self, "scales", _freeze(self.scales))
         if not self.threshold:
             raise ModelError(f"neuron model {self.name} needs a threshold condition")
+        unknown = sorted(set(self.scales) - set(SCALES))
+        if unknown:
+            raise ModelError(
+                f"neuron model {self.name}: unknown scales {', '.join(unknown)}; a record "
+                f"gives {', '.join(SCALES)}"
+            )
+
+    def scale_values(self) -> dict:
+        """``SCALES`` as quantities, evaluated with the record's parameters; a ModelError
+        saying what to add when the record does not give them all."""
+        missing = [key for key in SCALES if key not in self.scales]
+        if missing:
+            raise ModelError(
+                f"neuron model {self.name} does not give the scales that layers tuned to "
+                "their neuron need: add scales={...} to its record with an expression of its "
+                "parameters for "
+                + "; ".join(f"{key} ({SCALES[key]})" for key in missing)
+                + " (models/neurons.py gives lif's)"
+            )
+        namespace = {**DEFAULT_UNITS, **self.params, "__builtins__": {}}
+        values = {}
+        for key, expression in self.scales.items():
+            value = eval(expression, namespace)  # noqa: S307  (the record's own expression)
+            if get_dimensions(value) is not get_dimensions(DEFAULT_UNITS[SCALE_UNITS[key]]):
+                raise ModelError(
+                    f"neuron model {self.name}: scales[{key!r}] = {expression!r} is "
+                    f"{value!r}, not in units of {SCALE_UNITS[key]}"
+                )
+            values[key] = value
+        return values
 
 
 @dataclasses.dataclass(frozen=True)

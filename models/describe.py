@@ -24,7 +24,7 @@ RULES = {
     "izhikevich_eprop": izhikevich_eprop,
 }
 MODELS = (*NEURONS, *RULES)
-_NOT_CODE = {"name", "citation", "params", "options", "initial_values"}
+_NOT_CODE = {"name", "citation", "params", "options", "initial_values", "scales"}
 _INLINE = {"method", "refractory", "drive", "synaptic_input"}  # names and short settings
 
 
@@ -54,8 +54,8 @@ def describe(record: Record) -> str:
         lines += [f"{field.name.replace('_', ' ')}:", "", "```", code, "```", ""]
     for event, (condition, code) in getattr(record, "events", {}).items():
         lines += [f"event {event}, when `{condition}`:", "", "```", code, "```", ""]
-    for name in ("initial_values", "options"):
-        mapping = getattr(record, name)
+    for name in ("initial_values", "scales", "options"):
+        mapping = getattr(record, name, {})
         if mapping:
             pairs = ", ".join(f"`{key} = {value}`" for key, value in mapping.items())
             lines += [f"{name.replace('_', ' ')}: {pairs}", ""]

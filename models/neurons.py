@@ -23,6 +23,12 @@ LIF = NeuronModel(
     refractory="t_ref",
     method="exact",
     initial_values={"v": "E_L"},
+    scales={
+        "resistance": "R_m",
+        "tau_syn": "tau_syn",
+        "tau_m": "tau_m",
+        "threshold_distance": "v_th - E_L",
+    },
     params={
         "E_L": -70 * mV,
         "v_th": -50 * mV,
@@ -64,6 +70,7 @@ STDP_LIF = NeuronModel(
     },
     params=dict(LIF.params),
     initial_values=dict(LIF.initial_values),
+    scales=dict(LIF.scales),
 )
 
 # Izhikevich 2003 in SI units: v, u in volt; 1 nA of drive through R_in = 1 Mohm is the
@@ -85,6 +92,14 @@ IZHIKEVICH = NeuronModel(
     refractory=None,
     method="euler",
     initial_values={"v": "c", "u": "b*v"},  # v at the reset value, u on its nullcline
+    # 0.04 v^2 + (5 - b) v + 140 + R I = 0 (u = b v at rest) has a fixed point only below
+    # this R I, the rheobase (4 mV for b = 0.2); there is no tau_m, so 20 ms stands in
+    scales={
+        "resistance": "R_in",
+        "tau_syn": "tau_syn",
+        "tau_m": "20*ms",
+        "threshold_distance": "((5 - b)**2/0.16 - 140)*mV",
+    },
     params={
         "a": 0.02 / ms,
         "b": 0.2,

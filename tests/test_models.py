@@ -1,5 +1,7 @@
 """Model records: editing hypotheses, and bad input answered before anything compiles."""
 
+import dataclasses
+
 import pytest
 from brian2 import Equations, ms, mV
 
@@ -115,3 +117,23 @@ def test_records_serialise_to_json_ready_dicts():
 
     text = json.dumps(LIF.to_dict())
     assert "tau_m" in text and "unless refractory" in text
+
+
+def test_scales_are_the_records_own_expressions_checked_for_units():
+    from brian2 import Mohm
+
+    scales = get_neuron("izhikevich").scale_values()
+    # the rheobase of 0.04 v^2 + (5 - b) v + 140 + R I with u = b v: (5 - b)^2 / 0.16 - 140
+    assert float(scales["threshold_distance"] / mV) == pytest.approx(4)
+    lts = get_neuron("izhikevich:LTS").scale_values()["threshold_distance"]
+    assert float(lts / mV) == pytest.approx((5 - 0.25) ** 2 / 0.16 - 140)
+    slower = LIF.with_params(R_m=50 * Mohm, v_th=-55 * mV).scale_values()
+    assert float(slower["resistance"] / Mohm) == pytest.approx(50)
+    assert float(slower["threshold_distance"] / mV) == pytest.approx(15)
+    wrong = dataclasses.replace(LIF, scales={**LIF.scales, "tau_m": "R_m"})
+    with pytest.raises(ModelError, match=r"scales\['tau_m'\] = 'R_m' .* not in units of second"):
+        wrong.scale_values()
+    with pytest.raises(ModelError, match="lif_cond does not give the scales.*threshold_distance"):
+        get_neuron("lif_cond").scale_values()
+    with pytest.raises(ModelError, match="unknown scales rheobase"):
+        dataclasses.replace(LIF, scales={"rheobase": "v_th"})

@@ -80,3 +80,23 @@ def test_pattern_checks_reject_other_patterns(tiny_results):
 def test_burst_detection():
     assert [len(b) for b in bursts([0.0, 0.002, 0.004, 0.1, 0.2, 0.203])] == [3, 2]
     assert bursts([0.0, 0.05, 0.1]) == []
+
+
+def test_f_i_range_spans_a_multiple_of_each_models_own_rheobase():
+    """LIF's closed-form rheobase is (v_th - E_L) / R_m (0.2 nA: lif_rate is 0 there); the
+    range follows a changed model, and a model without scales needs a range given."""
+    from experiments import neuron_comparison
+    from models.base import ModelError
+    from models.neurons import get_neuron
+
+    config = neuron_comparison.Config()
+    assert neuron_comparison._fi_max(config, "lif", LIF) == pytest.approx(1.0)
+    assert neuron_comparison._fi_max(config, "izhikevich", get_neuron("izhikevich")) == (
+        pytest.approx(20.0)
+    )
+    leakier = LIF.with_params(R_m="50*Mohm")
+    assert neuron_comparison._fi_max(config, "lif", leakier) == pytest.approx(2.0)
+    given = neuron_comparison.Config(fi_max_current_na=(("lif_cond", 3.0),))
+    assert neuron_comparison._fi_max(given, "lif_cond", get_neuron("lif_cond")) == 3.0
+    with pytest.raises(ModelError, match="no f–I current range for 'lif_cond'.*fi_max_current_na"):
+        neuron_comparison._fi_max(config, "lif_cond", get_neuron("lif_cond"))

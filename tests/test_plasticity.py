@@ -172,3 +172,15 @@ def test_multiplicative_bounds_need_a_finite_upper_bound():
 
     with pytest.raises(ModelError, match="give a finite w_max"):
         pair_stdp(bounds="multiplicative")
+
+
+def test_plastic_synapses_take_their_own_time_step_as_neuron_groups_do():
+    from brian2 import prefs
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.1 * ms
+    pre = SpikeGeneratorGroup(1, [0], [1] * ms)
+    post = SpikeGeneratorGroup(1, [0], [2] * ms)
+    coarse = plastic_synapses(pair_stdp(), pre, post, name="coarse", dt=0.5 * ms)
+    assert coarse.clock.dt == 0.5 * ms
+    assert plastic_synapses(pair_stdp(), pre, post, name="fine").clock.dt == 0.1 * ms

@@ -211,7 +211,7 @@ def test_rerunning_the_compiled_network_with_new_rates_does_not_recompile(tmp_pa
         (dict(sample_ms=0), "sample_ms and dt_ms must be positive"),
         (dict(max_rate_hz=-1.0), "must be positive"),
         (dict(loop_clusters=20), "add it to cluster_sizes"),
-        (dict(neuron="lif_cond"), "current-driven neuron"),
+        (dict(neuron="lif_cond"), "lif_cond does not give the scales"),
         (dict(replicas=-1), "replicas must be 0 or more"),
     ],
 )
