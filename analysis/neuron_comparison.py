@@ -162,13 +162,16 @@ def evaluate(config: dict, data: dict) -> dict:
         for name, f in patterns.items()
     ]
     fi_summary = {}
-    for curve in fi_curves(config, data):
+    for k, curve in enumerate(fi_curves(config, data)):
         fi_summary[curve["name"]] = {
             "rheobase_na": float(curve["currents_na"][np.argmax(curve["counts"] > 0)])
             if (curve["counts"] > 0).any()
             else float("nan"),
             "max_rate_hz": float(curve["rates_hz"].max()),
         }
+        record_rheobase = float(data.get(f"fi_record_rheobase_na_{k}", np.nan))
+        if np.isfinite(record_rheobase):
+            targets.append(_onset_target(curve, record_rheobase))
         if curve["theory_hz"] is not None:
             error, stray = lif_period_error(curve)
             fi_summary[curve["name"]]["period_error_s"] = error
@@ -183,6 +186,22 @@ def evaluate(config: dict, data: dict) -> dict:
                 )
             )
     return {"gallery": patterns, "fi": fi_summary, "targets": targets}
+
+
+def _onset_target(curve: dict, record_rheobase: float) -> dict:
+    """Whether the f–I curve starts where the record's scales say the neuron starts firing: the
+    first current with a steady rate lies within one current step above that rheobase."""
+    currents, firing = curve["currents_na"], curve["rates_hz"] > 0
+    step = currents[1] - currents[0]
+    onset = float(currents[np.argmax(firing)]) if firing.any() else float("nan")
+    return target(
+        f"N3-{curve['name']}",
+        f"{curve['name']}: first current with a steady rate (nA) against the rheobase its "
+        "record's scales imply, threshold_distance / resistance (nA), and the current step",
+        [onset, record_rheobase, step],
+        "rheobase ≤ onset ≤ rheobase + one step (the scales that tune layers to this neuron)",
+        bool(record_rheobase - 1e-9 <= onset <= record_rheobase + step + 1e-9),
+    )
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -244,7 +263,8 @@ def plot_fi(config: dict, data: dict):
             color="C3",
             label="Brian2 simulation",
         )
-        ax.set_title(curve["name"] + (" (RS set)" if curve["name"] == "izhikevich" else ""))
+        default_set = {"izhikevich": " (RS set)", "adex": " (Brette & Gerstner 2005 set)"}
+        ax.set_title(curve["name"] + default_set.get(curve["name"], ""))
         ax.set_xlabel("input current (nA)")
         ax.legend(frameon=False, loc="upper left")
     axes[0, 0].set_ylabel("steady firing rate (Hz)")

@@ -41,7 +41,7 @@ class Config:
     dt_ms: float = 0.02
     #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif, or records
     #: in Python (the gallery always shows Izhikevich's seven sets)
-    neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif")
+    neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif", "adex")
     #: (model, parameter or 'equation', value) changes to the models, as --set makes them;
     #: izhikevich's reach the gallery too
     overrides: tuple[tuple[str, str, str], ...] = ()
@@ -73,21 +73,30 @@ SCALES = {
 
 def _fi_max(config: Config, name: str, model) -> float:
     """The largest f–I current of model ``name`` in nA."""
-    from brian2 import nA
-
     limits = dict(config.fi_max_current_na)
     base = name.partition(":")[0]
     if base in limits:
         return limits[base]
     try:
-        scales = model.scale_values()
+        model.scale_values()
     except ModelError as err:
         raise ModelError(
             f"no f–I current range for {name!r}: {err}; or add ('{base}', <max nA>) to "
             "fi_max_current_na"
         ) from None
-    rheobase = scales["threshold_distance"] / scales["resistance"]
-    return config.fi_rheobase_multiple * float(rheobase / nA)
+    return config.fi_rheobase_multiple * _record_rheobase_na(model)
+
+
+def _record_rheobase_na(model) -> float:
+    """The rheobase current its record's scales imply (threshold_distance / resistance), in
+    nA; NaN for a record without scales."""
+    from brian2 import nA
+
+    try:
+        scales = model.scale_values()
+    except ModelError:
+        return float("nan")
+    return float(scales["threshold_distance"] / scales["resistance"] / nA)
 
 
 #: The gallery's stimulus table has one row per ms and its voltage trace a sample per 0.1 ms.
@@ -172,6 +181,7 @@ def simulate(config: Config, sim) -> dict:
         arrays[f"fi_params_{k}"] = np.array(
             [float(model.params.get(key, np.nan)) for key in FI_PARAMS]
         )
+        arrays[f"fi_record_rheobase_na_{k}"] = np.array(_record_rheobase_na(model))
 
     sim.run(net, max(gallery_duration, config.fi_duration_s * second))
     arrays.update(

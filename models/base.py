@@ -219,6 +219,9 @@ class Record:
     # Named choices among published conventions (e.g. a refractory boundary), recorded with
     # every result that uses the record.
     options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Parameters that may be negative although their unit is a conductance, rate or the like
+    # (AdEx's subthreshold coupling a), exempt from the sign check of with_params.
+    signed: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
@@ -247,7 +250,8 @@ class Record:
                     f"(default {default!r}); got {value!r}. Multiply by a Brian2 unit, "
                     f"e.g. {key}={_example(default)}."
                 )
-            _check_range(self.name, key, value)
+            if key not in self.signed:
+                _check_range(self.name, key, value)
             params[key] = value
         return dataclasses.replace(self, params=params)
 
@@ -387,7 +391,8 @@ class NeuronModel(Record):
                 + "; ".join(f"{key} ({SCALES[key]})" for key in missing)
                 + " (models/neurons.py gives lif's)"
             )
-        namespace = {**DEFAULT_UNITS, **self.params, "__builtins__": {}}
+        functions = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt}
+        namespace = {**DEFAULT_UNITS, **functions, **self.params, "__builtins__": {}}
         values = {}
         for key, expression in self.scales.items():
             value = eval(expression, namespace)  # noqa: S307  (the record's own expression)

@@ -10,7 +10,7 @@ import dataclasses
 
 from models.base import ModelError, Record, unit_string
 from models.eprop import izhikevich_eprop, lif_eprop, stdp_lif_eprop
-from models.neurons import IZHIKEVICH_SETS, NEURONS, get_neuron
+from models.neurons import NEURONS, PARAMETER_SETS, get_neuron
 from models.plasticity import diehl_cook_stdp, pair_stdp, triplet_stdp, vq_stdp
 
 #: Describable name -> the record experiments use under that name (defaults applied).
@@ -29,14 +29,16 @@ _INLINE = {"method", "refractory", "drive", "synaptic_input"}  # names and short
 
 
 def get_record(name: str) -> Record:
-    """The neuron model or rule called ``name`` (Izhikevich sets as ``izhikevich:RS``)."""
+    """The neuron model or rule called ``name`` (named sets as ``izhikevich:RS``)."""
     if name in RULES:
         return RULES[name]()
     if name.partition(":")[0] in NEURONS:
         return get_neuron(name)
     raise ModelError(
         f"unknown model {name!r}; choose one of {', '.join(MODELS)} "
-        f"(Izhikevich sets: izhikevich:{', izhikevich:'.join(IZHIKEVICH_SETS)})"
+        "(named sets: "
+        + "; ".join(f"{model}:{f', {model}:'.join(sets)}" for model, sets in PARAMETER_SETS.items())
+        + ")"
     )
 
 

@@ -3,7 +3,7 @@ and an exponentially decaying synaptic current ``I_syn`` (amp) that synapses inc
 experiment can take any of them by name.
 """
 
-from brian2 import Mohm, ms, mV
+from brian2 import Mohm, ms, mV, nA, nS, pA, pF
 
 from models.base import ModelError, NeuronModel
 
@@ -120,6 +120,85 @@ IZHIKEVICH_SETS = {
     "LTS": dict(a=0.02 / ms, b=0.25, c=-65 * mV, d=2 * mV),  # low-threshold spiking
     "TC": dict(a=0.02 / ms, b=0.25, c=-65 * mV, d=0.05 * mV),  # thalamo-cortical
     "RZ": dict(a=0.1 / ms, b=0.26, c=-65 * mV, d=2 * mV),  # resonator
+}
+
+# Brette & Gerstner (2005): the exponential integrate-and-fire with an adaptation current w;
+# defaults are the paper's regular-spiking fit (v_peak = V_T + 5 Delta_T, as Brian2's example
+# cuts the upswing). Euler, as the exponential has no exact solution.
+ADEX = NeuronModel(
+    name="adex",
+    citation=(
+        "Brette & Gerstner (2005) Adaptive exponential integrate-and-fire model as an "
+        "effective description of neuronal activity, J. Neurophysiol. 94:3637, "
+        "doi:10.1152/jn.00686.2005; firing-pattern sets: Naud, Marcille, Clopath & Gerstner "
+        "(2008) Biol. Cybern. 99:335, doi:10.1007/s00422-008-0264-7, Table 1"
+    ),
+    equations=f"""
+        dv/dt = (g_L*(E_L - v) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w + I + I_syn)/C : volt
+        dw/dt = (a*(v - E_L) - w)/tau_w : amp  # adaptation current
+        {_SYNAPTIC_CURRENT}
+        {_DRIVE}
+    """,
+    threshold="v > v_peak",
+    reset="v = v_reset\nw += b",
+    refractory=None,
+    method="euler",
+    initial_values={"v": "E_L", "w": "0*amp"},
+    signed=("a",),  # a < 0: w amplifies depolarisation (Naud et al.'s delayed patterns)
+    # With w at its steady value a (v - E_L), a current I holds v where (g_L + a)(v - E_L)
+    # - g_L Delta_T exp((v - V_T)/Delta_T) = I; that curve peaks at v* = V_T + Delta_T
+    # log(1 + a/g_L), so the rheobase current is (g_L + a)(v* - E_L - Delta_T)
+    scales={
+        "resistance": "1/(g_L + a)",
+        "tau_syn": "tau_syn",
+        "tau_m": "C/g_L",
+        "threshold_distance": "V_T + Delta_T*log(1 + a/g_L) - Delta_T - E_L",
+    },
+    params={
+        "C": 281 * pF,
+        "g_L": 30 * nS,
+        "E_L": -70.6 * mV,
+        "V_T": -50.4 * mV,
+        "Delta_T": 2 * mV,
+        "a": 4 * nS,
+        "tau_w": 144 * ms,
+        "b": 0.0805 * nA,
+        "v_reset": -70.6 * mV,
+        "v_peak": -40.4 * mV,
+        "tau_syn": 5 * ms,
+    },
+)
+
+#: Naud et al. (2008), Table 1: parameters of eight firing patterns, with the step current
+#: that shows each (``ADEX_STEP_CURRENT``); v_peak 0 mV as in Brian2's example of the paper.
+_NAUD = dict(Delta_T=2 * mV, V_T=-50 * mV, v_peak=0 * mV)
+ADEX_SETS = {
+    "tonic": dict(C=200 * pF, g_L=10 * nS, E_L=-70 * mV, a=2 * nS, tau_w=30 * ms, b=0 * pA,
+                  v_reset=-58 * mV, **_NAUD),
+    "adapting": dict(C=200 * pF, g_L=12 * nS, E_L=-70 * mV, a=2 * nS, tau_w=300 * ms,
+                     b=60 * pA, v_reset=-58 * mV, **_NAUD),
+    "initial_burst": dict(C=130 * pF, g_L=18 * nS, E_L=-58 * mV, a=4 * nS, tau_w=150 * ms,
+                          b=120 * pA, v_reset=-50 * mV, **_NAUD),
+    "bursting": dict(C=200 * pF, g_L=10 * nS, E_L=-58 * mV, a=2 * nS, tau_w=120 * ms,
+                     b=100 * pA, v_reset=-46 * mV, **_NAUD),
+    "delayed_accelerating": dict(C=200 * pF, g_L=12 * nS, E_L=-70 * mV, a=-10 * nS,
+                                 tau_w=300 * ms, b=0 * pA, v_reset=-58 * mV, **_NAUD),
+    "delayed_bursting": dict(C=100 * pF, g_L=10 * nS, E_L=-65 * mV, a=-10 * nS, tau_w=90 * ms,
+                             b=30 * pA, v_reset=-47 * mV, **_NAUD),
+    "transient": dict(C=100 * pF, g_L=10 * nS, E_L=-65 * mV, a=10 * nS, tau_w=90 * ms,
+                      b=100 * pA, v_reset=-47 * mV, **_NAUD),
+    "irregular": dict(C=100 * pF, g_L=12 * nS, E_L=-60 * mV, a=-11 * nS, tau_w=130 * ms,
+                      b=30 * pA, v_reset=-48 * mV, **_NAUD),
+}  # fmt: skip
+ADEX_STEP_CURRENT = {
+    "tonic": 500 * pA,
+    "adapting": 500 * pA,
+    "initial_burst": 400 * pA,
+    "bursting": 210 * pA,
+    "delayed_accelerating": 300 * pA,
+    "delayed_bursting": 110 * pA,
+    "transient": 180 * pA,
+    "irregular": 160 * pA,
 }
 
 # The conductance-based LIF of Song, Miller & Abbott (2000); defaults are the form of Brian2's
@@ -241,24 +320,28 @@ DIEHL_COOK_INHIBITORY = NeuronModel(
 NEURONS = {
     model.name: model
     for model in (
-        LIF, STDP_LIF, IZHIKEVICH, LIF_COND, DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
+        LIF, STDP_LIF, IZHIKEVICH, ADEX, LIF_COND, DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
     )
 }  # fmt: skip
+#: Named parameter sets, selected as ``model:set`` (``izhikevich:RS``, ``adex:bursting``).
+PARAMETER_SETS = {"izhikevich": IZHIKEVICH_SETS, "adex": ADEX_SETS}
 
 
 def get_neuron(name: str) -> NeuronModel:
-    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``lif_cond``,
-    ``diehl_cook_exc``, ``diehl_cook_inh``), or an Izhikevich named set written
-    ``izhikevich:RS``."""
+    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``adex``,
+    ``lif_cond``, ``diehl_cook_exc``, ``diehl_cook_inh``), or a named parameter set of one,
+    written ``izhikevich:RS`` or ``adex:bursting``."""
     base, _, variant = name.partition(":")
     if base not in NEURONS:
         raise ModelError(f"unknown neuron model {name!r}; choose one of {', '.join(NEURONS)}")
     model = NEURONS[base]
     if variant:
-        if base != "izhikevich" or variant not in IZHIKEVICH_SETS:
+        sets = PARAMETER_SETS.get(base, {})
+        if variant not in sets:
+            named = "; ".join(f"{m}: {', '.join(v)}" for m, v in PARAMETER_SETS.items())
             raise ModelError(
-                f"unknown variant {variant!r} of {base}; Izhikevich sets are "
-                f"{', '.join(IZHIKEVICH_SETS)} (e.g. izhikevich:RS)"
+                f"unknown variant {variant!r} of {base}; the named sets are {named} "
+                "(e.g. izhikevich:RS)"
             )
-        model = model.with_params(**IZHIKEVICH_SETS[variant])
+        model = model.with_params(**sets[variant])
     return model

@@ -60,7 +60,8 @@ def test_named_izhikevich_sets():
     "call, fragment",
     [
         (lambda: get_neuron("hodgkin_huxley"), "choose one of lif"),
-        (lambda: get_neuron("izhikevich:XX"), "Izhikevich sets are RS"),
+        (lambda: get_neuron("izhikevich:XX"), "the named sets are izhikevich: RS"),
+        (lambda: get_neuron("lif:RS"), "unknown variant .RS. of lif"),
         (lambda: LIF.with_params(tau_m=20), "must be in units of second"),
         (lambda: LIF.with_params(tau_m=20 * mV), "must be in units of second"),
         (lambda: LIF.with_params(tau_n=20 * ms), "its parameters are E_L"),

@@ -100,3 +100,60 @@ def test_f_i_range_spans_a_multiple_of_each_models_own_rheobase():
     assert neuron_comparison._fi_max(given, "lif_cond", get_neuron("lif_cond")) == 3.0
     with pytest.raises(ModelError, match="no f–I current range for 'lif_cond'.*fi_max_current_na"):
         neuron_comparison._fi_max(config, "lif_cond", get_neuron("lif_cond"))
+
+
+def _adex_spike_times(model, current, duration=600 * ms):
+    spikes, _, _ = _run(model, current, duration)
+    return spikes
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        # Naud et al. (2008), Fig. 4: each set's defining response to its step current
+        ("tonic", lambda t, isi: len(t) > 20 and isi.max() < 1.2 * isi.min()),
+        ("adapting", lambda t, isi: np.all(np.diff(isi) > -1e-6) and isi[-1] > 3 * isi[0]),
+        ("initial_burst", lambda t, isi: isi[:2].max() < 0.2 * np.median(isi[2:])
+         and isi[3:].max() < 1.1 * isi[3:].min()),
+        ("bursting", lambda t, isi: np.sum(isi > 10 * isi.min()) >= 2
+         and np.sum(isi < 2 * isi.min()) >= 4),
+        ("delayed_accelerating", lambda t, isi: t[0] > 2 * isi[-1]
+         and np.all(np.diff(isi) < 1e-6)),
+        ("delayed_bursting", lambda t, isi: t[0] > 40 and np.sum(isi > 10 * isi.min()) >= 2),
+        ("transient", lambda t, isi: 1 <= len(t) <= 3 and t[-1] < 100),
+        ("irregular", lambda t, isi: np.std(isi[10:]) > 0.3 * np.mean(isi[10:])),
+    ],
+)  # fmt: skip
+def test_every_named_adex_set_shows_its_firing_pattern(name, pattern):
+    from models.neurons import ADEX_STEP_CURRENT, get_neuron
+
+    times = _adex_spike_times(get_neuron(f"adex:{name}"), ADEX_STEP_CURRENT[name])
+    assert len(times) >= 1 and pattern(times, np.diff(times))
+
+
+def test_adex_keeps_firing_above_the_rheobase_its_scales_give_and_only_briefly_below():
+    """The record's rheobase, (g_L + a)(v* - E_L - Delta_T) with v* = V_T + Delta_T log(1 +
+    a/g_L), is the saddle-node of the steady state (w = a (v - E_L)): 10 % above it the
+    neuron fires on; 5 % below it a step may fire at onset, before w has grown (the default
+    set does), but stops; below the rheobase without adaptation, g_L (V_T - E_L - Delta_T), it
+    never fires."""
+    from models.neurons import get_neuron
+
+    for name in ("adex", "adex:tonic"):
+        model = get_neuron(name)
+        scales, p = model.scale_values(), model.params
+        rheobase = scales["threshold_distance"] / scales["resistance"]
+        without_adaptation = p["g_L"] * (p["V_T"] - p["E_L"] - p["Delta_T"])
+        assert without_adaptation < 0.95 * rheobase
+        assert len(_adex_spike_times(model, 0.95 * without_adaptation, 1000 * ms)) == 0
+        onset_only = _adex_spike_times(model, 0.95 * rheobase, 1000 * ms)
+        assert len(onset_only) == 0 or onset_only[-1] < 500
+        assert name != "adex" or len(onset_only) >= 1
+        assert _adex_spike_times(model, 1.1 * rheobase, 1000 * ms)[-1] > 500
+
+
+def test_every_f_i_curve_starts_at_the_rheobase_its_record_implies(tiny_results):
+    _, _, metrics = load_result(tiny_results["neuron_comparison"])
+    onsets = {row["key"]: row for row in metrics["targets"] if row["key"].startswith("N3-")}
+    assert set(onsets) == {"N3-lif", "N3-izhikevich", "N3-stdp_lif", "N3-adex"}
+    assert all(row["passed"] for row in onsets.values())
