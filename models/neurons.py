@@ -122,7 +122,8 @@ IZHIKEVICH_SETS = {
     "RZ": dict(a=0.1 / ms, b=0.26, c=-65 * mV, d=2 * mV),  # resonator
 }
 
-# Brette & Gerstner (2005): the exponential integrate-and-fire with an adaptation current w;
+# Brette & Gerstner (2005): the exponential integrate-and-fire with an adaptation current
+# (w_ad: the paper's w, renamed because synapses call their weight w);
 # defaults are the paper's regular-spiking fit (v_peak = V_T + 5 Delta_T, as Brian2's example
 # cuts the upswing). Euler, as the exponential has no exact solution.
 ADEX = NeuronModel(
@@ -134,18 +135,18 @@ ADEX = NeuronModel(
         "(2008) Biol. Cybern. 99:335, doi:10.1007/s00422-008-0264-7, Table 1"
     ),
     equations=f"""
-        dv/dt = (g_L*(E_L - v) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w + I + I_syn)/C : volt
-        dw/dt = (a*(v - E_L) - w)/tau_w : amp  # adaptation current
+        dv/dt = (g_L*(E_L - v) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w_ad + I + I_syn)/C : volt
+        dw_ad/dt = (a*(v - E_L) - w_ad)/tau_w : amp  # adaptation current (w in the paper)
         {_SYNAPTIC_CURRENT}
         {_DRIVE}
     """,
     threshold="v > v_peak",
-    reset="v = v_reset\nw += b",
+    reset="v = v_reset\nw_ad += b",
     refractory=None,
     method="euler",
-    initial_values={"v": "E_L", "w": "0*amp"},
-    signed=("a",),  # a < 0: w amplifies depolarisation (Naud et al.'s delayed patterns)
-    # With w at its steady value a (v - E_L), a current I holds v where (g_L + a)(v - E_L)
+    initial_values={"v": "E_L", "w_ad": "0*amp"},
+    signed=("a",),  # a < 0: w_ad amplifies depolarisation (Naud et al.'s delayed patterns)
+    # With w_ad at its steady value a (v - E_L), a current I holds v where (g_L + a)(v - E_L)
     # - g_L Delta_T exp((v - V_T)/Delta_T) = I; that curve peaks at v* = V_T + Delta_T
     # log(1 + a/g_L), so the rheobase current is (g_L + a)(v* - E_L - Delta_T)
     scales={
