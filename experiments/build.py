@@ -244,8 +244,9 @@ def resolve_neuron(name: str, overrides: tuple = ()) -> NeuronModel:
 
     ``overrides`` holds ``(model name, parameter, value)`` triples such as
     ``('lif', 'tau_m', '10*ms')``, and ``(model name, 'equation', line)`` such as
-    ``('lif', 'equation', 'dv/dt = (E_L - v)/tau_m : volt')``; they are part of the config, so
-    a changed hypothesis gets its own result label.
+    ``('lif', 'equation', 'dv/dt = (E_L - v)/tau_m : volt')``, and ``(model name,
+    'initial.VARIABLE', value)`` such as ``('lif', 'initial.v', '-60*mV')``; they are part of
+    the config, so a changed hypothesis gets its own result label.
     """
     from models.neurons import get_neuron
 
@@ -253,7 +254,10 @@ def resolve_neuron(name: str, overrides: tuple = ()) -> NeuronModel:
     for target_name, key, value in overrides:
         if target_name != name:
             continue
-        model = (
-            model.with_equation(value) if key == "equation" else model.with_params(**{key: value})
-        )
+        if key == "equation":
+            model = model.with_equation(value)
+        elif key.startswith("initial."):
+            model = model.with_initial(**{key.removeprefix("initial."): value})
+        else:
+            model = model.with_params(**{key: value})
     return model

@@ -241,11 +241,16 @@ def _changes(module, record) -> list[tuple[str, str, str]]:
     lines = base.equation_lines()
     changes += [(record.name, "equation", line) for line in record.equation_lines()
                 if line not in lines]  # fmt: skip
+    changes += [
+        (record.name, f"initial.{variable}", value)
+        for variable, value in record.initial_values.items()
+        if base.initial_values.get(variable) != value
+    ]
     if resolve_neuron(record.name, tuple(changes)) != record:
         raise ConfigError(
             f"{module.NAME}: the record {record.name!r} differs from the model of its name in "
-            "more than parameters (with_params) and equation lines (with_equation), which "
-            "is all a config can carry; make the change with those two"
+            "more than parameters (with_params), equation lines (with_equation) and initial "
+            "values (with_initial), which is all a config can carry; make the change with those"
         )
     return changes
 
@@ -260,7 +265,8 @@ def _check_models(module, fields: dict) -> None:
     for override in fields["overrides"]:
         if len(override) != 3 or not all(isinstance(part, str) for part in override):
             raise ConfigError(
-                f"{module.NAME}: each override is (model, parameter or 'equation', value) as "
+                f"{module.NAME}: each override is (model, parameter, 'equation' or "
+                f"'initial.VARIABLE', value) as "
                 f"strings, e.g. ('lif', 'tau_m', '10*ms'); got {override!r}"
             )
     stray = sorted({name for name, _, _ in fields["overrides"]} - run)

@@ -86,7 +86,8 @@ class Config:
     #: one STDP layer and its frozen controls per model: lif, stdp_lif or izhikevich, or
     #: records in Python (the sweep runs on the first model only)
     neurons: tuple[str, ...] = ("lif", "stdp_lif", "izhikevich")
-    #: (model, parameter or 'equation', value) changes to the models, as --set makes them
+    #: (model, parameter, 'equation' or 'initial.VARIABLE', value) changes to the models, as
+    #: --set makes them
     overrides: tuple = ()
     #: neurons N of each layer, control and sweep block
     n_neurons: int = 100

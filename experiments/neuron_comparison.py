@@ -42,7 +42,8 @@ class Config:
     #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif, or records
     #: in Python (the gallery always shows Izhikevich's seven sets)
     neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif", "adex")
-    #: (model, parameter or 'equation', value) changes to the models, as --set makes them;
+    #: (model, parameter, 'equation' or 'initial.VARIABLE', value) changes to the models, as
+    #: --set makes them;
     #: izhikevich's reach the gallery too
     overrides: tuple[tuple[str, str, str], ...] = ()
     #: currents per f–I curve, evenly spaced from 0 to the model's largest current

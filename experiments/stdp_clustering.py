@@ -78,7 +78,8 @@ class Config:
     replicas: int = 2
     #: neuron model of the layers: lif, stdp_lif or izhikevich, or a record in Python
     neuron: str = "lif"
-    #: (model, parameter or 'equation', value) changes to the neuron, as --set makes them
+    #: (model, parameter, 'equation' or 'initial.VARIABLE', value) changes to the neuron, as
+    #: --set makes them
     overrides: tuple = ()
     #: Poisson rate of a full pixel (16); Diehl & Cook's is 63.75 Hz
     max_rate_hz: float = 64.0

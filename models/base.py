@@ -268,7 +268,37 @@ class Record:
             replaced.append(line)
         return dataclasses.replace(self, equations="\n".join(replaced))
 
+    def with_initial(self, **values) -> Record:
+        """A copy with initial values replaced: each a quantity in the variable's unit or
+        Brian2 code (``v='E_L + 5*mV'``), as ``initial_values`` holds them."""
+        dims = {name: self.brian_equations()[name].dim for name in self.state_variables()}
+        initial = dict(self.initial_values)
+        for variable, value in values.items():
+            if variable not in dims:
+                raise ModelError(
+                    f"{self.name} has no state variable {variable!r} to start from a value; "
+                    f"its state variables are {', '.join(sorted(dims))}"
+                )
+            try:
+                quantity = (
+                    value if isinstance(value, Quantity | float | int) else parse_quantity(value)
+                )
+            except ModelError:  # code such as 'E_L + 5*mV': its units are checked at build
+                initial[variable] = value
+                continue
+            if get_dimensions(quantity) is not dims[variable]:
+                raise ModelError(
+                    f"{self.name}: the initial {variable} must be in units of "
+                    f"{get_unit(dims[variable])}; got {value!r}"
+                )
+            initial[variable] = value if isinstance(value, str) else repr(quantity)
+        return dataclasses.replace(self, initial_values=initial)
+
     # --- what experiments consume --------------------------------------------------------
+    def state_variables(self) -> list[str]:
+        """The variables the equations define (state variables and declared ones)."""
+        return [_equation_variable(line) for line in self.equation_lines()]
+
     def equation_lines(self) -> list[str]:
         """Each equation as one line, comments dropped."""
         lines = []

@@ -77,6 +77,13 @@ def test_a_model_record_in_a_config_becomes_its_name_and_overrides():
     assert fs.neurons == ("izhikevich",) and {key for _, key, _ in fs.overrides} == {"a", "d"}
     # an unchanged record where no overrides exist is just its name
     assert checked(song_stdp, song_stdp.Config(neuron=get_neuron("lif_cond"))).neuron == "lif_cond"
+    # a changed initial state travels as an override, as --set lif.initial.v=-60*mV writes it
+    started_config = neuron_comparison.Config(neurons=(LIF.with_initial(v="-60*mV"),))
+    started = checked(neuron_comparison, started_config)
+    assert started.overrides == (("lif", "initial.v", "-60*mV"),)
+    assert cli.main(["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime",
+                     "--set", "lif.initial.v=5*ms", "--results-dir", "/nonexistent"]) == (
+        cli.EXIT_BAD_INPUT)  # fmt: skip
 
 
 @pytest.mark.parametrize(

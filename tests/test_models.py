@@ -138,3 +138,22 @@ def test_scales_are_the_records_own_expressions_checked_for_units():
         get_neuron("lif_cond").scale_values()
     with pytest.raises(ModelError, match="unknown scales rheobase"):
         dataclasses.replace(LIF, scales={"rheobase": "v_th"})
+
+
+def test_with_initial_sets_a_state_variables_start_in_its_unit_and_the_group_starts_there():
+    from brian2 import Network, prefs
+
+    from experiments.build import neuron_group, resolve_neuron
+
+    assert LIF.with_initial(v="-60*mV").initial_values["v"] == "-60*mV"
+    assert LIF.with_initial(v=-60 * mV).initial_values["v"] == repr(-60 * mV)
+    assert LIF.with_initial(v="E_L + 5*mV").initial_values["v"] == "E_L + 5*mV"  # code
+    with pytest.raises(ModelError, match="no state variable 'x'.*I, I_syn, v"):
+        LIF.with_initial(x="1")
+    with pytest.raises(ModelError, match="initial v must be in units of V"):
+        LIF.with_initial(v="5*ms")
+    prefs.codegen.target = "numpy"
+    model = resolve_neuron("lif", (("lif", "initial.v", "E_L + 5*mV"),))
+    group = neuron_group(model, 2, name="started")
+    Network(group).run(0 * ms, namespace={})
+    assert group.v[:] == pytest.approx([-65e-3, -65e-3])
