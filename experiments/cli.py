@@ -368,13 +368,77 @@ def _command_describe(args) -> int:
     from experiments.configs import describe_config
     from models.describe import describe, get_record
 
-    if args.model in EXPERIMENTS:
+    if Path(args.model, "config.json").is_file():
+        print(_describe_result(Path(args.model)), end="")
+    elif args.model in EXPERIMENTS:
         module = get_experiment(args.model)
         print(f"{module.NAME}: {module.__doc__.splitlines()[0]}\n")
         print(describe_config(module), end="")
     else:
-        print(describe(get_record(args.model)), end="")
+        record = get_record(args.model)
+        for text in args.set or []:
+            target, value = _parse_assignment(text)
+            model, _, key = target.partition(".")
+            described = args.model.partition(":")[0]
+            if model != described or not key:
+                raise UsageError(
+                    f"describing {args.model}: --set needs {described}.PARAMETER=VALUE, got "
+                    f"{text!r}"
+                )
+            record = _changed(record, key, value)
+        print(describe(record), end="")
     return 0
+
+
+def _changed(record, key: str, value: str):
+    """``record`` with one --set change: a parameter, 'equation' or 'initial.VARIABLE'."""
+    if key == "equation":
+        return record.with_equation(value)
+    if key.startswith("initial."):
+        return record.with_initial(**{key.removeprefix("initial."): value})
+    return record.with_params(**{key: value})
+
+
+def _describe_result(directory: Path) -> str:
+    """What a saved result ran: its experiment, device and seed, each config field that differs
+    from its scale's default, and every neuron model as it ran, overrides applied."""
+    import json
+
+    from experiments import get_experiment
+    from experiments.build import resolve_neuron
+    from models.describe import describe
+
+    try:
+        config = json.loads((directory / "config.json").read_text())
+        module = get_experiment(config["experiment"])
+    except (OSError, ValueError, KeyError) as err:
+        raise UsageError(f"{directory} is not a readable result folder ({err})") from None
+    metrics_file = directory / "metrics.json"
+    scale = json.loads(metrics_file.read_text()).get("scale") if metrics_file.exists() else None
+    base = (scale or "").split(",")[0]  # "tiny, modified": tiny with changes
+    base = base if base in module.SCALES else "quick"
+    defaults = dataclasses.asdict(module.SCALES[base])
+    lines = [
+        f"result {directory.name} of {module.NAME}: device {config.get('device')}, seed "
+        f"{config.get('seed')}, scale {scale or 'unknown'}",
+        f"config fields that differ from the {base} scale's defaults:",
+    ]
+    differ = [key for key, value in defaults.items()
+              if key in config and _as_json(value) != config[key]]  # fmt: skip
+    lines += [f"  {key} = {config[key]!r}" for key in differ] or ["  (none)"]
+    names = config.get("neurons") or ([config["neuron"]] if config.get("neuron") else [])
+    overrides = tuple(tuple(override) for override in config.get("overrides", ()))
+    text = "\n".join(lines) + "\n"
+    for name in names:
+        text += "\n" + describe(resolve_neuron(name, overrides))
+    return text
+
+
+def _as_json(value):
+    """``value`` as config.json holds it (tuples as lists)."""
+    import json
+
+    return json.loads(json.dumps(value))
 
 
 class _HelpWithConfigFields(argparse.Action):
@@ -603,8 +667,14 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument(
         "model",
         metavar="NAME",
-        help="a model (lif, izhikevich:FS, pair_stdp, lif_eprop, ...) "
-        "or an experiment (song_stdp, ...)",
+        help="a model (lif, izhikevich:FS, pair_stdp, lif_eprop, ...), an experiment "
+        "(song_stdp, ...) or a saved result folder (results/<experiment>/<label>)",
+    )
+    describe.add_argument(
+        "--set",
+        action="append",
+        metavar="MODEL.PARAM=VALUE",
+        help="describe the model with this change, as run takes it",
     )
     describe.set_defaults(handler=_command_describe)
     return parser

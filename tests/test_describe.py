@@ -57,3 +57,31 @@ def test_report_writes_every_model_to_models_md(tmp_path):
     assert status == 0
     assert (tmp_path / "figures" / "models.md").read_text() == describe_all()
     assert describe_all().count("\n## ") == len(MODELS)
+
+
+def test_describe_shows_a_model_with_the_changes_run_would_make(capsys):
+    assert cli.main(["describe", "lif", "--set", "lif.tau_m=10*ms",
+                     "--set", "lif.initial.v=-60*mV"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "| `tau_m` | 10. ms |" in text and "initial values: `v = -60*mV`" in text
+    assert cli.main(["describe", "lif", "--set", "izhikevich.a=0.1/ms"]) == cli.EXIT_BAD_INPUT
+    assert "--set needs lif.PARAMETER=VALUE" in capsys.readouterr().err
+
+
+def test_describe_shows_what_a_saved_result_ran_with_its_overrides(tiny_results, tmp_path, capsys):
+    import json
+    import shutil
+
+    saved = tmp_path / "result"
+    shutil.copytree(tiny_results["neuron_comparison"], saved)
+    assert cli.main(["describe", str(saved)]) == 0
+    text = capsys.readouterr().out
+    assert f"result {saved.name} of neuron_comparison" in text and "(none)" in text
+    assert {"## lif", "## izhikevich", "## stdp_lif", "## adex"} <= set(text.splitlines())
+    config = json.loads((saved / "config.json").read_text())
+    config["overrides"] = [["lif", "tau_m", "10*ms"]]
+    (saved / "config.json").write_text(json.dumps(config))
+    assert cli.main(["describe", str(saved)]) == 0
+    text = capsys.readouterr().out
+    assert "overrides = [['lif', 'tau_m', '10*ms']]" in text
+    assert "| `tau_m` | 10. ms |" in text.split("## lif")[1].split("## ")[0]
