@@ -302,7 +302,7 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
         (dict(dataset="emulated_mnist"), "dataset_folder"),
         (dict(compare_mnist_folder="mnist"), "needs dataset=nmnist_folder"),
         (dict(neurons=("lif_cond",)), "lif_cond does not give the scales"),
-        (dict(neurons=("adex",)), "unknown neuron model"),
+        (dict(neurons=("hodgkin_huxley",)), "unknown neuron model"),
         (dict(n_neurons=1), "n_neurons at least 2"),
         (dict(frozen_gains=()), "frozen_gains"),
         (dict(sweep=((1.0, 2.0),)), "three positive multiples"),
