@@ -43,8 +43,9 @@ def pass_responses(config: dict, data: dict) -> list[dict]:
     counts = np.zeros((n_slots, n_e))
     np.add.at(counts, (slot_of_spike[in_presentation], data["spike_i"][in_presentation]), 1)
     out, first = [], 0
-    for name, slots, examples in zip(PASS_NAMES, data["pass_slots"], data["pass_examples"],
-                                     strict=True):  # fmt: skip
+    for name, slots, examples in zip(
+        PASS_NAMES, data["pass_slots"], data["pass_examples"], strict=True
+    ):
         span = slice(first, first + int(slots))
         example = data["slot_example"][span].astype(int)
         shown = data["slot_shown"][span].astype(int)
@@ -57,10 +58,15 @@ def pass_responses(config: dict, data: dict) -> list[dict]:
         responses[example[valid]] = counts[span][valid]
         presentations[example[valid]] = shown[valid]
         final_intensity[example[valid]] = intensity[valid]
-        out.append({
-            "name": name, "responses": responses, "presentations": presentations,
-            "intensity": final_intensity, "slot_counts": counts[span].sum(axis=1),
-        })  # fmt: skip
+        out.append(
+            {
+                "name": name,
+                "responses": responses,
+                "presentations": presentations,
+                "intensity": final_intensity,
+                "slot_counts": counts[span].sum(axis=1),
+            }
+        )
         first += int(slots)
     return out
 
@@ -70,10 +76,14 @@ def assign_classes(responses: np.ndarray, labels: np.ndarray) -> np.ndarray:
     answered (the released code leaves those unassigned)."""
     shown = ~np.isnan(responses[:, 0])
     responses, labels = responses[shown], labels[shown]
-    means = np.stack([
-        responses[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(responses.shape[1])
-        for c in range(N_CLASSES)
-    ])  # fmt: skip
+    means = np.stack(
+        [
+            responses[labels == c].mean(axis=0)
+            if np.any(labels == c)
+            else np.zeros(responses.shape[1])
+            for c in range(N_CLASSES)
+        ]
+    )
     assignment = np.argmax(means, axis=0)
     assignment[means.max(axis=0) <= 0] = -1
     return assignment
@@ -110,8 +120,10 @@ def theta_settling(theta_t_s: np.ndarray, theta: np.ndarray, training_s: float) 
     during = theta_t_s <= training_s
     t, mean = theta_t_s[during], theta[during].mean(axis=1)
     if len(t) < 4:
-        return {"rise_mV": float(mean[-1] - mean[0]) if len(t) else float("nan"),
-                "late_to_early_rate": float("nan")}  # fmt: skip
+        return {
+            "rise_mV": float(mean[-1] - mean[0]) if len(t) else float("nan"),
+            "late_to_early_rate": float("nan"),
+        }
     quarter = max(1, len(t) // 4)
     early = (mean[quarter] - mean[0]) / (t[quarter] - t[0])
     late = (mean[-1] - mean[-1 - quarter]) / (t[-1] - t[-1 - quarter])
@@ -127,10 +139,12 @@ def learning_split(config: dict, data: dict, tau_slow_s: float) -> dict:
     (``gate`` = exp(-interval / tau_slow)), so a neuron that fires once per presentation
     learns almost nothing while its input still depresses it."""
     start, end = data["initial_weights"], data["weights"]
-    correlation = np.array([
-        np.corrcoef(start[:, k], end[:, k])[0, 1] if np.std(end[:, k]) > 0 else 1.0
-        for k in range(end.shape[1])
-    ])  # fmt: skip
+    correlation = np.array(
+        [
+            np.corrcoef(start[:, k], end[:, k])[0, 1] if np.std(end[:, k]) > 0 else 1.0
+            for k in range(end.shape[1])
+        ]
+    )
     unlearned = correlation > UNLEARNED_CORRELATION
     training_end = float(data["pass_slots"][0] * data["slot_s"])
     during = data["spike_t_s"] < training_end
@@ -177,8 +191,11 @@ def evaluate(config: dict, data: dict) -> dict:
     examples = int(np.sum(data["pass_examples"]))
     split = learning_split(config, data, TAU_SLOW_S)
     # results saved before the control existed have no k-means predictions
-    kmeans = (float(np.mean(data["kmeans_test_prediction"] == truth))
-              if "kmeans_test_prediction" in data else float("nan"))  # fmt: skip
+    kmeans = (
+        float(np.mean(data["kmeans_test_prediction"] == truth))
+        if "kmeans_test_prediction" in data
+        else float("nan")
+    )
     metrics = {
         "accuracy": accuracy,
         "label_pass_accuracy": label_accuracy,
@@ -193,7 +210,7 @@ def evaluate(config: dict, data: dict) -> dict:
         "presentations_per_example": {
             p["name"]: float(p["presentations"][p["presentations"] > 0].mean())
             for p in (train, label, test)
-        },  # fmt: skip
+        },
         "test_spikes_per_example": float(test_spikes.mean()),
         "receptive_field_class_correlation": likeness,
         "initial_weights_class_correlation": likeness_initial,
@@ -205,8 +222,11 @@ def evaluate(config: dict, data: dict) -> dict:
         "learning_split": split,
         "theta_percentiles_mV": np.percentile(data["final_theta_mV"], [10, 50, 90]).tolist(),
     }
-    paper_protocol = (config["dataset"] == "mnist_folder" and config["n_train"] >= 60000
-                      and config["n_test"] >= 10000)  # fmt: skip
+    paper_protocol = (
+        config["dataset"] == "mnist_folder"
+        and config["n_train"] >= 60000
+        and config["n_test"] >= 10000
+    )
     paper = PAPER_ACCURACY.get(n_e)
     metrics["targets"] = [
         target(
@@ -218,7 +238,7 @@ def evaluate(config: dict, data: dict) -> dict:
             if paper_protocol and paper
             else "≥ 0.5 (chance 0.1)",
             (accuracy >= paper - 0.005 if paper else None) if paper_protocol else accuracy >= 0.5,
-        ),  # fmt: skip
+        ),
         target(
             "D1b",
             f"control: {n_e} k-means centroids of the training images as prototypes, labelled "
@@ -243,7 +263,7 @@ def evaluate(config: dict, data: dict) -> dict:
             bool(theta["rise_mV"] > 0 and theta["late_to_early_rate"] < 0.5)
             if not np.isnan(theta["late_to_early_rate"])
             else None,
-        ),  # fmt: skip
+        ),
         target(
             "D4",
             "test examples with no spike, and below min_spikes after every re-presentation",
@@ -276,7 +296,7 @@ def evaluate(config: dict, data: dict) -> dict:
                 split["unlearned_neurons"],
                 *split["spikes_per_active_slot"],
                 *split["slow_trace_gate"],
-            ],  # fmt: skip
+            ],
             "diagnostic (why a neuron does not learn)",
             None,
         ),
@@ -298,15 +318,17 @@ def _released_theta_target(config: dict, percentiles: list, paper_protocol: bool
     released = RELEASED_THETA_PERCENTILES_MV.get(config["n_excitatory"])
     if released is None or not paper_protocol:
         return []
-    return [target(
-        "D9",
-        f"thresholds θ after training, 10th / 50th / 90th percentile (mV), against the "
-        f"authors' released trained network of {config['n_excitatory']} neurons "
-        f"({' / '.join(f'{value:.1f}' for value in released)}; three passes over MNIST)",
-        percentiles,
-        "each within 2 mV of the released network's",
-        bool(np.all(np.abs(np.subtract(percentiles, released)) <= 2.0)),
-    )]  # fmt: skip
+    return [
+        target(
+            "D9",
+            f"thresholds θ after training, 10th / 50th / 90th percentile (mV), against the "
+            f"authors' released trained network of {config['n_excitatory']} neurons "
+            f"({' / '.join(f'{value:.1f}' for value in released)}; three passes over MNIST)",
+            percentiles,
+            "each within 2 mV of the released network's",
+            bool(np.all(np.abs(np.subtract(percentiles, released)) <= 2.0)),
+        )
+    ]
 
 
 def plot_receptive_fields(config: dict, data: dict):
@@ -320,16 +342,18 @@ def plot_receptive_fields(config: dict, data: dict):
     assignment = assign_classes(label["responses"], data["train_labels"][: config["n_label"]])
     columns = int(np.ceil(np.sqrt(n_e)))
     rows = int(np.ceil(n_e / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(0.75 * columns, 0.8 * rows),
-                             layout="constrained", squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(0.75 * columns, 0.8 * rows), layout="constrained", squeeze=False
+    )
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k < n_e:
             ax.imshow(weights[:, k].reshape(28, 28), cmap="hot_r", vmin=0)
             ax.set_title("–" if assignment[k] < 0 else str(assignment[k]), fontsize=6, pad=1)
     examples = config["n_train"] * config["train_epochs"]
-    fig.suptitle(f"Diehl & Cook: afferent weights of {n_e} neurons after {examples} examples "
-                 "(title: class)")  # fmt: skip
+    fig.suptitle(
+        f"Diehl & Cook: afferent weights of {n_e} neurons after {examples} examples (title: class)"
+    )
     return fig
 
 
@@ -346,8 +370,9 @@ def plot_thresholds(config: dict, data: dict):
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
     examples = t[during] / slot_s
     quartiles = np.percentile(theta[during], [25, 50, 75], axis=1)
-    left.fill_between(examples, quartiles[0], quartiles[2], color="C0", alpha=0.3,
-                      label="quartiles over neurons")  # fmt: skip
+    left.fill_between(
+        examples, quartiles[0], quartiles[2], color="C0", alpha=0.3, label="quartiles over neurons"
+    )
     left.plot(examples, quartiles[1], color="C0", label="median")
     left.set_xlabel("training slot (example presentations)")
     left.set_ylabel("θ − θ₀ (mV)")
@@ -367,14 +392,35 @@ def plot_accuracy(config: dict, data: dict):
     metrics = evaluate(config, data)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     sizes = sorted(PAPER_ACCURACY)
-    left.plot(sizes, [PAPER_ACCURACY[n] for n in sizes], "o--", color="0.4",
-              label="Diehl & Cook 2015 (MNIST)")  # fmt: skip
-    left.plot(list(BINDSNET_ACCURACY), list(BINDSNET_ACCURACY.values()), "s", color="0.6",
-              label="BindsNET port (MNIST)")  # fmt: skip
-    left.plot([config["n_excitatory"]], [metrics["accuracy"]], "*", color="C3", ms=12,
-              label=f"this run ({config['dataset']}, {config['n_train']} examples)")  # fmt: skip
-    left.plot([config["n_excitatory"]], [metrics["kmeans_accuracy"]], "D", color="C0",
-              label="k-means prototypes, same data and N_e")  # fmt: skip
+    left.plot(
+        sizes,
+        [PAPER_ACCURACY[n] for n in sizes],
+        "o--",
+        color="0.4",
+        label="Diehl & Cook 2015 (MNIST)",
+    )
+    left.plot(
+        list(BINDSNET_ACCURACY),
+        list(BINDSNET_ACCURACY.values()),
+        "s",
+        color="0.6",
+        label="BindsNET port (MNIST)",
+    )
+    left.plot(
+        [config["n_excitatory"]],
+        [metrics["accuracy"]],
+        "*",
+        color="C3",
+        ms=12,
+        label=f"this run ({config['dataset']}, {config['n_train']} examples)",
+    )
+    left.plot(
+        [config["n_excitatory"]],
+        [metrics["kmeans_accuracy"]],
+        "D",
+        color="C0",
+        label="k-means prototypes, same data and N_e",
+    )
     left.axhline(0.1, color="C3", lw=0.8, ls=":", label="chance")
     left.set_xscale("log")
     left.set_xlabel("excitatory neurons N_e")

@@ -102,13 +102,28 @@ def _halves_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
     rises = all(first > 0 for first, _ in changes.values())
     pattern = changes["lif"][1] >= 0 > changes["stdp_lif"][1]
     return [
-        target("P8e", "two halves: Brian2 e^t = numpy reference (max |diff|)", worst, "< 1e-9",
-               worst < 1e-9),
-        target("P8f", "two halves, Σe change in pre→post half (LIF, STDP-LIF)",
-               [changes["lif"][0], changes["stdp_lif"][0]], "> 0 for both", rises),
-        target("P8g", "two halves, Σe change in post→pre half (LIF, STDP-LIF)",
-               [changes["lif"][1], changes["stdp_lif"][1]], "LIF ≥ 0, STDP-LIF < 0", pattern),
-    ]  # fmt: skip
+        target(
+            "P8e",
+            "two halves: Brian2 e^t = numpy reference (max |diff|)",
+            worst,
+            "< 1e-9",
+            worst < 1e-9,
+        ),
+        target(
+            "P8f",
+            "two halves, Σe change in pre→post half (LIF, STDP-LIF)",
+            [changes["lif"][0], changes["stdp_lif"][0]],
+            "> 0 for both",
+            rises,
+        ),
+        target(
+            "P8g",
+            "two halves, Σe change in post→pre half (LIF, STDP-LIF)",
+            [changes["lif"][1], changes["stdp_lif"][1]],
+            "LIF ≥ 0, STDP-LIF < 0",
+            pattern,
+        ),
+    ]
 
 
 def izhikevich_reference(config: dict, data: dict) -> dict:
@@ -142,23 +157,51 @@ def _izhikevich_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
         eps_u[:, spike + 1], decay * eps_u[:, spike], rtol=1e-12, atol=0
     )
     bounded = float(np.max(np.abs(data["izhikevich_eps"])))
-    metrics["izhikevich"] = {"peak": peak, "peak_lag_ms": peak_lag, "post_pre_max": post_pre,
-                             "tail_min": tail, "max_abs_eps_v": bounded}  # fmt: skip
+    metrics["izhikevich"] = {
+        "peak": peak,
+        "peak_lag_ms": peak_lag,
+        "post_pre_max": post_pre,
+        "tail_min": tail,
+        "max_abs_eps_v": bounded,
+    }
     return [
-        target("P8h", "Izhikevich: Brian2 window = numpy map (max relative diff)", relative,
-               "< 1e-9", relative < 1e-9),
-        target("P8i", "Izhikevich LTP lobe: peak Σe, at lag (ms)", [peak, peak_lag],
-               "≈ 9.0 at 4 ms (drive not standardised); lag in 1–8 ms", 1 <= peak_lag <= 8),
-        target("P8j", "Izhikevich post→pre (lag ≤ 0): max |Σe|", post_pre,
-               "≈ +0.005; < 5 % of peak", post_pre < 0.05 * peak),
-        target("P8k", "Izhikevich tail (lag ≥ 15 ms): min Σe", tail,
-               "≈ −0.13 (1.5 % of peak); negative, < 5 % of peak",
-               tail < 0 and abs(tail) < 0.05 * peak),
-        target("P8l", "Izhikevich at the post spike: eps^v keeps only −dt·eps^u, eps^u only "
-               "decays; max |eps^v|",
-               ["yes" if wiped and kept else "no", bounded], "yes; bounded at dt = 0.5 ms",
-               wiped and kept and bounded < 1e3),
-    ]  # fmt: skip
+        target(
+            "P8h",
+            "Izhikevich: Brian2 window = numpy map (max relative diff)",
+            relative,
+            "< 1e-9",
+            relative < 1e-9,
+        ),
+        target(
+            "P8i",
+            "Izhikevich LTP lobe: peak Σe, at lag (ms)",
+            [peak, peak_lag],
+            "≈ 9.0 at 4 ms (drive not standardised); lag in 1–8 ms",
+            1 <= peak_lag <= 8,
+        ),
+        target(
+            "P8j",
+            "Izhikevich post→pre (lag ≤ 0): max |Σe|",
+            post_pre,
+            "≈ +0.005; < 5 % of peak",
+            post_pre < 0.05 * peak,
+        ),
+        target(
+            "P8k",
+            "Izhikevich tail (lag ≥ 15 ms): min Σe",
+            tail,
+            "≈ −0.13 (1.5 % of peak); negative, < 5 % of peak",
+            tail < 0 and abs(tail) < 0.05 * peak,
+        ),
+        target(
+            "P8l",
+            "Izhikevich at the post spike: eps^v keeps only −dt·eps^u, eps^u only "
+            "decays; max |eps^v|",
+            ["yes" if wiped and kept else "no", bounded],
+            "yes; bounded at dt = 0.5 ms",
+            wiped and kept and bounded < 1e3,
+        ),
+    ]
 
 
 def plot_izhikevich(config: dict, data: dict):
@@ -206,17 +249,25 @@ def plot_two_halves(config: dict, data: dict):
     import matplotlib.pyplot as plt
 
     models = ("lif", "stdp_lif")
-    rows = (("v", "v (threshold 1)"), ("eps", "ε (eligibility vector)"),
-            ("psi", "ψ / h (pseudo-derivative)"), ("trace", "e (eligibility trace)"),
-            ("trace_sum", "Σ e (running)"))  # fmt: skip
+    rows = (
+        ("v", "v (threshold 1)"),
+        ("eps", "ε (eligibility vector)"),
+        ("psi", "ψ / h (pseudo-derivative)"),
+        ("trace", "e (eligibility trace)"),
+        ("trace_sum", "Σ e (running)"),
+    )
     fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(11, 9), sharex=True, layout="constrained")
     steps = np.arange(len(data["halves_lif_v"]))
     mid = len(steps) // 2
     for column, model in enumerate(models):
         ax = axes[0, column]
         post = steps[data[f"halves_{model}_z"] > 0.5]
-        ax.eventplot([data["halves_pre_steps"], post], colors=["C0", "C3"], lineoffsets=[1, 0],
-                     linelengths=0.8)  # fmt: skip
+        ax.eventplot(
+            [data["halves_pre_steps"], post],
+            colors=["C0", "C3"],
+            lineoffsets=[1, 0],
+            linelengths=0.8,
+        )
         ax.set_yticks([1, 0], ["pre i", "post j"])
         ax.set_title(model.replace("_", " ").upper().replace("STDP LIF", "STDP-LIF"))
         for row, (variable, label) in enumerate(rows, start=1):

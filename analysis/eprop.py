@@ -205,8 +205,9 @@ def _learning_signal(z: np.ndarray, target_steps, kappa: float) -> np.ndarray:
     return _leaky(z, kappa) - _leaky(target, kappa)
 
 
-def rate_regulariser(e: np.ndarray, n_spikes: float, trial_s: float, c_reg: float,
-                     f_target_hz: float) -> np.ndarray:  # fmt: skip
+def rate_regulariser(
+    e: np.ndarray, n_spikes: float, trial_s: float, c_reg: float, f_target_hz: float
+) -> np.ndarray:
     """c_reg (f - f_target) sum_t max(e^t, 0) per synapse: above the target rate it never
     raises a weight, whatever the sign of the model's eligibility."""
     return c_reg * (n_spikes / trial_s - f_target_hz) * np.clip(e, 0, None).sum(axis=0)
@@ -262,8 +263,9 @@ def train_reference(
         if learning_signal == "rectified":
             terms[(signal[:, None] > 0) & (filtered < 0)] = 0.0
         n_spikes = run["z"].sum()
-        gradient = terms.sum(axis=0) + rate_regulariser(run["e"], n_spikes, trial_s, c_reg,
-                                                        f_target_hz)  # fmt: skip
+        gradient = terms.sum(axis=0) + rate_regulariser(
+            run["e"], n_spikes, trial_s, c_reg, f_target_hz
+        )
         if optimizer == "adam":
             moment1 = beta1 * moment1 + (1 - beta1) * gradient
             moment2 = beta2 * moment2 + (1 - beta2) * gradient**2

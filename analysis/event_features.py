@@ -689,8 +689,13 @@ def plot_controls_and_sweep(config: dict, data: dict):
     axes = np.atleast_1d(axes)
     ax = axes[0]
     gains = [layer["gain"] for layer in result["frozen"]]
-    ax.plot(gains, [layer["linear_readout"] for layer in result["frozen"]], "o-", color="0.4",
-            label="frozen random, linear readout")  # fmt: skip
+    ax.plot(
+        gains,
+        [layer["linear_readout"] for layer in result["frozen"]],
+        "o-",
+        color="0.4",
+        label="frozen random, linear readout",
+    )
     ax.axhline(result["stdp"]["linear_readout"], color="C0", label="STDP (gain ×1), linear")
     ax.axhline(0.1, color="C3", lw=0.8, ls="--", label="chance")
     ax.set_xscale("log", base=2)
@@ -698,8 +703,9 @@ def plot_controls_and_sweep(config: dict, data: dict):
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     spikes = ax.twinx()
-    spikes.plot(gains, [layer["spikes_per_sample"] for layer in result["frozen"]], "s--",
-                color="C2", ms=4)  # fmt: skip
+    spikes.plot(
+        gains, [layer["spikes_per_sample"] for layer in result["frozen"]], "s--", color="C2", ms=4
+    )
     spikes.axhline(result["stdp"]["spikes_per_sample"], color="C2", lw=0.8, ls=":")
     spikes.set_ylabel("spikes per sample (frozen ■, STDP ⋯)", color="C2")
     ax.legend(frameon=False, fontsize=7, loc="upper left")
@@ -707,11 +713,21 @@ def plot_controls_and_sweep(config: dict, data: dict):
     if has_sweep:
         ax = axes[1]
         points = [
-            (f"threshold ×{p['threshold']:.2g}, τ+ ×{p['tau_ratio']:.2g}, rate ×{p['rate']:.2g}",
-             p["linear_readout"], "0.55", p["spikes_per_sample"])
+            (
+                f"threshold ×{p['threshold']:.2g}, τ+ ×{p['tau_ratio']:.2g}, rate ×{p['rate']:.2g}",
+                p["linear_readout"],
+                "0.55",
+                p["spikes_per_sample"],
+            )
             for p in result["sweep"]
-        ] + [("the rules' setting", result["stdp"]["linear_readout"], "C0",
-              result["stdp"]["spikes_per_sample"])]  # fmt: skip
+        ] + [
+            (
+                "the rules' setting",
+                result["stdp"]["linear_readout"],
+                "C0",
+                result["stdp"]["spikes_per_sample"],
+            )
+        ]
         points.sort(key=lambda point: point[1])
         ax.barh(np.arange(len(points)), [p[1] for p in points], color=[p[2] for p in points])
         for row, (_, accuracy, _, spikes) in enumerate(points):

@@ -124,8 +124,11 @@ def render_all(
                         written.append(path)
                     plt.close(fig)
             # runs published beside the reference one (stdplab report --publish) stay
-            sections += [(name, text) for name, text in earlier.items()
-                         if name.startswith(experiment + PUBLISHED)]  # fmt: skip
+            sections += [
+                (name, text)
+                for name, text in earlier.items()
+                if name.startswith(experiment + PUBLISHED)
+            ]
     write_atomic(report, render(sections, references.PENDING_TARGETS, configuration))
     written.append(report)
     return written, kept

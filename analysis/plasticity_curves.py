@@ -24,9 +24,16 @@ def window_closed_form(config: dict, data: dict, lags_s, bounds: str) -> np.ndar
     """Closed-form weight change after the window protocol at ``lags_s`` for one scheme."""
     tau_plus, tau_minus, a_plus, a_minus, w_max = data["window_params"]
     final = pair_protocol_final_weight(
-        lags_s, config["window_pairs"], a_plus, a_minus, tau_plus, tau_minus,
-        bounds=bounds, w0=config["w0"], w_max=w_max,
-    )  # fmt: skip
+        lags_s,
+        config["window_pairs"],
+        a_plus,
+        a_minus,
+        tau_plus,
+        tau_minus,
+        bounds=bounds,
+        w0=config["w0"],
+        w_max=w_max,
+    )
     return final - config["w0"]
 
 

@@ -155,8 +155,11 @@ def publish_section(report: Path, heading: str, metrics: dict, note: str) -> Non
         text = text[:start] + section + text[end:]
     else:
         experiment = heading.split(PUBLISHED, 1)[0]
-        family = [name for name in sections
-                  if name == experiment or name.startswith(experiment + PUBLISHED)]  # fmt: skip
+        family = [
+            name
+            for name in sections
+            if name == experiment or name.startswith(experiment + PUBLISHED)
+        ]
         if family:
             at = span(family[-1])[1]
         else:

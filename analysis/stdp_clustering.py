@@ -300,7 +300,7 @@ def evaluate(config: dict, data: dict) -> dict:
                         "not falling"
                         if min(nmis) >= nmis[0]
                         else f"falls to {min(nmis):.2f} from {nmis[0]:.2f}",
-                    ],  # fmt: skip
+                    ],
                     f"≥ {floor} from epoch 1, not falling (issue target)",
                     bool(min(nmis) >= floor and min(nmis) >= nmis[0]) if n == 1797 else None,
                 )
@@ -330,8 +330,12 @@ def plot_clustering_comparison(config: dict, data: dict):
 
     d1 = _d1(config, data)
     sizes = list(d1)
-    panels = (("nmi", "NMI"), ("acc", "cluster accuracy"), ("ari", "ARI"),
-              ("size_entropy", "cluster-size entropy / log K"))  # fmt: skip
+    panels = (
+        ("nmi", "NMI"),
+        ("acc", "cluster accuracy"),
+        ("ari", "ARI"),
+        ("size_entropy", "cluster-size entropy / log K"),
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(13, 3.6), layout="constrained")
     width = 0.38
     for ax, (key, title) in zip(axes, panels, strict=True):
@@ -381,9 +385,13 @@ def plot_pseudo_label_epochs(config: dict, data: dict):
         axes[3].plot(epochs, [m["size_entropy"] for m in result["per_epoch"]], "o-", color=color)
         silent = [m["silent_samples"] / len(data["order"]) for m in result["per_epoch"]]
         axes[4].plot(epochs, silent, "o-", color=color)
-    titles = ("NMI(pseudo-labels, truth)", "NMI(epoch e, epoch e − 1)",
-              "linear probe of the body (test acc.)", "cluster-size entropy / log K",
-              "silent samples (fraction)")  # fmt: skip
+    titles = (
+        "NMI(pseudo-labels, truth)",
+        "NMI(epoch e, epoch e − 1)",
+        "linear probe of the body (test acc.)",
+        "cluster-size entropy / log K",
+        "silent samples (fraction)",
+    )
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")

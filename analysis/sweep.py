@@ -138,8 +138,9 @@ def plot_metric(rows: list[dict], axes: list[tuple[str, list[str]]], metric: str
         means = [np.mean(by_x[x]) for x in xs]
         spreads = [np.std(by_x[x]) if len(by_x[x]) > 1 else 0.0 for x in xs]
         label = ", ".join(f"{name}={v}" for (name, _), v in zip(others, group, strict=True))
-        ax.errorbar(xs, means, yerr=spreads, color=colour, marker="o", capsize=3,
-                    label=label or None)  # fmt: skip
+        ax.errorbar(
+            xs, means, yerr=spreads, color=colour, marker="o", capsize=3, label=label or None
+        )
         for x in xs:
             ax.scatter([x] * len(by_x[x]), by_x[x], color=colour, s=9, alpha=0.45, zorder=3)
     ax.set_xticks(positions, x_values)

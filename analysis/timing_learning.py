@@ -144,8 +144,11 @@ def reference_check(
         upsampled = np.zeros((round(config["trial_ms"] / step), pre.shape[1]))
         upsampled[:: round(config["dt_ms"] / step)] = pre
         pre = upsampled
-        options = dict(d=config["izhikevich_d"], dt_step=step,
-                       trace_growth=config.get("izhikevich_trace_growth", "exact"))  # fmt: skip
+        options = dict(
+            d=config["izhikevich_d"],
+            dt_step=step,
+            trace_growth=config.get("izhikevich_trace_growth", "exact"),
+        )
     else:
         scale = 1.0
         options = dict(
@@ -300,12 +303,19 @@ def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
     if plain:
         # the claim of the abstract: STDP-LIF *can* learn timings, under a stated convention
         def meets(info):
-            return (info["reached_success"] >= CLAIM_REACHED * info["runs"]
-                    and info["runaways"] <= CLAIM_RUNAWAYS)  # fmt: skip
+            return (
+                info["reached_success"] >= CLAIM_REACHED * info["runs"]
+                and info["runaways"] <= CLAIM_RUNAWAYS
+            )
 
-        best = max(plain, key=lambda label: (meets(variants[label]),
-                                             variants[label]["reached_success"],
-                                             -variants[label]["runaways"]))  # fmt: skip
+        best = max(
+            plain,
+            key=lambda label: (
+                meets(variants[label]),
+                variants[label]["reached_success"],
+                -variants[label]["runaways"],
+            ),
+        )
         grid = [
             f"{label.removeprefix('stdp_lif_')}: {variants[label]['reached_success']}/"
             f"{variants[label]['runs']} reached, {variants[label]['runaways']} ran away"
@@ -372,9 +382,14 @@ def _panels(variants: int, rows_per_variant: int, height: float, **shared):
 
     columns = min(variants, PANELS_PER_ROW)
     blocks = -(-variants // columns)
-    fig, axes = plt.subplots(blocks * rows_per_variant, columns, squeeze=False,
-                             figsize=(3.6 * columns, height * blocks), layout="constrained",
-                             **shared)  # fmt: skip
+    fig, axes = plt.subplots(
+        blocks * rows_per_variant,
+        columns,
+        squeeze=False,
+        figsize=(3.6 * columns, height * blocks),
+        layout="constrained",
+        **shared,
+    )
     per_variant = []
     for index in range(blocks * columns):
         block, column = divmod(index, columns)

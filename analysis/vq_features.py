@@ -231,9 +231,11 @@ def evaluate(config: dict, data: dict) -> dict:
         metrics["layers"][label] = result
         if f"{dataset}_{k}" not in metrics["baselines"]:
             metrics["baselines"][f"{dataset}_{k}"] = baselines(
-                data[f"{dataset}_train_patches"], data[f"{dataset}_test_patches"], k,
+                data[f"{dataset}_train_patches"],
+                data[f"{dataset}_test_patches"],
+                k,
                 config["seed"],
-            )  # fmt: skip
+            )
         if competition != first or replica != 0:
             continue
         winners = result["winners_per_step_end_of_training"]
@@ -386,8 +388,13 @@ def plot_receptive_fields(config: dict, data: dict):
     shown = [(dataset, max(sizes_of(config, dataset))) for dataset in config["datasets"]]
     n = config["snapshots"]
     picks = sorted({0, 1, n // 2, n})
-    fig, axes = plt.subplots(len(shown), len(picks), figsize=(3 * len(picks), 3.1 * len(shown)),
-                             layout="constrained", squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(shown),
+        len(picks),
+        figsize=(3 * len(picks), 3.1 * len(shown)),
+        layout="constrained",
+        squeeze=False,
+    )
     per_snapshot = config["n_train"] // n
     for row, (dataset, k) in enumerate(shown):
         snapshots = data[f"{label_of(dataset, k, competition, 0)}_snapshots"]
@@ -401,8 +408,10 @@ def plot_receptive_fields(config: dict, data: dict):
                 ax.imshow(image, cmap="gray_r", vmin=0, vmax=limit, interpolation="nearest")
             ax.set_title(f"{dataset}, K = {k}: {pick * per_snapshot} patches", fontsize=9)
             ax.axis("off")
-    fig.suptitle(f"VQ-STDP receptive fields over training, {competition} competition "
-                 "(natural: ON − OFF, red = ON)")  # fmt: skip
+    fig.suptitle(
+        f"VQ-STDP receptive fields over training, {competition} competition "
+        "(natural: ON − OFF, red = ON)"
+    )
     return fig
 
 
@@ -421,27 +430,53 @@ def plot_reconstruction(config: dict, data: dict):
         marker = markers[dataset]
         for competition in config["competitions"]:
             rows = metrics["competitions"][f"{dataset}_{competition}"]
-            axes[0].errorbar(ks, [rows[str(k)]["nmse_mean"] for k in ks],
-                             yerr=[np.nan_to_num(rows[str(k)]["nmse_sd"]) for k in ks],
-                             marker=marker, color=colors[competition], capsize=3,
-                             label=f"VQ-STDP {competition}, {dataset}")  # fmt: skip
+            axes[0].errorbar(
+                ks,
+                [rows[str(k)]["nmse_mean"] for k in ks],
+                yerr=[np.nan_to_num(rows[str(k)]["nmse_sd"]) for k in ks],
+                marker=marker,
+                color=colors[competition],
+                capsize=3,
+                label=f"VQ-STDP {competition}, {dataset}",
+            )
             if competition == first:
-                axes[0].plot(ks, [rows[str(k)]["nearest_prototype_nmse_mean"] for k in ks],
-                             marker=marker, color=colors[competition], linestyle=":",
-                             label=f"its prototypes, exact winner, {dataset}")  # fmt: skip
+                axes[0].plot(
+                    ks,
+                    [rows[str(k)]["nearest_prototype_nmse_mean"] for k in ks],
+                    marker=marker,
+                    color=colors[competition],
+                    linestyle=":",
+                    label=f"its prototypes, exact winner, {dataset}",
+                )
         if frozen_label(dataset, ks[0]) in metrics["layers"]:
-            axes[0].plot(ks, [metrics["layers"][frozen_label(dataset, k)]["vq_stdp"]["nmse"]
-                              for k in ks], marker=marker, color="0.5", linestyle="-.",
-                         label=f"frozen starting prototypes, {dataset}")  # fmt: skip
+            axes[0].plot(
+                ks,
+                [metrics["layers"][frozen_label(dataset, k)]["vq_stdp"]["nmse"] for k in ks],
+                marker=marker,
+                color="0.5",
+                linestyle="-.",
+                label=f"frozen starting prototypes, {dataset}",
+            )
         for method, color in (("kmeans", "C1"), ("pca", "C2")):
             values = [metrics["baselines"][f"{dataset}_{k}"][method]["nmse"] for k in ks]
-            axes[0].plot(ks, values, marker=marker, color=color, linestyle="--",
-                         label=f"{method}, {dataset}")  # fmt: skip
+            axes[0].plot(
+                ks, values, marker=marker, color=color, linestyle="--", label=f"{method}, {dataset}"
+            )
         rows = [metrics["layers"][label_of(dataset, k, first, 0)] for k in ks]
-        axes[1].plot(ks, [r["sparsity"]["active_fraction"] for r in rows], marker=marker,
-                     color="C0", label=f"active fraction, {dataset}")  # fmt: skip
-        axes[1].plot(ks, [r["sparsity"]["treves_rolls"] for r in rows], marker=marker,
-                     color="C3", label=f"Treves-Rolls, {dataset}")  # fmt: skip
+        axes[1].plot(
+            ks,
+            [r["sparsity"]["active_fraction"] for r in rows],
+            marker=marker,
+            color="C0",
+            label=f"active fraction, {dataset}",
+        )
+        axes[1].plot(
+            ks,
+            [r["sparsity"]["treves_rolls"] for r in rows],
+            marker=marker,
+            color="C3",
+            label=f"Treves-Rolls, {dataset}",
+        )
         for k in ks:
             theta = data[f"{label_of(dataset, k, first, 0)}_theta"][: config["n_train"]]
             axes[2].plot(np.arange(len(theta)), theta, label=f"{dataset}, K = {k}")

@@ -21,11 +21,13 @@ def machine() -> dict:
         if line.startswith("MemTotal")
     )
     model = next(
-        (line.split(":", 1)[1].strip()
-         for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
-    )  # fmt: skip
+    )
     return {"cpu": model, "cpus": len(os.sched_getaffinity(0)), "memory_gib": memory_kib / 2**20}
 
 
@@ -47,8 +49,12 @@ def figure(path: Path, ncols: int = 1, width: float = 3.5):
 
 def finish(name: str, payload: dict, output: Path, draw, seed: int, device="cpp_standalone"):
     """Add machine and provenance, write ``output/NAME.json`` and ``NAME.png`` atomically."""
-    payload = {"benchmark": name, **payload, "machine": machine(),
-               "provenance": provenance(device, seed=seed)}  # fmt: skip
+    payload = {
+        "benchmark": name,
+        **payload,
+        "machine": machine(),
+        "provenance": provenance(device, seed=seed),
+    }
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / f"{name}.json", json.dumps(payload, indent=2) + "\n")
     draw(output / f"{name}.png")
@@ -65,5 +71,11 @@ def rates_figure(path: Path, rates: dict, label: str) -> None:
         ax.set(xscale="log", xlabel=label, xlim=(left, None))
         ax.invert_yaxis()
         for y, name in enumerate(names):
-            ax.annotate(f"{rates[name]:.3g}", (rates[name], y), xytext=(3, 0),
-                        textcoords="offset points", va="center", fontsize="small")  # fmt: skip
+            ax.annotate(
+                f"{rates[name]:.3g}",
+                (rates[name], y),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="small",
+            )

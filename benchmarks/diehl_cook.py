@@ -31,9 +31,14 @@ from bench_harness import finish, rates_figure  # noqa: E402
 
 
 def _config(examples: int, n_excitatory: int):
-    return dataclasses.replace(diehl_cook.SCALES["quick"], n_excitatory=n_excitatory,
-                               n_train=examples, n_label=1, n_test=1,
-                               repeat_allowance=0.0)  # fmt: skip
+    return dataclasses.replace(
+        diehl_cook.SCALES["quick"],
+        n_excitatory=n_excitatory,
+        n_train=examples,
+        n_label=1,
+        n_test=1,
+        repeat_allowance=0.0,
+    )
 
 
 def compiled(config, build_dir: Path) -> dict:
@@ -44,8 +49,11 @@ def compiled(config, build_dir: Path) -> dict:
     with simulation("cpp_standalone", build_dir) as sim:
         net, phases, _ = diehl_cook.build_network(config, *images)
         sim.run_phases(net, phases)
-    return {"examples": config.n_train, "simulation_s": sim.run_seconds,
-            "with_build_s": time.perf_counter() - started}  # fmt: skip
+    return {
+        "examples": config.n_train,
+        "simulation_s": sim.run_seconds,
+        "with_build_s": time.perf_counter() - started,
+    }
 
 
 def python_loop(config, runtime_target: str) -> dict:
@@ -88,10 +96,13 @@ def main(argv=None) -> dict:
     for n_e in sizes:
         with tempfile.TemporaryDirectory() as scratch:
             build = Path(scratch) / "build"
-            fast = _repeated(functools.partial(compiled, _config(args.examples, n_e), build),
-                             args.repeats)  # fmt: skip
-        slow = _repeated(functools.partial(python_loop, _config(args.loop_examples, n_e),
-                                           args.runtime_target), args.repeats)  # fmt: skip
+            fast = _repeated(
+                functools.partial(compiled, _config(args.examples, n_e), build), args.repeats
+            )
+        slow = _repeated(
+            functools.partial(python_loop, _config(args.loop_examples, n_e), args.runtime_target),
+            args.repeats,
+        )
         per_example = {
             "compiled, simulation": [r["simulation_s"] / r["examples"] for r in fast],
             "compiled, with build": [r["with_build_s"] / r["examples"] for r in fast],
@@ -109,9 +120,13 @@ def main(argv=None) -> dict:
         loop = median[f"runtime loop ({args.runtime_target})"]
         cases[n_e]["ratio_simulation"] = loop / median["compiled, simulation"]
         cases[n_e]["ratio_with_build"] = loop / median["compiled, with build"]
-        print(f"N_e = {n_e}: " + ", ".join(f"{way} {s:.4f} s/example" for way, s in median.items())
-              + f"; ratio {cases[n_e]['ratio_simulation']:.0f}x (simulation), "
-              f"{cases[n_e]['ratio_with_build']:.0f}x (with the build)", flush=True)  # fmt: skip
+        print(
+            f"N_e = {n_e}: "
+            + ", ".join(f"{way} {s:.4f} s/example" for way, s in median.items())
+            + f"; ratio {cases[n_e]['ratio_simulation']:.0f}x (simulation), "
+            f"{cases[n_e]['ratio_with_build']:.0f}x (with the build)",
+            flush=True,
+        )
     largest = cases[max(sizes)]
     rates = {way: 1 / s["median"] for way, s in largest["seconds_per_example"].items()}
     result = {

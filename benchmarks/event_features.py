@@ -29,9 +29,16 @@ DATA_CACHE = Path("build/data")  # the emulated samples, shared with `stdplab ru
 
 def _config(samples: int, neurons: int):
     """The issue's network: one LIF STDP layer and one frozen control, no sweep."""
-    return dataclasses.replace(event_features.SCALES["quick"], n_train=samples, n_test=1,
-                               n_neurons=neurons, neurons=("lif",), frozen_gains=(1.0,),
-                               sweep=(), oracle=False)  # fmt: skip
+    return dataclasses.replace(
+        event_features.SCALES["quick"],
+        n_train=samples,
+        n_test=1,
+        n_neurons=neurons,
+        neurons=("lif",),
+        frozen_gains=(1.0,),
+        sweep=(),
+        oracle=False,
+    )
 
 
 def compiled(config, build_dir: Path) -> dict:
@@ -91,10 +98,17 @@ def main(argv=None) -> dict:
     print(f"event-feature training, {result['network']}")
     for name, rate in rates.items():
         print(f"  {name:22s} {rate:8.1f} samples/s")
-    print(f"  ratio: {result['ratio_simulation']:.0f}x (simulation), "
-          f"{result['ratio_with_build']:.0f}x (with the build)")  # fmt: skip
-    return finish("event_features", result, args.output, seed=_config(1, 1).seed,
-                  draw=lambda path: rates_figure(path, rates, "training samples / s"))  # fmt: skip
+    print(
+        f"  ratio: {result['ratio_simulation']:.0f}x (simulation), "
+        f"{result['ratio_with_build']:.0f}x (with the build)"
+    )
+    return finish(
+        "event_features",
+        result,
+        args.output,
+        seed=_config(1, 1).seed,
+        draw=lambda path: rates_figure(path, rates, "training samples / s"),
+    )
 
 
 if __name__ == "__main__":

@@ -113,8 +113,10 @@ def models(n_inputs: int):
     from models.plasticity import PAIR_STDP_SETS, pair_stdp
 
     scale = SONG_INPUTS / n_inputs
-    params = {key: value * scale if key in ("A_plus", "A_minus", "w_max") else value
-              for key, value in PAIR_STDP_SETS["song"].items()}  # fmt: skip
+    params = {
+        key: value * scale if key in ("A_plus", "A_minus", "w_max") else value
+        for key, value in PAIR_STDP_SETS["song"].items()
+    }
     return get_neuron("lif_cond"), pair_stdp("all_to_all", "additive", **params)
 
 
@@ -187,9 +189,17 @@ def brian2_network(case: Case, spikes, weights):
     targets = neuron_group(neuron, case.n_outputs, name="neurons")
     pre, post = np.divmod(np.arange(case.synapses, dtype=np.int32), case.n_outputs)
     # NEST transmits the weight after this spike's update: so does the twin here.
-    synapses = plastic_synapses(rule, source, targets, name="synapses", transmit="g_e_post += w",
-                                connect={"i": pre, "j": post}, w_init=weights,
-                                delay=brian2_delays(), transmit_first=False)  # fmt: skip
+    synapses = plastic_synapses(
+        rule,
+        source,
+        targets,
+        name="synapses",
+        transmit="g_e_post += w",
+        connect={"i": pre, "j": post},
+        w_init=weights,
+        delay=brian2_delays(),
+        transmit_first=False,
+    )
     monitor = SpikeMonitor(targets, name="output_spikes")
     return Network(source, targets, synapses, monitor), synapses, monitor
 
@@ -202,8 +212,11 @@ def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -
     peak_file = build_dir / "peak_rss_kib"
     with simulation(device_name, build_dir, threads=threads) as sim:
         prefs.devices.cpp_standalone.run_cmd_unix = [
-            sys.executable, str(PEAK_RSS), str(peak_file), "./main"
-        ]  # fmt: skip
+            sys.executable,
+            str(PEAK_RSS),
+            str(peak_file),
+            "./main",
+        ]
         net, synapses, monitor = brian2_network(case, spikes, weights)
         started = time.perf_counter()
         sim.run(net, case.duration_s * second)
@@ -289,10 +302,16 @@ def nest_network(nest, case: Case, spikes, weights):
     # parameters (kilobytes each) before connecting, so 10^7 at once would not fit in memory.
     by_target = weights.reshape(case.n_inputs, case.n_outputs).T * G_LEAK_NS
     for target, target_weights in zip(neurons, by_target, strict=True):
-        nest.Connect(sources, target, "all_to_all", syn_spec={
-            "synapse_model": "stdplab_pair_stdp", "delay": DT_MS,
-            "weight": target_weights[np.newaxis, :],
-        })  # fmt: skip
+        nest.Connect(
+            sources,
+            target,
+            "all_to_all",
+            syn_spec={
+                "synapse_model": "stdplab_pair_stdp",
+                "delay": DT_MS,
+                "weight": target_weights[np.newaxis, :],
+            },
+        )
     return sources, neurons
 
 
@@ -352,8 +371,14 @@ def _spawn(case: Case, scratch: Path) -> dict:
     build_dir = scratch / f"{case.engine}-{case.network}-{case.n_inputs}-{case.duration_s:g}s"
     build_dir.mkdir(parents=True)
     out = build_dir / "result.json"
-    worker = [sys.executable, __file__, "--worker", json.dumps(dataclasses.asdict(case)),
-              "--worker-out", str(out)]  # fmt: skip
+    worker = [
+        sys.executable,
+        __file__,
+        "--worker",
+        json.dumps(dataclasses.asdict(case)),
+        "--worker-out",
+        str(out),
+    ]
     done = subprocess.run(worker, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
@@ -381,8 +406,10 @@ def measure_bandwidth(n_bytes: int = 2**28) -> dict:
     """Memory bandwidth of one core, and of two processes in lockstep (the 2-thread bound)."""
     context = multiprocessing.get_context("fork")  # the workers need nothing but numpy
     barrier, out = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_triad_bandwidth, args=(n_bytes // 2, barrier, out))
-               for _ in range(2)]  # fmt: skip
+    workers = [
+        context.Process(target=_triad_bandwidth, args=(n_bytes // 2, barrier, out))
+        for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     two = out.get(timeout=120) + out.get(timeout=120)
@@ -430,8 +457,11 @@ def plan(args) -> list[Case]:
             duration = max(round(duration, 1), 0.1)
             cases += [Case(engine, network, n, duration, args.seed) for engine in args.engines]
     if args.long_duration > 0:  # 10^5 synapses, the goal's smallest size for long runs
-        cases += [Case(engine, "layer", 1_000, args.long_duration, args.seed, long_run=True)
-                  for engine in args.engines if engine in ("stdplab-1", "nest-2")]  # fmt: skip
+        cases += [
+            Case(engine, "layer", 1_000, args.long_duration, args.seed, long_run=True)
+            for engine in args.engines
+            if engine in ("stdplab-1", "nest-2")
+        ]
     return cases
 
 
@@ -456,36 +486,52 @@ def summarise(results: list[dict], bandwidth: dict, cache_bytes: int) -> dict:
         if r["engine"].startswith("stdplab") and r["synapses"] >= 10_000:
             nest = find("nest-" + r["engine"][-1], r["network"], r["n_inputs"], r["duration_s"])
             if nest:
-                goals["stdplab_vs_nest"].append({
-                    "network": r["network"], "synapses": r["synapses"], "threads": r["engine"][-1],
-                    "ratio": r["events_per_s"] / nest["events_per_s"],
-                })  # fmt: skip
+                goals["stdplab_vs_nest"].append(
+                    {
+                        "network": r["network"],
+                        "synapses": r["synapses"],
+                        "threads": r["engine"][-1],
+                        "ratio": r["events_per_s"] / nest["events_per_s"],
+                    }
+                )
         if r["engine"] == "stdplab-2":
             one = find("stdplab-1", r["network"], r["n_inputs"], r["duration_s"])
             if one:
-                goals["two_vs_one_thread"].append({
-                    "network": r["network"], "synapses": r["synapses"],
-                    "speedup": one["simulation_s"] / r["simulation_s"],
-                })  # fmt: skip
+                goals["two_vs_one_thread"].append(
+                    {
+                        "network": r["network"],
+                        "synapses": r["synapses"],
+                        "speedup": one["simulation_s"] / r["simulation_s"],
+                    }
+                )
         if r["engine"] == "stdplab-1" and "rerun_s" in r:
-            goals["rerun"].append({
-                "network": r["network"], "synapses": r["synapses"],
-                "first_run_s": r["total_s"], "rerun_s": r["rerun_s"],
-                "rerun_over_simulation": r["rerun_s"] / r["rerun_simulation_s"],
-            })  # fmt: skip
+            goals["rerun"].append(
+                {
+                    "network": r["network"],
+                    "synapses": r["synapses"],
+                    "first_run_s": r["total_s"],
+                    "rerun_s": r["rerun_s"],
+                    "rerun_over_simulation": r["rerun_s"] / r["rerun_simulation_s"],
+                }
+            )
     for r in ok:
         if r["engine"] == "stdplab-1" and r["long_run"]:
             nest = find("nest-2", r["network"], r["n_inputs"], r["duration_s"])
             if nest:
-                goals["long_run_wall"].append({
-                    "network": r["network"], "synapses": r["synapses"],
-                    "duration_s": r["duration_s"],
-                    "stdplab_1_total_s": r["total_s"], "nest_2_total_s": nest["total_s"],
-                })  # fmt: skip
+                goals["long_run_wall"].append(
+                    {
+                        "network": r["network"],
+                        "synapses": r["synapses"],
+                        "duration_s": r["duration_s"],
+                        "stdplab_1_total_s": r["total_s"],
+                        "nest_2_total_s": nest["total_s"],
+                    }
+                )
     memory = {}
     for engine in {r["engine"] for r in ok}:
-        mine = [r for r in ok if r["engine"] == engine and r["network"] == "layer"
-                and not r["long_run"]]  # fmt: skip
+        mine = [
+            r for r in ok if r["engine"] == engine and r["network"] == "layer" and not r["long_run"]
+        ]
         if not mine:
             continue
         mine.sort(key=lambda r: r["synapses"])
@@ -497,9 +543,10 @@ def summarise(results: list[dict], bandwidth: dict, cache_bytes: int) -> dict:
         }
         if len(mine) > 1:  # what the last 9/10 of the synapses added (inputs differ slightly)
             entry["marginal_bytes_per_synapse"] = (
-                (largest["peak_rss_mib"] - mine[-2]["peak_rss_mib"]) * 2**20
+                (largest["peak_rss_mib"] - mine[-2]["peak_rss_mib"])
+                * 2**20
                 / (largest["synapses"] - mine[-2]["synapses"])
-            )  # fmt: skip
+            )
         memory[engine] = entry
     return {"goals": goals, "memory": memory}
 
@@ -511,18 +558,24 @@ def bound_label(result: dict) -> str:
 
 
 def print_table(results: list[dict], bandwidth: dict) -> None:
-    print(f"memory bandwidth (a = b + c): {bandwidth['1'] / 1e9:.1f} GB/s one core, "
-          f"{bandwidth['2'] / 1e9:.1f} GB/s two")  # fmt: skip
-    print(f"{'network':8s}{'synapses':>10s} {'engine':14s}{'bio s':>6s}{'build s':>9s}"
-          f"{'sim s':>9s}{'events/s':>10s}{'% bound':>8s}{'MiB':>7s}{'rate Hz':>8s}")  # fmt: skip
+    print(
+        f"memory bandwidth (a = b + c): {bandwidth['1'] / 1e9:.1f} GB/s one core, "
+        f"{bandwidth['2'] / 1e9:.1f} GB/s two"
+    )
+    print(
+        f"{'network':8s}{'synapses':>10s} {'engine':14s}{'bio s':>6s}{'build s':>9s}"
+        f"{'sim s':>9s}{'events/s':>10s}{'% bound':>8s}{'MiB':>7s}{'rate Hz':>8s}"
+    )
     for r in results:
         head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:14s}{r['duration_s']:>6g}"
         if "error" in r:
             print(f"{head}  failed: {r['error']}")
             continue
         bound = bound_label(r)
-        print(f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
-              f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}")  # fmt: skip
+        print(
+            f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
+            f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}"
+        )
 
 
 def draw(results: list[dict], path: Path) -> None:
@@ -531,12 +584,24 @@ def draw(results: list[dict], path: Path) -> None:
     with figure(path, ncols=2, width=7.0) as axes:
         for ax, network in zip(axes, NETWORKS, strict=True):
             for engine in ENGINES:
-                mine = sorted((r for r in results if "error" not in r and r["engine"] == engine
-                               and r["network"] == network and not r["long_run"]),
-                              key=lambda r: r["synapses"])  # fmt: skip
+                mine = sorted(
+                    (
+                        r
+                        for r in results
+                        if "error" not in r
+                        and r["engine"] == engine
+                        and r["network"] == network
+                        and not r["long_run"]
+                    ),
+                    key=lambda r: r["synapses"],
+                )
                 if mine:
-                    ax.plot([r["synapses"] for r in mine], [r["events_per_s"] for r in mine],
-                            "o-", label=engine)  # fmt: skip
+                    ax.plot(
+                        [r["synapses"] for r in mine],
+                        [r["events_per_s"] for r in mine],
+                        "o-",
+                        label=engine,
+                    )
             ax.set(xscale="log", yscale="log", xlabel="synapses", title=network)
         axes[0].set_ylabel("synaptic events / s (simulation only)")
         axes[-1].legend(fontsize="small")
@@ -564,8 +629,10 @@ def main(argv=None) -> dict:
     args.engines = args.engines.split(",")
     unknown = sorted(set(args.engines) - set(ENGINES)) + sorted(set(args.networks) - set(NETWORKS))
     if unknown:
-        parser.error(f"unknown {', '.join(unknown)}; engines: {', '.join(ENGINES)}; "
-                     f"networks: {', '.join(NETWORKS)}")  # fmt: skip
+        parser.error(
+            f"unknown {', '.join(unknown)}; engines: {', '.join(ENGINES)}; "
+            f"networks: {', '.join(NETWORKS)}"
+        )
     skipped = []
     if importlib.util.find_spec("nest") is None:
         skipped = [engine for engine in args.engines if engine.startswith("nest")]

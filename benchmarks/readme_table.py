@@ -43,8 +43,10 @@ def plasticity_section(run: dict) -> list[str]:
     ]
     for r in run["results"]:
         if "error" in r:
-            lines.append(f"| {r['network']} | {r['n_inputs']} | {r['engine']} | "
-                         f"{r['duration_s']:g} | failed: {r['error']} ||||||")  # fmt: skip
+            lines.append(
+                f"| {r['network']} | {r['n_inputs']} | {r['engine']} | "
+                f"{r['duration_s']:g} | failed: {r['error']} ||||||"
+            )
             continue
         bound = bound_label(r)
         lines.append(
@@ -55,23 +57,33 @@ def plasticity_section(run: dict) -> list[str]:
     goals = run["goals"]
     lines += ["", "| goal | measured |", "|---|---|"]
     for g in goals["stdplab_vs_nest"]:
-        lines.append(f"| stdplab / NEST events/s, {g['threads']} thread(s), {g['network']} "
-                     f"{g['synapses']:,} synapses (≥ 1) | {g['ratio']:.2f} |")  # fmt: skip
+        lines.append(
+            f"| stdplab / NEST events/s, {g['threads']} thread(s), {g['network']} "
+            f"{g['synapses']:,} synapses (≥ 1) | {g['ratio']:.2f} |"
+        )
     for g in goals["two_vs_one_thread"]:
-        lines.append(f"| stdplab 2 threads / 1 thread speed-up, {g['network']} "
-                     f"{g['synapses']:,} synapses (≥ 1) | {g['speedup']:.2f} |")  # fmt: skip
+        lines.append(
+            f"| stdplab 2 threads / 1 thread speed-up, {g['network']} "
+            f"{g['synapses']:,} synapses (≥ 1) | {g['speedup']:.2f} |"
+        )
     for g in goals["long_run_wall"]:
-        lines.append(f"| wall with build, {g['duration_s']:g} s {g['network']} {g['synapses']:,} "
-                     f"synapses: stdplab 1 thread vs NEST 2 threads | {g['stdplab_1_total_s']:.1f}"
-                     f" s vs {g['nest_2_total_s']:.1f} s |")  # fmt: skip
+        lines.append(
+            f"| wall with build, {g['duration_s']:g} s {g['network']} {g['synapses']:,} "
+            f"synapses: stdplab 1 thread vs NEST 2 threads | {g['stdplab_1_total_s']:.1f}"
+            f" s vs {g['nest_2_total_s']:.1f} s |"
+        )
     for g in goals["rerun"]:
-        lines.append(f"| rerun without recompiling / its simulation, {g['network']} "
-                     f"{g['synapses']:,} synapses (≤ 1.5; first run {g['first_run_s']:.1f} s) | "
-                     f"{g['rerun_over_simulation']:.2f} ({g['rerun_s']:.2f} s) |")  # fmt: skip
+        lines.append(
+            f"| rerun without recompiling / its simulation, {g['network']} "
+            f"{g['synapses']:,} synapses (≤ 1.5; first run {g['first_run_s']:.1f} s) | "
+            f"{g['rerun_over_simulation']:.2f} ({g['rerun_s']:.2f} s) |"
+        )
     for engine, m in sorted(run["memory"].items()):
-        lines.append(f"| memory per synapse, {engine}, {m['synapses']:,} synapses: peak / synapses"
-                     f" (marginal: two largest layers) | {m['bytes_per_synapse']:.0f} B "
-                     f"({_fmt(m.get('marginal_bytes_per_synapse'), '.0f')} B) |")  # fmt: skip
+        lines.append(
+            f"| memory per synapse, {engine}, {m['synapses']:,} synapses: peak / synapses"
+            f" (marginal: two largest layers) | {m['bytes_per_synapse']:.0f} B "
+            f"({_fmt(m.get('marginal_bytes_per_synapse'), '.0f')} B) |"
+        )
     return lines + ["", "![plasticity](last_run/plasticity.png)", ""]
 
 
@@ -84,9 +96,14 @@ def protocol_section(name: str, run: dict, unit: str) -> list[str]:
         "|---|---:|",
     ]
     lines += [f"| {way} | {rate:.3g} |" for way, rate in rates.items()]
-    lines += ["", f"Ratio: {run['ratio_simulation']:.0f}× (simulation only), "
-              f"{run.get('ratio_with_build', run.get('ratio_total')):.0f}× (with the build).",
-              "", f"![{run['benchmark']}](last_run/{run['benchmark']}.png)", ""]  # fmt: skip
+    lines += [
+        "",
+        f"Ratio: {run['ratio_simulation']:.0f}× (simulation only), "
+        f"{run.get('ratio_with_build', run.get('ratio_total')):.0f}× (with the build).",
+        "",
+        f"![{run['benchmark']}](last_run/{run['benchmark']}.png)",
+        "",
+    ]
     return lines
 
 

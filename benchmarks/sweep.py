@@ -51,12 +51,14 @@ class Case:
 
 
 CASES = (
-    Case("neuron_comparison", "lif.tau_m=5*ms,8*ms,10*ms,15*ms,20*ms,30*ms,40*ms,60*ms",
-         neuron="lif"),
+    Case(
+        "neuron_comparison", "lif.tau_m=5*ms,8*ms,10*ms,15*ms,20*ms,30*ms,40*ms,60*ms", neuron="lif"
+    ),
     Case("vq_features", "mu_w=0.001,0.002,0.003,0.004", config=("datasets=('digits',)",)),
-    Case("song_stdp", "input_rate_hz=10,20", seeds=2,
-         config=("duration_s=100", "paper_rates_hz=()")),
-)  # fmt: skip
+    Case(
+        "song_stdp", "input_rate_hz=10,20", seeds=2, config=("duration_s=100", "paper_rates_hz=()")
+    ),
+)
 
 
 def _sweep(case: Case, root: Path, workers: int, spread: bool = False) -> dict:
@@ -66,10 +68,17 @@ def _sweep(case: Case, root: Path, workers: int, spread: bool = False) -> dict:
     seeds = _seeds(module, case)
     points = expand(module, case.scale, [axis], seeds, "cpp_standalone", fixed)
     sweep = Sweep(
-        experiment=module.NAME, scale=case.scale, device="cpp_standalone", axes=[axis],
-        seeds=seeds, fixed=fixed, results_root=root / "results", build_root=root / "build",
-        workers=workers, spread=spread,
-    )  # fmt: skip
+        experiment=module.NAME,
+        scale=case.scale,
+        device="cpp_standalone",
+        axes=[axis],
+        seeds=seeds,
+        fixed=fixed,
+        results_root=root / "results",
+        build_root=root / "build",
+        workers=workers,
+        spread=spread,
+    )
     started = time.perf_counter()
     out, failed = run_sweep(sweep, points, progress=lambda line: None)
     wall = time.perf_counter() - started
@@ -91,13 +100,19 @@ def _loop(case: Case, root: Path, fresh: bool) -> dict:
         change = [f"{axis.name}={value}"]
         sets, config_values = (change, []) if axis.is_model_parameter else ([], change)
         config = build_config(
-            module, case.scale, seed=seed, neurons=case.neuron, sets=sets,
+            module,
+            case.scale,
+            seed=seed,
+            neurons=case.neuron,
+            sets=sets,
             config_values=[*case.config, *config_values],
-        )  # fmt: skip
+        )
         harness.run(
-            module, config, results_root=root / "results",
+            module,
+            config,
+            results_root=root / "results",
             build_root=root / (f"build-{k}" if fresh else "build"),
-        )  # fmt: skip
+        )
     return {"wall_s": time.perf_counter() - started}
 
 
@@ -142,12 +157,18 @@ def main(argv=None) -> None:
     if args.experiment:
         if not args.axis:
             parser.error("--experiment needs --axis")
-        cases = (Case(args.experiment, args.axis, args.scale, args.neuron or None,
-                      tuple(args.config)),)  # fmt: skip
+        cases = (
+            Case(args.experiment, args.axis, args.scale, args.neuron or None, tuple(args.config)),
+        )
     cores = len(os.sched_getaffinity(0))
     results = [measure(case, cores) for case in cases]
-    finish("sweep", {"cores": cores, "cases": results}, args.output,
-           lambda path: draw(results, path), seed=0)  # fmt: skip
+    finish(
+        "sweep",
+        {"cores": cores, "cases": results},
+        args.output,
+        lambda path: draw(results, path),
+        seed=0,
+    )
 
 
 def draw(results: list[dict], path: Path) -> None:
@@ -163,8 +184,14 @@ def draw(results: list[dict], path: Path) -> None:
             seeds = f" ({case['seeds']} seeds)" if case.get("seeds", 1) > 1 else ""
             ax.set_title(f"{case['experiment']}\n{case['points']} points{seeds}", fontsize=8)
             for y, wall in enumerate(walls):
-                ax.annotate(f"{wall:.0f}", (wall, y), xytext=(2, 0), textcoords="offset points",
-                            va="center", fontsize="small")  # fmt: skip
+                ax.annotate(
+                    f"{wall:.0f}",
+                    (wall, y),
+                    xytext=(2, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize="small",
+                )
 
 
 def _short(way: str) -> str:

@@ -27,9 +27,12 @@ from bench_harness import finish, rates_figure  # noqa: E402
 
 def _config(iterations: int):
     return dataclasses.replace(
-        timing_learning.SCALES["quick"], variants=(("lif", "plain", ""),), runs_per_setting=1,
-        learning_rates=(3e-3,), iterations=iterations,
-    )  # fmt: skip
+        timing_learning.SCALES["quick"],
+        variants=(("lif", "plain", ""),),
+        runs_per_setting=1,
+        learning_rates=(3e-3,),
+        iterations=iterations,
+    )
 
 
 def compiled(iterations: int, build_dir: Path) -> dict:
@@ -82,12 +85,18 @@ def main(argv=None) -> dict:
         "ratio_simulation": loop_total / fast["simulation_s"],
     }
     print(f"e-prop timing training, {args.iterations} trials of 200 ms (1 LIF, 50 inputs)")
-    print(f"  compiled (cpp_standalone), one run:  {fast['total_s']:8.1f} s total, "
-          f"{fast['simulation_s']:.2f} s simulation")  # fmt: skip
-    print(f"  Python loop of runtime run() ({args.runtime_target}): {loop_per_trial * 1e3:.0f} ms "
-          f"per trial -> {loop_total:.0f} s for {args.iterations}")  # fmt: skip
-    print(f"  ratio: {result['ratio_total']:.0f}x (with compile), "
-          f"{result['ratio_simulation']:.0f}x (simulation only)")  # fmt: skip
+    print(
+        f"  compiled (cpp_standalone), one run:  {fast['total_s']:8.1f} s total, "
+        f"{fast['simulation_s']:.2f} s simulation"
+    )
+    print(
+        f"  Python loop of runtime run() ({args.runtime_target}): {loop_per_trial * 1e3:.0f} ms "
+        f"per trial -> {loop_total:.0f} s for {args.iterations}"
+    )
+    print(
+        f"  ratio: {result['ratio_total']:.0f}x (with compile), "
+        f"{result['ratio_simulation']:.0f}x (simulation only)"
+    )
     return finish(
         "timing_learning",
         result,

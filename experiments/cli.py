@@ -329,8 +329,12 @@ def _publish(args, name: str, directory: Path) -> int:
     figures = ", ".join(
         f"[{path.stem}]({path.relative_to(root)})" for path in written if path.suffix == ".png"
     )
-    publish_section(root / "REPORT.md", published_heading(name, what), metrics,
-                    f"Command: {command}. Figures: {figures}.")  # fmt: skip
+    publish_section(
+        root / "REPORT.md",
+        published_heading(name, what),
+        metrics,
+        f"Command: {command}. Figures: {figures}.",
+    )
     print(f"stdplab: published {directory} in {root / 'REPORT.md'} and {folder}")
     return 0
 
@@ -423,8 +427,9 @@ def _describe_result(directory: Path) -> str:
         f"{config.get('seed')}, scale {scale or 'unknown'}",
         f"config fields that differ from the {base} scale's defaults:",
     ]
-    differ = [key for key, value in defaults.items()
-              if key in config and _as_json(value) != config[key]]  # fmt: skip
+    differ = [
+        key for key, value in defaults.items() if key in config and _as_json(value) != config[key]
+    ]
     lines += [f"  {key} = {config[key]!r}" for key in differ] or ["  (none)"]
     names = config.get("neurons") or ([config["neuron"]] if config.get("neuron") else [])
     overrides = tuple(tuple(override) for override in config.get("overrides", ()))

@@ -43,8 +43,13 @@ def _kind(default) -> str:
     return "any"
 
 
-_NAMES = {"bool": "True or False", "int": "an integer", "float": "a number", "str": "a string",
-          "tuple": "a tuple, e.g. (1, 2) or ('lif',)"}  # fmt: skip
+_NAMES = {
+    "bool": "True or False",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "tuple": "a tuple, e.g. (1, 2) or ('lif',)",
+}
 
 
 def _tuples(value):
@@ -239,8 +244,9 @@ def _changes(module, record) -> list[tuple[str, str, str]]:
                 text = f"{float(value)!r}*{unit_string(value)}"
             changes.append((record.name, key, text))
     lines = base.equation_lines()
-    changes += [(record.name, "equation", line) for line in record.equation_lines()
-                if line not in lines]  # fmt: skip
+    changes += [
+        (record.name, "equation", line) for line in record.equation_lines() if line not in lines
+    ]
     changes += [
         (record.name, f"initial.{variable}", value)
         for variable, value in record.initial_values.items()

@@ -92,7 +92,7 @@ SCALES = {
         rest_ms=50.0,
         theta_snapshots=4,
         repeat_allowance=1.0,  # leaves idle slots, in which nothing may change
-    ),  # fmt: skip
+    ),
     "quick": Config(),
     # Paper: one 60,000-example epoch; labels from the first 10,000 training examples; the
     # full test set (dataset=mnist_folder, dataset_folder=...; N_e = 400 with n_excitatory=400)
@@ -106,7 +106,7 @@ SCALES = {
         # measured on MNIST with N_e = 100: 2.2, 2.2 and 2.5 presentations per example in
         # training, labelling and test (theta rises over the epoch); 0.3 left 24k unshown
         repeat_allowance=1.8,
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -157,14 +157,22 @@ def load_images(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
         images, labels = digits_as_mnist()
         images = images.reshape(len(images), PIXELS)
-        return (images[: config.n_train], labels[: config.n_train],
-                images[-config.n_test :], labels[-config.n_test :])  # fmt: skip
+        return (
+            images[: config.n_train],
+            labels[: config.n_train],
+            images[-config.n_test :],
+            labels[-config.n_test :],
+        )
     from experiments.mnist import load_mnist
 
     train, train_labels = load_mnist(config.dataset_folder, "train", limit=config.n_train)
     test, test_labels = load_mnist(config.dataset_folder, "test", limit=config.n_test)
-    return (train.reshape(len(train), PIXELS).astype(float), train_labels,
-            test.reshape(len(test), PIXELS).astype(float), test_labels)  # fmt: skip
+    return (
+        train.reshape(len(train), PIXELS).astype(float),
+        train_labels,
+        test.reshape(len(test), PIXELS).astype(float),
+        test_labels,
+    )
 
 
 def pass_plan(config: Config) -> list[dict]:
@@ -172,16 +180,23 @@ def pass_plan(config: Config) -> list[dict]:
     row of the pixel table it reads, the number of rows it cycles through, and its slots."""
     plan = []
     for name, learning in PASSES:
-        examples = {"train": config.n_train * config.train_epochs, "label": config.n_label,
-                    "test": config.n_test}[name]  # fmt: skip
-        plan.append({
-            "name": name,
-            "learning": learning,
-            "examples": examples,
-            "first_row": config.n_train if name == "test" else 0,
-            "rows": {"train": config.n_train, "label": config.n_label, "test": config.n_test}[name],
-            "slots": examples + math.ceil(config.repeat_allowance * examples),
-        })  # fmt: skip
+        examples = {
+            "train": config.n_train * config.train_epochs,
+            "label": config.n_label,
+            "test": config.n_test,
+        }[name]
+        plan.append(
+            {
+                "name": name,
+                "learning": learning,
+                "examples": examples,
+                "first_row": config.n_train if name == "test" else 0,
+                "rows": {"train": config.n_train, "label": config.n_label, "test": config.n_test}[
+                    name
+                ],
+                "slots": examples + math.ceil(config.repeat_allowance * examples),
+            }
+        )
     return plan
 
 
@@ -247,7 +262,9 @@ def build_network(config: Config, train, train_labels, test, test_labels):
 
     # The presenter: at each slot start, move on to the next example if the last
     # presentation drew enough spikes (or was the last allowed), else show it again brighter.
-    presenter = NeuronGroup(1, """
+    presenter = NeuronGroup(
+        1,
+        """
         example : 1  # index of the example shown, within the pass
         row : 1  # its row in the pixel table
         intensity : 1
@@ -259,7 +276,9 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         first_row : 1 (shared)
         rows : 1 (shared)
         examples : 1 (shared)
-    """, name="presenter")  # fmt: skip
+    """,
+        name="presenter",
+    )
     presenter.run_regularly(
         f"""
         advance = int(count >= {config.min_spikes} or shown >= {config.max_presentations})
@@ -280,14 +299,20 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     # One table of pixel rates for every pass: training rows, then test rows.
     pixel_rates = TimedArray(np.vstack([train, test]) / 8 * Hz, dt=1 * second, name="pixel_rates")
     # Short-circuit: most pixels are blank, and rand() is drawn only for lit ones.
-    inputs = NeuronGroup(PIXELS, """
+    inputs = NeuronGroup(
+        PIXELS,
+        """
         row : 1 (linked)
         intensity : 1 (linked)
         showing_until : second (linked)
-    """, threshold=(
-        "t < showing_until and pixel_rates(row*second, i) > 0*Hz "
-        "and rand() < pixel_rates(row*second, i)*intensity*dt"
-    ), namespace={"pixel_rates": pixel_rates}, name="inputs")  # fmt: skip
+    """,
+        threshold=(
+            "t < showing_until and pixel_rates(row*second, i) > 0*Hz "
+            "and rand() < pixel_rates(row*second, i)*intensity*dt"
+        ),
+        namespace={"pixel_rates": pixel_rates},
+        name="inputs",
+    )
     zeros = np.zeros(PIXELS, dtype=int)
     for name in ("row", "intensity", "showing_until"):
         setattr(inputs, name, _linked(presenter, name, zeros))
@@ -339,30 +364,57 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         name="afferents_normalise",
     )
     excitatory.run_regularly(
-        "w_total = w_total_next\nw_total_next = 0", dt=slot, when="start", order=0,
+        "w_total = w_total_next\nw_total_next = 0",
+        dt=slot,
+        when="start",
+        order=0,
         name="excitatory_sums",
-    )  # fmt: skip
-    to_inhibitory = Synapses(excitatory, inhibitory, on_pre=f"g_e_post += {config.w_exc_inh!r}",
-                             name="to_inhibitory")  # fmt: skip
+    )
+    to_inhibitory = Synapses(
+        excitatory, inhibitory, on_pre=f"g_e_post += {config.w_exc_inh!r}", name="to_inhibitory"
+    )
     to_inhibitory.connect(j="i")
-    to_excitatory = Synapses(inhibitory, excitatory, on_pre=f"g_i_post += {config.w_inh_exc!r}",
-                             name="to_excitatory")  # fmt: skip
+    to_excitatory = Synapses(
+        inhibitory, excitatory, on_pre=f"g_i_post += {config.w_inh_exc!r}", name="to_excitatory"
+    )
     to_excitatory.connect(condition="i != j")
-    counter = Synapses(excitatory, presenter, on_pre="count_post += int(t < showing_until_post)",
-                       name="counter")  # fmt: skip
+    counter = Synapses(
+        excitatory, presenter, on_pre="count_post += int(t < showing_until_post)", name="counter"
+    )
     counter.connect()
 
     plan = pass_plan(config)
     training_s = plan[0]["slots"] * float(slot)
     spikes = SpikeMonitor(excitatory, name="excitatory_spikes")
-    slots = StateMonitor(presenter, ["example", "intensity", "shown", "last_count"], record=0,
-                         dt=slot, when="start", order=5, name="slots")  # fmt: skip
+    slots = StateMonitor(
+        presenter,
+        ["example", "intensity", "shown", "last_count"],
+        record=0,
+        dt=slot,
+        when="start",
+        order=5,
+        name="slots",
+    )
     thresholds = StateMonitor(
-        excitatory, "theta", record=True,
-        dt=_snapshot_interval(training_s, config.theta_snapshots, slot), name="thresholds",
-    )  # fmt: skip
-    net = Network(presenter, inputs, excitatory, inhibitory, afferents, to_inhibitory,
-                  to_excitatory, counter, spikes, slots, thresholds)  # fmt: skip
+        excitatory,
+        "theta",
+        record=True,
+        dt=_snapshot_interval(training_s, config.theta_snapshots, slot),
+        name="thresholds",
+    )
+    net = Network(
+        presenter,
+        inputs,
+        excitatory,
+        inhibitory,
+        afferents,
+        to_inhibitory,
+        to_excitatory,
+        counter,
+        spikes,
+        slots,
+        thresholds,
+    )
 
     def start(step):
         def before():

@@ -65,9 +65,31 @@ class Config:
     n_ref: int = 5
     #: t_post - t_pre of each pre spike of the Izhikevich window, rounded to its steps
     izhikevich_lags_ms: tuple[float, ...] = (
-        -20.0, -10.0, -5.0, -2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0,
-        6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0,
-    )  # fmt: skip
+        -20.0,
+        -10.0,
+        -5.0,
+        -2.0,
+        -1.0,
+        0.0,
+        0.5,
+        1.0,
+        1.5,
+        2.0,
+        2.5,
+        3.0,
+        3.5,
+        4.0,
+        5.0,
+        6.0,
+        8.0,
+        10.0,
+        12.0,
+        15.0,
+        20.0,
+        25.0,
+        30.0,
+        40.0,
+    )
     #: step of the Izhikevich map, on its own clock (keep it <= 0.5 ms: the upstroke
     #: amplifies the eligibility vector by up to 1 + dt (0.08 v + 5) per step)
     izhikevich_dt_ms: float = 0.5
@@ -145,8 +167,9 @@ def _sampled(group, variables, record, order, name):
     eligibility update, 0 between it and the state update (v^t, psi^t), 0.5 after (e^t)."""
     from brian2 import StateMonitor
 
-    return StateMonitor(group, variables, record=record, when="after_synapses", order=order,
-                        name=name)  # fmt: skip
+    return StateMonitor(
+        group, variables, record=record, when="after_synapses", order=order, name=name
+    )
 
 
 def _add_windows(config: Config, net) -> dict:
@@ -166,8 +189,9 @@ def _add_windows(config: Config, net) -> dict:
     for k, variant in enumerate(config.variants):
         label, model = variant_label(variant), _model(config, variant)
         post = eprop_group(model, 1, name=f"post_{k}", drive=TimedArray(drive[:, None], dt=1 * ms))
-        pre = SpikeGeneratorGroup(len(lags), np.arange(len(lags)), (SPIKE_STEP - lags) * ms,
-                                  name=f"pre_{k}")  # fmt: skip
+        pre = SpikeGeneratorGroup(
+            len(lags), np.arange(len(lags)), (SPIKE_STEP - lags) * ms, name=f"pre_{k}"
+        )
         one_to_post = dict(i=np.arange(len(lags)), j=np.zeros(len(lags), dtype=int))
         synapses = eligibility_synapses(model, pre, post, name=f"synapses_{k}", connect=one_to_post)
         trace = _sampled(post, ("v", "z", "psi"), 0, 0, f"post_trace_{k}")
@@ -193,18 +217,24 @@ def _add_two_halves(config: Config, net) -> dict:
     readers = {"halves_pre_steps": lambda: pre_steps}
     for name in ("lif", "stdp_lif"):
         model = _model(config, (name, "exclusive", "negative"))
-        post = eprop_group(model, 1, name=f"halves_post_{name}",
-                           drive=TimedArray(drive[:, None], dt=1 * ms))  # fmt: skip
-        pre = SpikeGeneratorGroup(1, np.zeros(len(pre_steps), dtype=int), pre_steps * ms,
-                                  name=f"halves_pre_{name}")  # fmt: skip
+        post = eprop_group(
+            model, 1, name=f"halves_post_{name}", drive=TimedArray(drive[:, None], dt=1 * ms)
+        )
+        pre = SpikeGeneratorGroup(
+            1, np.zeros(len(pre_steps), dtype=int), pre_steps * ms, name=f"halves_pre_{name}"
+        )
         synapses = eligibility_synapses(model, pre, post, name=f"halves_synapse_{name}")
         monitors = (
-            (_sampled(post, ("v", "z", "psi"), 0, 0, f"halves_post_trace_{name}"),
-             ("v", "z", "psi")),
+            (
+                _sampled(post, ("v", "z", "psi"), 0, 0, f"halves_post_trace_{name}"),
+                ("v", "z", "psi"),
+            ),
             (_sampled(synapses, "eps", 0, -1, f"halves_eps_{name}"), ("eps",)),
-            (_sampled(synapses, ("trace", "trace_sum"), 0, 0.5, f"halves_e_{name}"),
-             ("trace", "trace_sum")),
-        )  # fmt: skip
+            (
+                _sampled(synapses, ("trace", "trace_sum"), 0, 0.5, f"halves_e_{name}"),
+                ("trace", "trace_sum"),
+            ),
+        )
         net.add(post, pre, synapses, *(monitor for monitor, _ in monitors))
         for monitor, variables in monitors:
             for variable in variables:
@@ -218,9 +248,10 @@ def izhikevich_spike_step(config: Config) -> int:
     """The single post spike of the Izhikevich window protocol (numpy map; weights are zero)."""
     drive = izhikevich_pulse(config.izhikevich_steps, *config.izhikevich_pulse)
     spikes = np.flatnonzero(
-        run_izhikevich_map(drive, np.zeros((config.izhikevich_steps, 1)),
-                           dt_step=config.izhikevich_dt_ms)["z"]
-    )  # fmt: skip
+        run_izhikevich_map(
+            drive, np.zeros((config.izhikevich_steps, 1)), dt_step=config.izhikevich_dt_ms
+        )["z"]
+    )
     if len(spikes) != 1:
         raise ModelError(
             f"the Izhikevich pulse {config.izhikevich_pulse} gives {len(spikes)} spikes; "
@@ -241,14 +272,20 @@ def _add_izhikevich_window(config: Config, net) -> dict:
     lag_steps = np.round(np.asarray(config.izhikevich_lags_ms) / config.izhikevich_dt_ms)
     n = len(lag_steps)
     drive = izhikevich_pulse(steps, *config.izhikevich_pulse)
-    post = eprop_group(model, 1, name="izhikevich_post", dt=dt,
-                       drive=TimedArray(drive[:, None], dt=dt))  # fmt: skip
-    pre = SpikeGeneratorGroup(n, np.arange(n), (post_step - lag_steps) * dt, dt=dt,
-                              name="izhikevich_pre")  # fmt: skip
+    post = eprop_group(
+        model, 1, name="izhikevich_post", dt=dt, drive=TimedArray(drive[:, None], dt=dt)
+    )
+    pre = SpikeGeneratorGroup(
+        n, np.arange(n), (post_step - lag_steps) * dt, dt=dt, name="izhikevich_pre"
+    )
     synapses = eligibility_synapses(
-        model, pre, post, name="izhikevich_synapses", dt=dt,
+        model,
+        pre,
+        post,
+        name="izhikevich_synapses",
+        dt=dt,
         connect=dict(i=np.arange(n), j=np.zeros(n, dtype=int)),
-    )  # fmt: skip
+    )
     neuron_trace = _sampled(post, ("v", "z"), 0, 0, "izhikevich_post_trace")
     eps_trace = _sampled(synapses, ("eps", "eps_u"), np.arange(n), -1, "izhikevich_eps")
     net.add(post, pre, synapses, neuron_trace, eps_trace)

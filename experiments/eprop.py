@@ -82,8 +82,9 @@ def eligibility_synapses(
     else:
         synapses.connect(connect)
     synapses.w = weights
-    synapses.run_regularly(eligibility, when="after_synapses", order=0,
-                           name=f"{name}_eligibility_step")  # fmt: skip
+    synapses.run_regularly(
+        eligibility, when="after_synapses", order=0, name=f"{name}_eligibility_step"
+    )
     if training is not None:
         synapses.run_regularly(
             "\n".join(

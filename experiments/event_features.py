@@ -146,9 +146,7 @@ class Config:
 
 
 SCALES = {
-    "tiny": Config(
-        n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich"), replicas=1
-    ),  # fmt: skip
+    "tiny": Config(n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich"), replicas=1),
     "quick": Config(),
     "paper": Config(n_train=2000, n_test=1000, sweep=FULL_GRID),
 }
@@ -260,8 +258,10 @@ def _mnist_needs(config: Config) -> list[tuple[str, str, int]]:
     """(MNIST folder, split, images needed) for the emulated_mnist dataset and for the
     comparison of real recordings with the emulation of their own digits."""
     if config.dataset == "emulated_mnist":
-        return [(config.dataset_folder, "train", config.n_train),
-                (config.dataset_folder, "test", config.n_test)]  # fmt: skip
+        return [
+            (config.dataset_folder, "train", config.n_train),
+            (config.dataset_folder, "test", config.n_test),
+        ]
     if not config.compare_mnist_folder:
         return []
     from experiments import events
@@ -319,9 +319,12 @@ def load_samples(
             images, labels = load_mnist(config.dataset_folder, split, limit=count)
             numbers = events.sample_number(np.arange(count), split)
             samples = events.emulate_images(
-                images.astype(float), numbers, config.seed, cache_dir,
+                images.astype(float),
+                numbers,
+                config.seed,
+                cache_dir,
                 counted(f"{split} images emulated"),
-            )  # fmt: skip
+            )
             loaded += [samples, labels]
         return tuple(loaded)
     train, train_labels = events.load_nmnist_folder(
@@ -360,16 +363,21 @@ def compare_with_emulation(config: Config, samples, cache_dir=None, progress=Non
     from experiments.mnist import load_mnist
 
     real, emulated = [], []
-    for split, recordings, count in (("train", samples[0], config.n_train),
-                                     ("test", samples[2], config.n_test)):  # fmt: skip
+    for split, recordings, count in (
+        ("train", samples[0], config.n_train),
+        ("test", samples[2], config.n_test),
+    ):
         files, _ = events.nmnist_folder_files(config.dataset_folder, split)
         indices = np.array([events.mnist_index(path, split) for path in files[:count]])
         images, _ = load_mnist(config.compare_mnist_folder, split, limit=int(indices.max()) + 1)
         numbers = events.sample_number(indices, split)
         emulated += events.emulate_images(
-            images[indices].astype(float), numbers, config.seed, cache_dir,
+            images[indices].astype(float),
+            numbers,
+            config.seed,
+            cache_dir,
             None if progress is None else partial(progress.count, what=f"{split} digits emulated"),
-        )  # fmt: skip
+        )
         real += list(recordings)
     return events.compare_recordings(real, emulated)
 

@@ -144,19 +144,31 @@ def _paper_protocol(config: Config, net) -> dict:
     targets = sources // config.n_inputs
     initial = np.random.default_rng(config.seed).uniform(0, g_max, len(rates))
     plastic = plastic_synapses(
-        rule, inputs, neurons, name="paper_plastic", transmit="g_e_post += w",
-        connect=dict(i=sources, j=targets), w_init=initial,
-    )  # fmt: skip
-    static = Synapses(inputs, neurons, "w : 1 (constant)", on_pre="g_e_post += w",
-                      name="paper_static")  # fmt: skip
+        rule,
+        inputs,
+        neurons,
+        name="paper_plastic",
+        transmit="g_e_post += w",
+        connect=dict(i=sources, j=targets),
+        w_init=initial,
+    )
+    static = Synapses(
+        inputs, neurons, "w : 1 (constant)", on_pre="g_e_post += w", name="paper_static"
+    )
     static.connect(i=sources, j=targets + n_rates)
     static.w = initial
     inhibitory = PoissonGroup(
-        config.paper_inhibitory_inputs, config.paper_inhibitory_rate_hz * Hz,
+        config.paper_inhibitory_inputs,
+        config.paper_inhibitory_rate_hz * Hz,
         name="paper_inhibitory",
-    )  # fmt: skip
-    inhibition = Synapses(inhibitory, neurons, "g_in : 1 (shared, constant)",
-                          on_pre="g_i_post += g_in", name="paper_inhibition")  # fmt: skip
+    )
+    inhibition = Synapses(
+        inhibitory,
+        neurons,
+        "g_in : 1 (shared, constant)",
+        on_pre="g_i_post += g_in",
+        name="paper_inhibition",
+    )
     inhibition.connect()
     inhibition.g_in = config.paper_g_in
     spikes = SpikeMonitor(neurons, name="paper_spikes")

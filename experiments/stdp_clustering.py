@@ -343,9 +343,11 @@ class ClusteringNetwork:
             name="stimulus",
         )
         inputs = PoissonGroup(
-            N_FEATURES, rates="stimulus(t, i)", namespace={"stimulus": self.stimulus},
+            N_FEATURES,
+            rates="stimulus(t, i)",
+            namespace={"stimulus": self.stimulus},
             name="inputs",
-        )  # fmt: skip
+        )
         self.net = Network(inputs)
         self.layers, self.rules, self.initial, self.replicas = {}, {}, {}, {}
         for k in config.cluster_sizes:
@@ -525,8 +527,16 @@ def pseudo_label_loop(config: Config, features, true, network) -> dict:
             else:
                 labels_now = kmeans_labels(hidden, k, config.seed + epoch)
             params.update(init_head(rng, N_FEATURES, k))
-            loss.append(train_epoch(params, x, labels_now, rng, learning_rate=config.learning_rate,
-                                    batch_size=config.batch_size))  # fmt: skip
+            loss.append(
+                train_epoch(
+                    params,
+                    x,
+                    labels_now,
+                    rng,
+                    learning_rate=config.learning_rate,
+                    batch_size=config.batch_size,
+                )
+            )
             probe.append(linear_probe(body_features(params, x), true, n_probe))
             pseudo.append(labels_now)
         out[f"loop_pseudo_{arm}"] = np.array(pseudo)

@@ -202,9 +202,11 @@ def neuron_model(config: Config, model: str, convention: str = ""):
         return lif_eprop(config.refractory_boundary, **params)
     options = parse_convention(model, convention)
     return stdp_lif_eprop(
-        config.refractory_boundary, options["spike_step_h"], ltd_scale=options["ltd_scale"],
+        config.refractory_boundary,
+        options["spike_step_h"],
+        ltd_scale=options["ltd_scale"],
         **params,
-    )  # fmt: skip
+    )
 
 
 def training_rule(config: Config, signal: str, step_ms: float):

@@ -167,8 +167,12 @@ def check(config: Config) -> None:
             f"unknown initial_weights {config.initial_weights!r}; choose "
             f"{', '.join(INITIAL_WEIGHTS)}"
         )
-    if min(config.n_train, config.n_test, config.steps_per_patch, config.snapshots,
-           config.replicas) < 1:  # fmt: skip
+    if (
+        min(
+            config.n_train, config.n_test, config.steps_per_patch, config.snapshots, config.replicas
+        )
+        < 1
+    ):
         raise ModelError(
             "n_train, n_test, steps_per_patch, snapshots and replicas must be positive"
         )
@@ -244,15 +248,23 @@ def build_network(config: Config):
             # every competition and weight seed of this K is a block of one group (one set
             # of compiled objects); both competitions and the frozen control start from the
             # same weights
-            blocks = [(c, r, label_of(dataset, k, c, r))
-                      for c in config.competitions for r in range(config.replicas)]  # fmt: skip
+            blocks = [
+                (c, r, label_of(dataset, k, c, r))
+                for c in config.competitions
+                for r in range(config.replicas)
+            ]
             if config.frozen_control:
                 blocks.append(("distance", 0, frozen_label(dataset, k)))
             initial = [_initial_weights(config, train, k, replica) for _, replica, _ in blocks]
             objects = vq_layer(
-                config, inputs, initial, [c for c, _, _ in blocks], theta0, f"{dataset}_{k}",
+                config,
+                inputs,
+                initial,
+                [c for c, _, _ in blocks],
+                theta0,
+                f"{dataset}_{k}",
                 learns=[label != frozen_label(dataset, k) for _, _, label in blocks],
-            )  # fmt: skip
+            )
             net.add(*objects.values())
             plastic.append(objects["synapses"])
             competitions.append(objects["competition"])
@@ -376,8 +388,10 @@ def vq_layer(
         name=name,
     )
     layer.distance = np.repeat([float(c == "distance") for c in competitions], k)
-    tau = [config.tau_epsp_steps if c == "distance" else config.tau_epsp_steps_dot
-           for c in competitions]  # fmt: skip
+    tau = [
+        config.tau_epsp_steps if c == "distance" else config.tau_epsp_steps_dot
+        for c in competitions
+    ]
     layer.epsp_decay = np.repeat(np.exp(-1 / np.asarray(tau)), k)
     # The kernel's decay comes after the threshold, so an input's first step counts fully.
     layer.run_regularly(

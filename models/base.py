@@ -372,8 +372,12 @@ SCALES = {
     "tau_m": "membrane (integration) time constant",
     "threshold_distance": "steady depolarisation from rest that makes the neuron fire",
 }
-SCALE_UNITS = {"resistance": "ohm", "tau_syn": "second", "tau_m": "second",
-               "threshold_distance": "volt"}  # fmt: skip
+SCALE_UNITS = {
+    "resistance": "ohm",
+    "tau_syn": "second",
+    "tau_m": "second",
+    "threshold_distance": "volt",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -203,7 +203,7 @@ def izhikevich_eprop(trace_growth: str = "exact", **params) -> EpropNeuronModel:
             "gamma": 0.3,
             "dt_step": 0.5,
             "v_rest": -70.0,
-        },  # fmt: skip
+        },
         spike_code="z = int(v >= v_th)\npsi = gamma*exp((clip(v, -1e9, v_th) - v_th)/v_th)",
         state_code="""
 v_tilde = v - (v - c)*z

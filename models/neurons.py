@@ -174,23 +174,87 @@ ADEX = NeuronModel(
 #: that shows each (``ADEX_STEP_CURRENT``); v_peak 0 mV as in Brian2's example of the paper.
 _NAUD = dict(Delta_T=2 * mV, V_T=-50 * mV, v_peak=0 * mV)
 ADEX_SETS = {
-    "tonic": dict(C=200 * pF, g_L=10 * nS, E_L=-70 * mV, a=2 * nS, tau_w=30 * ms, b=0 * pA,
-                  v_reset=-58 * mV, **_NAUD),
-    "adapting": dict(C=200 * pF, g_L=12 * nS, E_L=-70 * mV, a=2 * nS, tau_w=300 * ms,
-                     b=60 * pA, v_reset=-58 * mV, **_NAUD),
-    "initial_burst": dict(C=130 * pF, g_L=18 * nS, E_L=-58 * mV, a=4 * nS, tau_w=150 * ms,
-                          b=120 * pA, v_reset=-50 * mV, **_NAUD),
-    "bursting": dict(C=200 * pF, g_L=10 * nS, E_L=-58 * mV, a=2 * nS, tau_w=120 * ms,
-                     b=100 * pA, v_reset=-46 * mV, **_NAUD),
-    "delayed_accelerating": dict(C=200 * pF, g_L=12 * nS, E_L=-70 * mV, a=-10 * nS,
-                                 tau_w=300 * ms, b=0 * pA, v_reset=-58 * mV, **_NAUD),
-    "delayed_bursting": dict(C=100 * pF, g_L=10 * nS, E_L=-65 * mV, a=-10 * nS, tau_w=90 * ms,
-                             b=30 * pA, v_reset=-47 * mV, **_NAUD),
-    "transient": dict(C=100 * pF, g_L=10 * nS, E_L=-65 * mV, a=10 * nS, tau_w=90 * ms,
-                      b=100 * pA, v_reset=-47 * mV, **_NAUD),
-    "irregular": dict(C=100 * pF, g_L=12 * nS, E_L=-60 * mV, a=-11 * nS, tau_w=130 * ms,
-                      b=30 * pA, v_reset=-48 * mV, **_NAUD),
-}  # fmt: skip
+    "tonic": dict(
+        C=200 * pF,
+        g_L=10 * nS,
+        E_L=-70 * mV,
+        a=2 * nS,
+        tau_w=30 * ms,
+        b=0 * pA,
+        v_reset=-58 * mV,
+        **_NAUD,
+    ),
+    "adapting": dict(
+        C=200 * pF,
+        g_L=12 * nS,
+        E_L=-70 * mV,
+        a=2 * nS,
+        tau_w=300 * ms,
+        b=60 * pA,
+        v_reset=-58 * mV,
+        **_NAUD,
+    ),
+    "initial_burst": dict(
+        C=130 * pF,
+        g_L=18 * nS,
+        E_L=-58 * mV,
+        a=4 * nS,
+        tau_w=150 * ms,
+        b=120 * pA,
+        v_reset=-50 * mV,
+        **_NAUD,
+    ),
+    "bursting": dict(
+        C=200 * pF,
+        g_L=10 * nS,
+        E_L=-58 * mV,
+        a=2 * nS,
+        tau_w=120 * ms,
+        b=100 * pA,
+        v_reset=-46 * mV,
+        **_NAUD,
+    ),
+    "delayed_accelerating": dict(
+        C=200 * pF,
+        g_L=12 * nS,
+        E_L=-70 * mV,
+        a=-10 * nS,
+        tau_w=300 * ms,
+        b=0 * pA,
+        v_reset=-58 * mV,
+        **_NAUD,
+    ),
+    "delayed_bursting": dict(
+        C=100 * pF,
+        g_L=10 * nS,
+        E_L=-65 * mV,
+        a=-10 * nS,
+        tau_w=90 * ms,
+        b=30 * pA,
+        v_reset=-47 * mV,
+        **_NAUD,
+    ),
+    "transient": dict(
+        C=100 * pF,
+        g_L=10 * nS,
+        E_L=-65 * mV,
+        a=10 * nS,
+        tau_w=90 * ms,
+        b=100 * pA,
+        v_reset=-47 * mV,
+        **_NAUD,
+    ),
+    "irregular": dict(
+        C=100 * pF,
+        g_L=12 * nS,
+        E_L=-60 * mV,
+        a=-11 * nS,
+        tau_w=130 * ms,
+        b=30 * pA,
+        v_reset=-48 * mV,
+        **_NAUD,
+    ),
+}
 ADEX_STEP_CURRENT = {
     "tonic": 500 * pA,
     "adapting": 500 * pA,
@@ -321,9 +385,15 @@ DIEHL_COOK_INHIBITORY = NeuronModel(
 NEURONS = {
     model.name: model
     for model in (
-        LIF, STDP_LIF, IZHIKEVICH, ADEX, LIF_COND, DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
+        LIF,
+        STDP_LIF,
+        IZHIKEVICH,
+        ADEX,
+        LIF_COND,
+        DIEHL_COOK_EXCITATORY,
+        DIEHL_COOK_INHIBITORY,
     )
-}  # fmt: skip
+}
 #: Named parameter sets, selected as ``model:set`` (``izhikevich:RS``, ``adex:bursting``).
 PARAMETER_SETS = {"izhikevich": IZHIKEVICH_SETS, "adex": ADEX_SETS}
 

@@ -30,8 +30,20 @@ def tiny_run(tmp_path_factory):
     engines, through the script's own entry point."""
     output = tmp_path_factory.mktemp("bench")
     engines = "stdplab-1,brian2-numpy" + (",nest-1" if HAVE_NEST else "")
-    plasticity.main(["--sizes", "1000", "--duration", "2", "--engines", engines,
-                     "--long-duration", "0", "--output", str(output)])  # fmt: skip
+    plasticity.main(
+        [
+            "--sizes",
+            "1000",
+            "--duration",
+            "2",
+            "--engines",
+            engines,
+            "--long-duration",
+            "0",
+            "--output",
+            str(output),
+        ]
+    )
     return output, json.loads((output / "plasticity.json").read_text())
 
 
@@ -86,8 +98,11 @@ def _pairs_closed_form(pre_ms, post_ms, rule, delay_ms):
     tau_minus = float(rule.params["tau_minus"] * 1e3)
     lag = np.subtract.outer(post_ms + delay_ms, pre_ms).ravel()
     assert np.all(lag != 0)  # coincident pairs are a convention, not what this test is about
-    return float(np.sum(np.where(lag > 0, a_plus * np.exp(-lag / tau_plus),
-                                 -a_minus * np.exp(lag / tau_minus))))  # fmt: skip
+    return float(
+        np.sum(
+            np.where(lag > 0, a_plus * np.exp(-lag / tau_plus), -a_minus * np.exp(lag / tau_minus))
+        )
+    )
 
 
 PRE_STEPS = np.array([100, 500, 530, 900, 1500, 2500])
@@ -111,12 +126,20 @@ def test_brian2_weight_change_for_a_fixed_spike_train_is_the_closed_form():
         post = SpikeGeneratorGroup(
             1, np.zeros(len(POST_STEPS), int), POST_STEPS * plasticity.DT_MS * ms
         )
-        synapse = plastic_synapses(rule, pre, post, name="fixed", connect="True",
-                                   w_init=W0 * w_max, delay=plasticity.brian2_delays())  # fmt: skip
+        synapse = plastic_synapses(
+            rule,
+            pre,
+            post,
+            name="fixed",
+            connect="True",
+            w_init=W0 * w_max,
+            delay=plasticity.brian2_delays(),
+        )
         Network(pre, post, synapse).run(300 * ms, namespace={})
         change = float(synapse.w[0]) - W0 * w_max
-    expected = _pairs_closed_form(PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS,
-                                  rule, plasticity.DT_MS)  # fmt: skip
+    expected = _pairs_closed_form(
+        PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS, rule, plasticity.DT_MS
+    )
     assert abs(expected) > 0.05 * float(rule.params["A_plus"])  # not a vanishing sum
     assert change == pytest.approx(expected, rel=1e-9)
 
@@ -131,18 +154,27 @@ def test_nest_weight_change_for_a_fixed_spike_train_is_the_closed_form():
     nest = plasticity.nest_kernel(1, seed=0)
     synapse, tau_minus = plasticity.nest_synapse_params(rule)
     pre = plasticity.nest_inputs(nest, 1, (np.zeros(len(PRE_STEPS), np.int32), PRE_STEPS))
-    post_generator = nest.Create("spike_generator", params={
-        "spike_times": (POST_STEPS - 1) * plasticity.DT_MS})  # fmt: skip
+    post_generator = nest.Create(
+        "spike_generator", params={"spike_times": (POST_STEPS - 1) * plasticity.DT_MS}
+    )
     post = nest.Create("parrot_neuron", params={"tau_minus": tau_minus})
     nest.Connect(post_generator, post, syn_spec={"delay": plasticity.DT_MS})
     nest.CopyModel("stdp_synapse_hom", "fixed_train_stdp", synapse)
-    nest.Connect(pre, post, syn_spec={"synapse_model": "fixed_train_stdp", "receptor_type": 1,
-                                      "weight": W0 * w_max * plasticity.G_LEAK_NS,
-                                      "delay": plasticity.DT_MS})  # fmt: skip
+    nest.Connect(
+        pre,
+        post,
+        syn_spec={
+            "synapse_model": "fixed_train_stdp",
+            "receptor_type": 1,
+            "weight": W0 * w_max * plasticity.G_LEAK_NS,
+            "delay": plasticity.DT_MS,
+        },
+    )
     nest.Simulate(300.0)
     change = nest.GetConnections(pre, post).get("weight") / plasticity.G_LEAK_NS - W0 * w_max
-    expected = _pairs_closed_form(PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS,
-                                  rule, plasticity.DT_MS)  # fmt: skip
+    expected = _pairs_closed_form(
+        PRE_STEPS * plasticity.DT_MS, POST_STEPS * plasticity.DT_MS, rule, plasticity.DT_MS
+    )
     assert change == pytest.approx(expected, rel=1e-9)
 
 
@@ -181,8 +213,18 @@ def test_nest_layer_connects_each_input_to_each_neuron_with_brian2s_weight():
 @pytest.mark.standalone
 def test_sweep_benchmark_runs_every_way_and_its_section_joins_the_readme(tmp_path):
     output = tmp_path / "bench"
-    _load("sweep").main(["--experiment", "neuron_comparison", "--scale", "tiny",
-                         "--axis", "lif.tau_m=10*ms,20*ms", "--output", str(output)])  # fmt: skip
+    _load("sweep").main(
+        [
+            "--experiment",
+            "neuron_comparison",
+            "--scale",
+            "tiny",
+            "--axis",
+            "lif.tau_m=10*ms,20*ms",
+            "--output",
+            str(output),
+        ]
+    )
     (case,) = json.loads((output / "sweep.json").read_text())["cases"]
     assert len(case["ways"]) == 5 and case["points"] == 2
     assert case["ways"]["stdplab sweep"]["builds"] == {"compiled": 1, "run_args": 1}

@@ -81,22 +81,34 @@ def test_a_model_record_in_a_config_becomes_its_name_and_overrides():
     started_config = neuron_comparison.Config(neurons=(LIF.with_initial(v="-60*mV"),))
     started = checked(neuron_comparison, started_config)
     assert started.overrides == (("lif", "initial.v", "-60*mV"),)
-    assert cli.main(["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime",
-                     "--set", "lif.initial.v=5*ms", "--results-dir", "/nonexistent"]) == (
-        cli.EXIT_BAD_INPUT)  # fmt: skip
+    assert cli.main(
+        [
+            "run",
+            "neuron_comparison",
+            "--scale",
+            "tiny",
+            "--device",
+            "runtime",
+            "--set",
+            "lif.initial.v=5*ms",
+            "--results-dir",
+            "/nonexistent",
+        ]
+    ) == (cli.EXIT_BAD_INPUT)
 
 
 @pytest.mark.parametrize(
     "module, config, message",
     [
-        (neuron_comparison, {"neurons": (dataclasses.replace(LIF, reset="v = E_L"),)},
-         "more than parameters"),
-        (neuron_comparison, {"neurons": (LIF.with_params(tau_m=40 * ms), "lif")},
-         "more than once"),
-        (song_stdp, {"neuron": get_neuron("lif_cond").with_params(tau_m=20 * ms)},
-         "no overrides"),
+        (
+            neuron_comparison,
+            {"neurons": (dataclasses.replace(LIF, reset="v = E_L"),)},
+            "more than parameters",
+        ),
+        (neuron_comparison, {"neurons": (LIF.with_params(tau_m=40 * ms), "lif")}, "more than once"),
+        (song_stdp, {"neuron": get_neuron("lif_cond").with_params(tau_m=20 * ms)}, "no overrides"),
     ],
-)  # fmt: skip
+)
 def test_a_record_a_config_cannot_carry_is_refused_in_one_line(module, config, message):
     with pytest.raises(ConfigError, match=message):
         checked(module, module.Config(**config))

@@ -96,10 +96,24 @@ def test_the_largest_layer_size_offered_is_accepted():
 def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
     """Whether a sample holds events is known once the data is read, not from the config."""
     argv = [
-        "run", "event_features", "--scale", "tiny", "--device", "runtime",
-        "--config", "sample_ms=1.0", "--config", "neurons=('lif',)", "--config", "sweep=()",
-        "--quiet", "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
-    ]  # fmt: skip
+        "run",
+        "event_features",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--config",
+        "sample_ms=1.0",
+        "--config",
+        "neurons=('lif',)",
+        "--config",
+        "sweep=()",
+        "--quiet",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--build-dir",
+        str(tmp_path / "b"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert "training samples have events in their first 1.0 ms" in error
@@ -140,9 +154,21 @@ def test_values_found_by_probing_every_field_are_refused(
 
 def test_a_gallery_too_short_for_its_patterns_reports_them_missing(tmp_path, capsys):
     """1-ms phases show no firing pattern: each is a FAIL row, not an IndexError."""
-    argv = ["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron",
-            "lif", "--config", "gallery_phase_ms=1", "--quiet",
-            "--results-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--config",
+        "gallery_phase_ms=1",
+        "--quiet",
+        "--results-dir",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     (folder,) = (tmp_path / "neuron_comparison").iterdir()
     targets = json.loads((folder / "metrics.json").read_text())["targets"]

@@ -10,9 +10,20 @@ from experiments import EXPERIMENTS, cli, devices
 def test_every_experiment_generates_its_cuda_project(name, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(devices, "gpu_available", lambda: False)
     monkeypatch.setattr(devices, "curand_location", lambda: None)  # generate, do not compile
-    status = cli.main(["run", name, "--scale", "tiny", "--device", "cuda_standalone",
-                       "--build-dir", str(tmp_path / "build"),
-                       "--results-dir", str(tmp_path / "results")])  # fmt: skip
+    status = cli.main(
+        [
+            "run",
+            name,
+            "--scale",
+            "tiny",
+            "--device",
+            "cuda_standalone",
+            "--build-dir",
+            str(tmp_path / "build"),
+            "--results-dir",
+            str(tmp_path / "results"),
+        ]
+    )
     assert status == cli.EXIT_BUILT_NOT_RUN, capsys.readouterr().err
     assert "there is no GPU on this machine" in capsys.readouterr().err
     project = tmp_path / "build" / name / "cuda_standalone"

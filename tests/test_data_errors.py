@@ -100,13 +100,30 @@ def test_the_cli_names_an_empty_recording_and_builds_nothing(tmp_path):
     }
     done = subprocess.run(
         [
-            sys.executable, "-m", "experiments", "run", "event_features", "--device", "runtime",
-            "--scale", "tiny", "--config", "dataset=nmnist_folder",
-            "--config", f"dataset_folder={folder}",
-            "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
+            sys.executable,
+            "-m",
+            "experiments",
+            "run",
+            "event_features",
+            "--device",
+            "runtime",
+            "--scale",
+            "tiny",
+            "--config",
+            "dataset=nmnist_folder",
+            "--config",
+            f"dataset_folder={folder}",
+            "--results-dir",
+            str(tmp_path / "r"),
+            "--build-dir",
+            str(tmp_path / "b"),
         ],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"stdplab: error: {folder / '7.bs2'} is empty (0 bytes")
     assert done.stderr.count("\n") == 1

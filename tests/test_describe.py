@@ -52,16 +52,25 @@ def test_describe_command_prints_one_model_and_refuses_unknown_ones(capsys):
 
 
 def test_report_writes_every_model_to_models_md(tmp_path):
-    status = cli.main(["report", "--results-dir", str(tmp_path / "results"),
-                       "--figures-dir", str(tmp_path / "figures")])  # fmt: skip
+    status = cli.main(
+        [
+            "report",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--figures-dir",
+            str(tmp_path / "figures"),
+        ]
+    )
     assert status == 0
     assert (tmp_path / "figures" / "models.md").read_text() == describe_all()
     assert describe_all().count("\n## ") == len(MODELS)
 
 
 def test_describe_shows_a_model_with_the_changes_run_would_make(capsys):
-    assert cli.main(["describe", "lif", "--set", "lif.tau_m=10*ms",
-                     "--set", "lif.initial.v=-60*mV"]) == 0  # fmt: skip
+    assert (
+        cli.main(["describe", "lif", "--set", "lif.tau_m=10*ms", "--set", "lif.initial.v=-60*mV"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "| `tau_m` | 10. ms |" in text and "initial values: `v = -60*mV`" in text
     assert cli.main(["describe", "lif", "--set", "izhikevich.a=0.1/ms"]) == cli.EXIT_BAD_INPUT

@@ -110,9 +110,11 @@ def _driven_integrators(sim, drive_values, gain, rerun_with=None):
     defaultclock.dt = 1 * ms
     drive = TimedArray(drive_values, dt=5 * ms, name="drive")
     group = NeuronGroup(
-        3, "dv/dt = gain*drive(t, i)/ms : 1\ngain : 1 (shared)", namespace={"drive": drive},
+        3,
+        "dv/dt = gain*drive(t, i)/ms : 1\ngain : 1 (shared)",
+        namespace={"drive": drive},
         name="integrators",
-    )  # fmt: skip
+    )
     group.gain = gain
 
     def double_gain():

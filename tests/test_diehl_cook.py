@@ -65,8 +65,14 @@ def tiny_compiled(tmp_path_factory):
     root = tmp_path_factory.mktemp("diehl_cook")
     module = get_experiment("diehl_cook")
     config = module.SCALES["tiny"]
-    directory = harness.run(module, config, device="cpp_standalone", results_root=root,
-                            build_root=root / "build", scale="tiny")  # fmt: skip
+    directory = harness.run(
+        module,
+        config,
+        device="cpp_standalone",
+        results_root=root,
+        build_root=root / "build",
+        scale="tiny",
+    )
     from analysis.figures import load_result
 
     stored_config, data, metrics = load_result(directory)
@@ -118,8 +124,9 @@ def test_training_normalises_the_weights_and_the_frozen_passes_keep_the_threshol
     training_s = data["pass_slots"][0] * float(data["slot_s"])
     frozen = data["theta_t_s"] >= training_s
     assert frozen.sum() >= 2
-    np.testing.assert_array_equal(data["theta_mV"][frozen], np.tile(data["final_theta_mV"],
-                                                                    (frozen.sum(), 1)))  # fmt: skip
+    np.testing.assert_array_equal(
+        data["theta_mV"][frozen], np.tile(data["final_theta_mV"], (frozen.sum(), 1))
+    )
     # a neuron silent in training only decays from theta_offset (20 mV), Euler-stepped, and
     # only in the slots that show an example (none after the pass's examples are done)
     fired = np.unique(data["spike_i"][data["spike_t_s"] < training_s])
@@ -148,11 +155,15 @@ def test_label_assignment_reads_out_responses_whose_answer_is_known():
 def test_an_example_without_a_slot_is_a_row_of_nan_not_a_zero_response():
     config = {"presentation_ms": 100.0, "n_excitatory": 2}
     data = {
-        "slot_s": np.array(0.15), "pass_slots": np.array([2, 1, 1]),
-        "pass_examples": np.array([3, 1, 1]), "spike_t_s": np.array([0.01, 0.02]),
-        "spike_i": np.array([1, 1]), "slot_example": np.array([0, 1, 0, 0]),
-        "slot_shown": np.ones(4), "slot_intensity": np.full(4, 2.0),
-    }  # fmt: skip
+        "slot_s": np.array(0.15),
+        "pass_slots": np.array([2, 1, 1]),
+        "pass_examples": np.array([3, 1, 1]),
+        "spike_t_s": np.array([0.01, 0.02]),
+        "spike_i": np.array([1, 1]),
+        "slot_example": np.array([0, 1, 0, 0]),
+        "slot_shown": np.ones(4),
+        "slot_intensity": np.full(4, 2.0),
+    }
     train, label, test = pass_responses(config, data)
     assert list(train["responses"][0]) == [0, 2] and np.isnan(train["responses"][2]).all()
 
@@ -187,15 +198,19 @@ def test_an_mnist_folder_is_read_in_order_and_its_size_checked(tmp_path):
     for split in images:
         _write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", 2051, images[split])
         _write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", 2049, labels[split])
-    config = Config(dataset="mnist_folder", dataset_folder=str(tmp_path), n_train=5, n_label=5,
-                    n_test=4)  # fmt: skip
+    config = Config(
+        dataset="mnist_folder", dataset_folder=str(tmp_path), n_train=5, n_label=5, n_test=4
+    )
     check(config)
     train, train_labels, test, test_labels = diehl_cook.load_images(config)
     np.testing.assert_array_equal(train, images["train"][:5].reshape(5, 784))
     np.testing.assert_array_equal(test_labels, labels["t10k"])
     with pytest.raises(ModelError, match="n_test=5 but .* holds 4 test images"):
-        check(Config(dataset="mnist_folder", dataset_folder=str(tmp_path), n_train=5, n_label=5,
-                     n_test=5))  # fmt: skip
+        check(
+            Config(
+                dataset="mnist_folder", dataset_folder=str(tmp_path), n_train=5, n_label=5, n_test=5
+            )
+        )
 
 
 def test_the_kmeans_control_finds_separated_classes_and_labels_them_by_majority():
@@ -225,9 +240,13 @@ def test_the_learning_split_finds_neurons_left_at_their_initial_draw_and_their_g
     late = [(4.1, 0), (4.1, 1)]  # after training: not counted
     times, neurons = np.array(sorted(single + pairs + late)).T
     data = {
-        "initial_weights": initial, "weights": trained, "spike_t_s": times,
-        "spike_i": neurons.astype(int), "pass_slots": np.array([8, 1, 1]), "slot_s": 0.5,
-    }  # fmt: skip
+        "initial_weights": initial,
+        "weights": trained,
+        "spike_t_s": times,
+        "spike_i": neurons.astype(int),
+        "pass_slots": np.array([8, 1, 1]),
+        "slot_s": 0.5,
+    }
     split = learning_split({}, data, TAU_SLOW_S)
     assert split["unlearned_neurons"] == 1
     assert split["spikes_per_active_slot"] == pytest.approx([1.0, 2.0])

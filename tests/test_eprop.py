@@ -130,7 +130,7 @@ def test_the_experiment_reproduces_its_targets_at_tiny_scale(tiny_results):
     _, _, metrics = load_result(tiny_results["eligibility_windows"])
     verdicts = {row["key"]: row["passed"] for row in metrics["targets"]}
     assert set(verdicts) == {f"P8{letter}" for letter in "abcdefghijkl"}
-    assert all(verdicts.values())  # fmt: skip
+    assert all(verdicts.values())
 
 
 @pytest.mark.parametrize("trace_growth", IZHIKEVICH_TRACE_GROWTH)
@@ -140,8 +140,15 @@ def test_brian2_izhikevich_map_equals_the_numpy_reference_step_by_step(trace_gro
     pre = (rng.random((steps, n_pre)) < 0.02).astype(float)
     weights = rng.normal(2.0, 1.0, n_pre)
     drive = rng.uniform(0, 12, steps)
-    simulated = _brian_run(izhikevich_eprop(trace_growth), pre, weights, drive, step_ms=0.5,
-                           state=("v", "u", "z", "psi"), eps=("eps", "eps_u"))  # fmt: skip
+    simulated = _brian_run(
+        izhikevich_eprop(trace_growth),
+        pre,
+        weights,
+        drive,
+        step_ms=0.5,
+        state=("v", "u", "z", "psi"),
+        eps=("eps", "eps_u"),
+    )
     reference = run_izhikevich_map(drive, pre, weights, trace_growth=trace_growth)
     _assert_same_map(simulated, reference)
     assert reference["z"].sum() > 3  # the upstrokes, where the two conventions differ, happen

@@ -17,9 +17,20 @@ RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9, "
 ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
 
 
-def _run_layer(config, initial, pre_steps, pre_neurons, periods, plastic=True, competition=True,
-               rules=RULES, blocks=1, neuron="lif", inhibition="v_and_input",
-               monitor_state=None):  # fmt: skip
+def _run_layer(
+    config,
+    initial,
+    pre_steps,
+    pre_neurons,
+    periods,
+    plastic=True,
+    competition=True,
+    rules=RULES,
+    blocks=1,
+    neuron="lif",
+    inhibition="v_and_input",
+    monitor_state=None,
+):
     """Build one layer of ``event_features`` around a fixed input and run it on the numpy
     runtime; (post spike steps, post neurons, final weights, w_total), and the recorded
     ``monitor_state`` variables (if given)."""
@@ -86,8 +97,9 @@ def _replay(config, initial, pre_steps, pre_neurons, post_steps, post_neurons, p
 
 @pytest.fixture
 def fixed_input():
-    config = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=3, sample_ms=60.0,
-                                 rest_ms=20.0)  # fmt: skip
+    config = dataclasses.replace(
+        event_features.SCALES["tiny"], n_neurons=3, sample_ms=60.0, rest_ms=20.0
+    )
     rng = np.random.default_rng(5)
     initial = rng.uniform(0, 1, (event_features.N_INPUTS, config.n_neurons))
     initial *= config.w_sum / initial.sum(axis=0)
@@ -159,9 +171,16 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
     winners = {}
     for competition in (True, False):
         # inhibition of v only: the losers recharge, so several neurons get to win
-        steps, neurons, _, _ = _run_layer(config, weights, pre_steps, pre_neurons, periods=1,
-                                          plastic=False, competition=competition,
-                                          inhibition="v")  # fmt: skip
+        steps, neurons, _, _ = _run_layer(
+            config,
+            weights,
+            pre_steps,
+            pre_neurons,
+            periods=1,
+            plastic=False,
+            competition=competition,
+            inhibition="v",
+        )
         per_step = np.bincount(steps)
         winners[competition] = (per_step[per_step > 0], len(set(neurons)))
     assert np.all(winners[True][0] == 1) and winners[True][1] >= 2
@@ -170,9 +189,18 @@ def test_winner_take_all_lets_one_neuron_fire_per_step(fixed_input):
 
 def test_tuning_rules_follow_their_closed_forms():
     rates = np.array([10.0, 30.0, 0.0, 60.0])
-    common = dict(n_neurons=100, w_sum=50.0, resistance=1e8, tau_syn=5e-3, tau_m=20e-3,
-                  threshold_distance=0.02, period_s=0.35, ltd_ratio=0.01, learning_wins=40,
-                  theta_set_point=5.0)  # fmt: skip
+    common = dict(
+        n_neurons=100,
+        w_sum=50.0,
+        resistance=1e8,
+        tau_syn=5e-3,
+        tau_m=20e-3,
+        threshold_distance=0.02,
+        period_s=0.35,
+        ltd_ratio=0.01,
+        learning_wins=40,
+        theta_set_point=5.0,
+    )
     rules = tuning_rules(rates, n_samples=1000, **common)
     drive = 0.4 * 100 / 4 + 0.6 * (100 + 900 + 3600) / 100
     # R3 with C2's headroom: the drive reaches (1 + set point) x the firing distance
@@ -204,10 +232,17 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     rules = {**RULES, "tau_theta_s": 0.5}
     silent = SpikeGeneratorGroup(event_features.N_INPUTS, [], [] * ms)
     layer, synapses, wta, monitor = competitive_layer(
-        get_neuron("lif"), rules, silent,
-        initial, period=period * ms, w_sum=config.w_sum, w_max=config.w_max, plastic=True,
-        name="layer", blocks=2,
-    )  # fmt: skip
+        get_neuron("lif"),
+        rules,
+        silent,
+        initial,
+        period=period * ms,
+        w_sum=config.w_sum,
+        w_max=config.w_max,
+        plastic=True,
+        name="layer",
+        blocks=2,
+    )
     net = Network(silent, layer, synapses, wta, monitor)
     start = np.random.default_rng(3).uniform(0, 0.01, 2 * config.n_neurons)
     layer.theta = start * volt
@@ -228,14 +263,22 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     ("inhibition", "cleared"),
     [("v_and_input", True), ("v_and_input_in_training", True), ("v", False)],
 )
-def test_the_winners_spike_clears_the_losers_input_only_when_asked(fixed_input, inhibition,
-                                                                  cleared):  # fmt: skip
+def test_the_winners_spike_clears_the_losers_input_only_when_asked(
+    fixed_input, inhibition, cleared
+):
     """C4: at a winner's spike, every loser is at rest and, with v_and_input, its synaptic
     current is zero (recorded at the end of the spike's step, before any new input)."""
     config, initial, pre_steps, pre_neurons = fixed_input
-    steps, neurons, _, _, state = _run_layer(config, initial, pre_steps, pre_neurons, periods=1,
-                                             plastic=False, inhibition=inhibition,
-                                             monitor_state=("v", "I_syn"))  # fmt: skip
+    steps, neurons, _, _, state = _run_layer(
+        config,
+        initial,
+        pre_steps,
+        pre_neurons,
+        periods=1,
+        plastic=False,
+        inhibition=inhibition,
+        monitor_state=("v", "I_syn"),
+    )
     assert len(steps) > 0
     losers_current = []
     for step, winner in zip(steps, neurons, strict=True):
@@ -253,9 +296,17 @@ def test_theta_is_homeostasis_also_for_a_neuron_whose_threshold_is_its_spike_pea
     spikes = {}
     for theta_plus in (0.0, 0.02):
         rules = {**RULES, "gain_A": 4e-9, "theta_plus_V": theta_plus}
-        steps, *_ = _run_layer(config, initial, pre_steps, pre_neurons, periods=1,
-                               plastic=False, competition=False, rules=rules,
-                               neuron="izhikevich")  # fmt: skip
+        steps, *_ = _run_layer(
+            config,
+            initial,
+            pre_steps,
+            pre_neurons,
+            periods=1,
+            plastic=False,
+            competition=False,
+            rules=rules,
+            neuron="izhikevich",
+        )
         spikes[theta_plus] = len(steps)
     assert spikes[0.0] >= 30  # 3 neurons in one 60 ms sample
     assert spikes[0.02] <= spikes[0.0] / 3
@@ -267,8 +318,9 @@ def test_the_stdp_lif_layer_spikes_as_the_lif_layer(fixed_input):
     config, initial, pre_steps, pre_neurons = fixed_input
     rules = {**RULES, "tau_theta_s": 1.0, "theta_plus_V": 0.002}
     lif = _run_layer(config, initial, pre_steps, pre_neurons, periods=2, rules=rules)
-    twin = _run_layer(config, initial, pre_steps, pre_neurons, periods=2, rules=rules,
-                      neuron="stdp_lif")  # fmt: skip
+    twin = _run_layer(
+        config, initial, pre_steps, pre_neurons, periods=2, rules=rules, neuron="stdp_lif"
+    )
     assert len(lif[0]) >= 3
     for a, b in zip(lif, twin, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -324,8 +376,10 @@ def _mnist_folder(root, images, test_images):
 
     root.mkdir()
     for prefix, split in (("train", images), ("t10k", test_images)):
-        for kind, array, magic in (("images-idx3", split, 2051),
-                                   ("labels-idx1", np.arange(len(split)) % 10, 2049)):  # fmt: skip
+        for kind, array, magic in (
+            ("images-idx3", split, 2051),
+            ("labels-idx1", np.arange(len(split)) % 10, 2049),
+        ):
             header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
             (root / f"{prefix}-{kind}-ubyte").write_bytes(header + array.astype(np.uint8).tobytes())
     return root
@@ -337,9 +391,13 @@ def test_mnist_images_are_emulated_with_the_real_recordings_sample_numbers(tmp_p
     images, _ = events.digits_as_mnist(7)
     folder = _mnist_folder(tmp_path / "mnist", images[:4].round(), images[4:].round())
     config = dataclasses.replace(
-        event_features.SCALES["tiny"], dataset="emulated_mnist", dataset_folder=str(folder),
-        n_train=4, n_test=3, oracle=False,
-    )  # fmt: skip
+        event_features.SCALES["tiny"],
+        dataset="emulated_mnist",
+        dataset_folder=str(folder),
+        n_train=4,
+        n_test=3,
+        oracle=False,
+    )
     event_features.check(config)
     train, train_labels, test, test_labels = event_features.load_samples(config)
     # test image j is N-MNIST sample 60,001 + j: its generator is [seed, 60,000 + j]
@@ -360,8 +418,10 @@ def test_recordings_are_compared_with_the_emulation_of_their_own_digit(tmp_path)
     mnist = _mnist_folder(tmp_path / "mnist", images[:5], images[5:])
     recordings = tmp_path / "nmnist"
     recordings.mkdir()
-    for name, numbers, first_image in (("train1K.txt", [1, 2, 3, 4, 5], 0),
-                                       ("test100.txt", [60001, 60002, 60003], 5)):  # fmt: skip
+    for name, numbers, first_image in (
+        ("train1K.txt", [1, 2, 3, 4, 5], 0),
+        ("test100.txt", [60001, 60002, 60003], 5),
+    ):
         rows = ["#sample #class"]
         for k, number in enumerate(numbers):
             emulated = events.emulate_saccades(
@@ -370,9 +430,15 @@ def test_recordings_are_compared_with_the_emulation_of_their_own_digit(tmp_path)
             events.write_nmnist(recordings / f"{number}.bs2", emulated)
             rows.append(f"{number}\t{k}")
         (recordings / name).write_text("\n".join(rows) + "\n")
-    config = dataclasses.replace(event_features.SCALES["tiny"], dataset="nmnist_folder",
-                                 dataset_folder=str(recordings), compare_mnist_folder=str(mnist),
-                                 n_train=5, n_test=3, oracle=False)  # fmt: skip
+    config = dataclasses.replace(
+        event_features.SCALES["tiny"],
+        dataset="nmnist_folder",
+        dataset_folder=str(recordings),
+        compare_mnist_folder=str(mnist),
+        n_train=5,
+        n_test=3,
+        oracle=False,
+    )
     event_features.check(config)
     closeness = event_features.compare_with_emulation(config, event_features.load_samples(config))
     np.testing.assert_allclose(closeness["spatial_r"], 1)

@@ -130,9 +130,14 @@ def test_the_cache_is_keyed_by_the_image_not_only_by_the_sample_number(tmp_path)
 
 @pytest.mark.parametrize(
     "path, split, index",
-    [("1.bs2", "train", 0), ("1000.bs2", "train", 999), ("60001.bs2", "test", 0),
-     ("Test/3/00005.bin", "test", 4), ("Train/0/59999.bin", "train", 59998)],
-)  # fmt: skip
+    [
+        ("1.bs2", "train", 0),
+        ("1000.bs2", "train", 999),
+        ("60001.bs2", "test", 0),
+        ("Test/3/00005.bin", "test", 4),
+        ("Train/0/59999.bin", "train", 59998),
+    ],
+)
 def test_a_recording_names_the_mnist_image_it_was_recorded_from(path, split, index):
     assert events.mnist_index(path, split) == index
 

@@ -156,18 +156,34 @@ def _break(folder: Path, fault: str) -> Path:
 
 # (fault, whether the header-only layout check sees it, the message after the path it names)
 FAULTS = [
-    ("no folder", True, r"does not exist; point dataset_folder at a folder holding the four "
-     r"MNIST IDX files"),
-    ("no images file", True, r"has no MNIST train images file \(looked for train-images-idx3-"
-     r"ubyte, train-images\.idx3-ubyte, train-images-idx3-ubyte\.gz, train-images\.idx3-ubyte"
-     r"\.gz\); point dataset_folder at a folder holding the four MNIST IDX files"),
+    (
+        "no folder",
+        True,
+        r"does not exist; point dataset_folder at a folder holding the four "
+        r"MNIST IDX files",
+    ),
+    (
+        "no images file",
+        True,
+        r"has no MNIST train images file \(looked for train-images-idx3-"
+        r"ubyte, train-images\.idx3-ubyte, train-images-idx3-ubyte\.gz, train-images\.idx3-ubyte"
+        r"\.gz\); point dataset_folder at a folder holding the four MNIST IDX files",
+    ),
     ("no labels file", True, r"has no MNIST train labels file \(looked for train-labels-idx1-"),
-    ("labels magic in images file", True, r"has magic number 2049, not 2051 \(IDX images\); "
-     r"it is an IDX labels file"),
+    (
+        "labels magic in images file",
+        True,
+        r"has magic number 2049, not 2051 \(IDX images\); "
+        r"it is an IDX labels file",
+    ),
     ("images magic in labels file", True, r"has magic number 2051, not 2049 \(IDX labels\)"),
     ("gzip data without .gz", True, r"has magic number \d+, not 2051 .*give it a \.gz suffix"),
-    ("raw file cut short", True, r"is truncated: it has 120 bytes, its header promises 121; "
-     r"re-copy or re-download the file"),
+    (
+        "raw file cut short",
+        True,
+        r"is truncated: it has 120 bytes, its header promises 121; "
+        r"re-copy or re-download the file",
+    ),
     ("header cut short", True, r"is truncated: it holds 2 of the 4 bytes of the header"),
     ("empty raw file", True, r"is truncated: it holds 0 of the 4 bytes of the magic number"),
     ("empty gzip file", True, r"is truncated: it holds 0 of the 4 bytes of the magic number"),
@@ -175,12 +191,20 @@ FAULTS = [
     ("invalid deflate block", True, r"is truncated or corrupt \(.*invalid block type"),
     ("gzip trailer cut short", False, r"is truncated or corrupt \(Compressed file ended"),
     ("gzip CRC wrong", False, r"is truncated or corrupt \(CRC check failed"),
-    ("gzip body shorter than header", False, r"is truncated: it holds 5 of the 7 bytes of 7 "
-     r"labels"),
+    (
+        "gzip body shorter than header",
+        False,
+        r"is truncated: it holds 5 of the 7 bytes of 7 "
+        r"labels",
+    ),
     ("counts differ", True, r"holds 7 images but \S+train-labels-idx1-ubyte holds 6 labels"),
-    ("label 10", False, r"is mislabelled: example 3 \(counting from 0\) has label 10, not a "
-     r"digit 0-9"),
-]  # fmt: skip
+    (
+        "label 10",
+        False,
+        r"is mislabelled: example 3 \(counting from 0\) has label 10, not a "
+        r"digit 0-9",
+    ),
+]
 
 
 @pytest.mark.parametrize("fault, at_layout, message", FAULTS, ids=[f[0] for f in FAULTS])
@@ -218,8 +242,17 @@ def test_the_real_files_match_their_readme():
     train_images, train_labels = load_mnist(MNIST, "train")
     assert train_images.shape == (60_000, 28, 28)
     assert np.bincount(train_labels).tolist() == [
-        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949,
-    ]  # fmt: skip
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
+    ]
     assert round(train_images.mean() / 255, 4) == 0.1307
     assert train_labels[0] == 5
     first_image, first_label = load_mnist(MNIST, "train", limit=1)
@@ -227,5 +260,14 @@ def test_the_real_files_match_their_readme():
     assert first_label.tolist() == [5]
     _, test_labels = load_mnist(MNIST, "test")
     assert np.bincount(test_labels).tolist() == [
-        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009,
-    ]  # fmt: skip
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]

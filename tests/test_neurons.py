@@ -113,17 +113,22 @@ def _adex_spike_times(model, current, duration=600 * ms):
         # Naud et al. (2008), Fig. 4: each set's defining response to its step current
         ("tonic", lambda t, isi: len(t) > 20 and isi.max() < 1.2 * isi.min()),
         ("adapting", lambda t, isi: np.all(np.diff(isi) > -1e-6) and isi[-1] > 3 * isi[0]),
-        ("initial_burst", lambda t, isi: isi[:2].max() < 0.2 * np.median(isi[2:])
-         and isi[3:].max() < 1.1 * isi[3:].min()),
-        ("bursting", lambda t, isi: np.sum(isi > 10 * isi.min()) >= 2
-         and np.sum(isi < 2 * isi.min()) >= 4),
-        ("delayed_accelerating", lambda t, isi: t[0] > 2 * isi[-1]
-         and np.all(np.diff(isi) < 1e-6)),
+        (
+            "initial_burst",
+            lambda t, isi: (
+                isi[:2].max() < 0.2 * np.median(isi[2:]) and isi[3:].max() < 1.1 * isi[3:].min()
+            ),
+        ),
+        (
+            "bursting",
+            lambda t, isi: np.sum(isi > 10 * isi.min()) >= 2 and np.sum(isi < 2 * isi.min()) >= 4,
+        ),
+        ("delayed_accelerating", lambda t, isi: t[0] > 2 * isi[-1] and np.all(np.diff(isi) < 1e-6)),
         ("delayed_bursting", lambda t, isi: t[0] > 40 and np.sum(isi > 10 * isi.min()) >= 2),
         ("transient", lambda t, isi: 1 <= len(t) <= 3 and t[-1] < 100),
         ("irregular", lambda t, isi: np.std(isi[10:]) > 0.3 * np.mean(isi[10:])),
     ],
-)  # fmt: skip
+)
 def test_every_named_adex_set_shows_its_firing_pattern(name, pattern):
     from models.neurons import ADEX_STEP_CURRENT, get_neuron
 

@@ -54,8 +54,14 @@ def test_a_model_defined_here_runs_in_every_experiment_that_takes_a_neuron(
     module = get_experiment(name)
     value = (MINE.name,) if field == "neurons" else MINE.name
     config = dataclasses.replace(module.SCALES["tiny"], **{field: value}, **changes)
-    result = harness.run(module, config, device="runtime", results_root=tmp_path,
-                         build_root=tmp_path / "build", scale="tiny")  # fmt: skip
+    result = harness.run(
+        module,
+        config,
+        device="runtime",
+        results_root=tmp_path,
+        build_root=tmp_path / "build",
+        scale="tiny",
+    )
     assert (result / "metrics.json").exists()
 
 

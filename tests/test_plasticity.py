@@ -160,9 +160,14 @@ def test_default_rules_have_no_upper_bound_to_clip_a_protocol_silently(make_rule
     simulated = _final_weights(rule, list(pre * 1e3), list(post * 1e3)) - 1.0
     values = {key: float(rule.params[key]) for key in TRIPLET_PARAMS if key in rule.params}
     if make_rule is pair_stdp:  # the pair rule is the triplet rule without its triplet terms
-        values.update(A2_plus=values.pop("A_plus", float(rule.params["A_plus"])),
-                      A2_minus=float(rule.params["A_minus"]), A3_plus=0.0, A3_minus=0.0,
-                      tau_x=1.0, tau_y=1.0)  # fmt: skip
+        values.update(
+            A2_plus=values.pop("A_plus", float(rule.params["A_plus"])),
+            A2_minus=float(rule.params["A_minus"]),
+            A3_plus=0.0,
+            A3_minus=0.0,
+            tau_x=1.0,
+            tau_y=1.0,
+        )
     exact = triplet_weight_change(pre, post, pairing=rule.options["pairing"], **values)
     assert exact > 0.05 and simulated == pytest.approx(exact, rel=1e-6)
 

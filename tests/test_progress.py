@@ -5,8 +5,18 @@ import re
 from experiments import devices, progress
 from experiments.cli import main
 
-ARGV = ["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
-        "--runtime-target", "numpy"]  # fmt: skip
+ARGV = [
+    "run",
+    "neuron_comparison",
+    "--scale",
+    "tiny",
+    "--device",
+    "runtime",
+    "--neuron",
+    "lif",
+    "--runtime-target",
+    "numpy",
+]
 
 
 def test_a_run_names_its_phases_in_order_on_stderr_in_whole_lines(tmp_path, capsys):

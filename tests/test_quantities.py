@@ -159,10 +159,14 @@ def test_the_cli_refuses_a_payload_in_one_line_and_builds_nothing(route, tmp_pat
     for payload in PAYLOADS:
         argv = {
             "set": ["run", "neuron_comparison", "--set", f"lif.tau_m={payload}"],
-            "config": ["run", "neuron_comparison", "--config",
-                       f"overrides={(('lif', 'tau_m', payload),)!r}"],
+            "config": [
+                "run",
+                "neuron_comparison",
+                "--config",
+                f"overrides={(('lif', 'tau_m', payload),)!r}",
+            ],
             "sweep": ["sweep", "neuron_comparison", f"lif.tau_m=10*ms,{payload}"],
-        }[route]  # fmt: skip
+        }[route]
         done = _cli(tmp_path, *argv, "--neuron", "lif", "--scale", "tiny")
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("stdplab: error: cannot read")

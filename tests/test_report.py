@@ -40,7 +40,7 @@ def _report(saved, figures, *extra):
             str(figures),
             "--quiet",
             *extra,
-        ]  # fmt: skip
+        ]
     )
 
 
@@ -104,8 +104,21 @@ def test_a_missing_or_corrupt_result_keeps_its_section_and_figures_with_one_line
 
 def test_a_named_configuration_goes_to_its_own_folder(saved, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the default folders are relative: figures/ here
-    argv = ["run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron",
-            "lif", "--set", "lif.tau_m=10*ms", "--results-dir", str(saved), "--quiet"]  # fmt: skip
+    argv = [
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--set",
+        "lif.tau_m=10*ms",
+        "--results-dir",
+        str(saved),
+        "--quiet",
+    ]
     assert main(argv) == 0
     capsys.readouterr()
     report_argv = ["report", "neuron_comparison", *argv[2:]]
@@ -124,8 +137,21 @@ def test_a_named_configuration_goes_to_its_own_folder(saved, tmp_path, monkeypat
 
 def test_another_scale_or_device_reports_into_its_own_folder(saved, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["report", "--scale", "tiny", "--device", "runtime", "--results-dir",
-                 str(saved), "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--scale",
+                "tiny",
+                "--device",
+                "runtime",
+                "--results-dir",
+                str(saved),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "figures" / "runs" / "tiny-runtime" / "REPORT.md").exists()
     assert not (tmp_path / "figures" / "REPORT.md").exists()
 

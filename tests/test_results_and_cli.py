@@ -40,11 +40,15 @@ def test_result_carries_provenance(tmp_path):
 
 @pytest.mark.parametrize(
     "argv, command",
-    [(["/venv/bin/stdplab", "run", "song_stdp", "--config", "a=b c"],
-      "stdplab run song_stdp --config 'a=b c'"),
-     (["/repo/experiments/__main__.py", "report"], "stdplab report"),
-     (["fit.py", "--fast"], "python fit.py --fast")],
-)  # fmt: skip
+    [
+        (
+            ["/venv/bin/stdplab", "run", "song_stdp", "--config", "a=b c"],
+            "stdplab run song_stdp --config 'a=b c'",
+        ),
+        (["/repo/experiments/__main__.py", "report"], "stdplab report"),
+        (["fit.py", "--fast"], "python fit.py --fast"),
+    ],
+)
 def test_a_result_records_the_command_that_made_it(argv, command):
     assert results.command_line(argv) == command
 
@@ -138,7 +142,7 @@ def test_a_failed_write_leaves_neither_a_result_nor_debris(tmp_path, monkeypatch
                 "dataset_folder=/nonexistent/nmnist",
             ],
             "does not exist",
-        ),  # fmt: skip
+        ),
         (["run", "event_features", "--config", "dataset=cifar"], "unknown dataset"),
     ],
 )
@@ -167,11 +171,28 @@ def test_unreadable_data_names_the_file_and_nothing_is_written(tmp_path, capsys)
     folder, victim = _unreadable_data(tmp_path / "nmnist")
     # no k-means oracle: four training samples cannot seed a centroid per neuron
     argv = [
-        "run", "event_features", "--scale", "tiny", "--device", "runtime", "--config",
-        "dataset=nmnist_folder", "--config", f"dataset_folder={folder}", "--config",
-        "n_train=4", "--config", "n_test=2", "--config", "oracle=False", "--quiet",
-        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
-    ]  # fmt: skip
+        "run",
+        "event_features",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--config",
+        "dataset=nmnist_folder",
+        "--config",
+        f"dataset_folder={folder}",
+        "--config",
+        "n_train=4",
+        "--config",
+        "n_test=2",
+        "--config",
+        "oracle=False",
+        "--quiet",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--build-dir",
+        str(tmp_path / "b"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.startswith("stdplab: error:") and error.count("\n") == 1
@@ -182,10 +203,21 @@ def test_unreadable_data_names_the_file_and_nothing_is_written(tmp_path, capsys)
 def test_a_data_folder_with_too_few_recordings_is_refused_before_the_build(tmp_path, capsys):
     folder, _ = _unreadable_data(tmp_path / "nmnist")
     argv = [
-        "run", "event_features", "--config", "dataset=nmnist_folder", "--config",
-        f"dataset_folder={folder}", "--config", "n_train=4", "--config", "n_test=300",
-        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
-    ]  # fmt: skip
+        "run",
+        "event_features",
+        "--config",
+        "dataset=nmnist_folder",
+        "--config",
+        f"dataset_folder={folder}",
+        "--config",
+        "n_train=4",
+        "--config",
+        "n_test=300",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--build-dir",
+        str(tmp_path / "b"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     assert "holds 2 test recordings, fewer than n_test=300" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
@@ -195,9 +227,19 @@ def test_a_read_only_results_folder_is_refused_before_anything_runs(
     read_only_folder, tmp_path, capsys
 ):
     argv = [
-        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
-        "--results-dir", str(read_only_folder / "results"), "--build-dir", str(tmp_path / "b"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--results-dir",
+        str(read_only_folder / "results"),
+        "--build-dir",
+        str(tmp_path / "b"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.startswith("stdplab: error: cannot write results to")
@@ -207,9 +249,19 @@ def test_a_read_only_results_folder_is_refused_before_anything_runs(
 
 def test_a_write_that_fails_midway_keeps_the_earlier_result(tmp_path, monkeypatch, capsys):
     argv = [
-        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
-        "--runtime-target", "numpy", "--results-dir", str(tmp_path / "r"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--runtime-target",
+        "numpy",
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == 0
     (earlier,) = (tmp_path / "r" / "neuron_comparison").iterdir()
     before = {p.name: p.read_bytes() for p in earlier.iterdir()}

@@ -88,10 +88,21 @@ def test_ctrl_c_saves_nothing_exits_130_and_keeps_the_earlier_result(
 ):
     config = [f"duration_s={duration_s}", "paper_rates_hz=()"]
     argv = [
-        "run", "song_stdp", "--scale", "tiny", "--device", device,
-        "--config", config[0], "--config", config[1],
-        "--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build"),
-    ]  # fmt: skip
+        "run",
+        "song_stdp",
+        "--scale",
+        "tiny",
+        "--device",
+        device,
+        "--config",
+        config[0],
+        "--config",
+        config[1],
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--build-dir",
+        str(tmp_path / "build"),
+    ]
     label = _label("song_stdp", "tiny", device, config)
     earlier = _plant_earlier_result(tmp_path / "results", "song_stdp", label)
     process, lines = _start(argv, tmp_path, env=_repo_env())
@@ -109,10 +120,22 @@ def test_ctrl_c_saves_nothing_exits_130_and_keeps_the_earlier_result(
 
 def test_ctrl_c_in_a_sweep_records_no_point_as_done(tmp_path):
     argv = [
-        "sweep", "song_stdp", "--scale", "tiny", "--device", "runtime", "--workers", "1",
-        "--config", "paper_rates_hz=()", "duration_s=300,301",
-        "--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build"),
-    ]  # fmt: skip
+        "sweep",
+        "song_stdp",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--workers",
+        "1",
+        "--config",
+        "paper_rates_hz=()",
+        "duration_s=300,301",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--build-dir",
+        str(tmp_path / "build"),
+    ]
     process, lines = _start(argv, tmp_path, env=_repo_env())
     log = tmp_path / "build" / "sweeps" / "worker-0" / "sweep.log"
     deadline = time.monotonic() + 120
@@ -129,9 +152,17 @@ def test_ctrl_c_in_a_sweep_records_no_point_as_done(tmp_path):
 def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulation(tmp_path):
     """The issue's case: tau_m 12 ms and 33 ms at once, one build folder named for both."""
     common = [
-        "run", "neuron_comparison", "--scale", "tiny", "--neuron", "lif",
-        "--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--neuron",
+        "lif",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--build-dir",
+        str(tmp_path / "build"),
+    ]
     runs = {
         tau: _start([*common, "--set", f"lif.tau_m={tau}*ms"], tmp_path, env=_repo_env())
         for tau in (12, 33)
@@ -141,8 +172,13 @@ def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulatio
     build_dirs = set()
     rates = {}
     for tau in runs:
-        label = _label("neuron_comparison", "tiny", "cpp_standalone", sets=[f"lif.tau_m={tau}*ms"],
-                       neurons="lif")  # fmt: skip
+        label = _label(
+            "neuron_comparison",
+            "tiny",
+            "cpp_standalone",
+            sets=[f"lif.tau_m={tau}*ms"],
+            neurons="lif",
+        )
         folder = tmp_path / "results" / "neuron_comparison" / label
         metrics = json.loads((folder / "metrics.json").read_text())
         build_dirs.add(metrics["provenance"]["build_dir"])
@@ -159,12 +195,17 @@ def test_a_claimed_build_folder_sends_a_second_claim_elsewhere_and_nests_in_one_
     tmp_path,
 ):
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from experiments.devices import claimed_build_dir\n"
-         "with claimed_build_dir(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
-         str(tmp_path / "b")],
-        stdout=subprocess.PIPE, text=True, env=_repo_env(),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from experiments.devices import claimed_build_dir\n"
+            "with claimed_build_dir(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+            str(tmp_path / "b"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_repo_env(),
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         notes = []
@@ -219,10 +260,20 @@ def test_a_compiled_run_that_overflows_fails_in_one_line_and_writes_nothing(tmp_
     """Izhikevich's quadratic v climbs past any physical value when its spike peak is out of
     reach (here to 1e299 V, finite, where Brian2 only warns)."""
     argv = [
-        "run", "neuron_comparison", "--scale", "tiny", "--neuron", "izhikevich", "--quiet",
-        "--set", "izhikevich.v_peak=1e300*mV",
-        "--results-dir", str(tmp_path / "r"), "--build-dir", str(tmp_path / "b"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--neuron",
+        "izhikevich",
+        "--quiet",
+        "--set",
+        "izhikevich.v_peak=1e300*mV",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--build-dir",
+        str(tmp_path / "b"),
+    ]
     assert main(argv) == EXIT_SIMULATION_FAILED
     error = capsys.readouterr().err
     assert error.count("\n") == 1
@@ -234,9 +285,20 @@ def test_a_compiled_run_that_overflows_fails_in_one_line_and_writes_nothing(tmp_
 def test_equal_time_constants_run_to_a_finite_result(tmp_path):
     """The issue's tau_m = tau_syn: integrated (experiments.build) instead of 0/0."""
     argv = [
-        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
-        "--set", "lif.tau_m=5*ms", "--quiet", "--results-dir", str(tmp_path / "r"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--set",
+        "lif.tau_m=5*ms",
+        "--quiet",
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == 0
     (folder,) = (tmp_path / "r" / "neuron_comparison").iterdir()
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -247,9 +309,19 @@ def test_equal_time_constants_run_to_a_finite_result(tmp_path):
 @pytest.mark.parametrize("threads, note", [(0, None), (1000, "threads asked")])
 def test_threads_below_one_are_refused_and_above_the_cores_capped(threads, note, tmp_path, capsys):
     argv = [
-        "run", "neuron_comparison", "--scale", "tiny", "--device", "runtime", "--neuron", "lif",
-        "--threads", str(threads), "--results-dir", str(tmp_path / "r"),
-    ]  # fmt: skip
+        "run",
+        "neuron_comparison",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--neuron",
+        "lif",
+        "--threads",
+        str(threads),
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     code = main(argv)
     error = capsys.readouterr().err
     if note is None:
@@ -266,8 +338,16 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(option, tmp_path
     blocker = tmp_path / "a_file"
     blocker.write_text("a file where a folder should be")
     command = "run" if option == "--build-dir" else "figures"
-    argv = [command, *(["neuron_comparison"] if command == "run" else []), "--scale", "tiny",
-            option, str(blocker / "inside"), "--results-dir", str(tmp_path / "r")]  # fmt: skip
+    argv = [
+        command,
+        *(["neuron_comparison"] if command == "run" else []),
+        "--scale",
+        "tiny",
+        option,
+        str(blocker / "inside"),
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and option in error and "cannot write" in error
@@ -287,8 +367,19 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(option, tmp_path
 def test_a_run_no_clock_can_step_through_is_refused_before_it_runs(
     experiment, setting, message, tmp_path, capsys
 ):
-    argv = ["run", experiment, "--scale", "tiny", "--device", "runtime", "--config", setting,
-            "--quiet", "--results-dir", str(tmp_path / "r")]  # fmt: skip
+    argv = [
+        "run",
+        experiment,
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--config",
+        setting,
+        "--quiet",
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     assert main(argv) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error

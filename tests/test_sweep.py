@@ -37,15 +37,24 @@ def test_the_grid_puts_seeds_outermost_and_labels_each_point_as_a_single_run_wou
     axes = [sweep.parse_axis("lif.tau_m=10*ms,20*ms"), sweep.parse_axis("fi_points=5,7")]
     fixed = {"neurons": "lif", "sets": [], "config": []}
     points = sweep.expand(neuron_comparison, "tiny", axes, [3, 4], "runtime", fixed)
-    assert [(p.seed, dict(p.assignment)["fi_points"], dict(p.assignment)["lif.tau_m"])
-            for p in points[:4]] == [
-        (3, "5", "10*ms"), (3, "5", "20*ms"), (3, "7", "10*ms"), (3, "7", "20*ms"),
-    ]  # fmt: skip
+    assert [
+        (p.seed, dict(p.assignment)["fi_points"], dict(p.assignment)["lif.tau_m"])
+        for p in points[:4]
+    ] == [
+        (3, "5", "10*ms"),
+        (3, "5", "20*ms"),
+        (3, "7", "10*ms"),
+        (3, "7", "20*ms"),
+    ]
     assert len(points) == 8 and [p.index for p in points] == list(range(8))
     single = build_config(
-        neuron_comparison, "tiny", seed=4, neurons="lif", sets=["lif.tau_m=20*ms"],
+        neuron_comparison,
+        "tiny",
+        seed=4,
+        neurons="lif",
+        sets=["lif.tau_m=20*ms"],
         config_values=["fi_points=7"],
-    )  # fmt: skip
+    )
     assert points[-1].label == config_label(harness.config_record(single, "runtime"))
     assert points[-1].scale == "tiny, modified"
     assert [len(part) for part in sweep.chunks(points, 3)] == [3, 3, 2]
@@ -97,9 +106,13 @@ def test_a_parameter_sweep_compiles_once_and_equals_single_runs(tmp_path):
     assert (folder / summary["figures"]["N2[0]"]).stat().st_size > 10_000
     # the last point, reused through run_args, equals its own compiled run
     config = build_config(
-        neuron_comparison, "tiny", seed=None, neurons="lif", sets=["lif.tau_m=40*ms"],
+        neuron_comparison,
+        "tiny",
+        seed=None,
+        neurons="lif",
+        sets=["lif.tau_m=40*ms"],
         config_values=[],
-    )  # fmt: skip
+    )
     single = harness.run(
         neuron_comparison, config, results_root=tmp_path / "single", build_root=tmp_path / "b2"
     )
@@ -130,12 +143,33 @@ def test_a_failed_run_is_reported_the_others_go_on_and_the_sweep_resumes(tmp_pat
     broken = _nmnist_folder(tmp_path / "broken", corrupt=True)
     # no k-means oracle: eight samples cannot seed a centroid per neuron
     argv = [
-        "sweep", "event_features", f"dataset_folder={broken},{good}", "--scale", "tiny",
-        "--device", "runtime", "--runtime-target", "numpy", "--workers", "1",
-        "--config", "dataset=nmnist_folder", "--config", "n_train=8", "--config", "n_test=4",
-        "--config", "neurons=('lif',)", "--config", "sweep=()",
-        "--config", "frozen_gains=(1.0,)", "--config", "oracle=False", *_dirs(tmp_path),
-    ]  # fmt: skip
+        "sweep",
+        "event_features",
+        f"dataset_folder={broken},{good}",
+        "--scale",
+        "tiny",
+        "--device",
+        "runtime",
+        "--runtime-target",
+        "numpy",
+        "--workers",
+        "1",
+        "--config",
+        "dataset=nmnist_folder",
+        "--config",
+        "n_train=8",
+        "--config",
+        "n_test=4",
+        "--config",
+        "neurons=('lif',)",
+        "--config",
+        "sweep=()",
+        "--config",
+        "frozen_gains=(1.0,)",
+        "--config",
+        "oracle=False",
+        *_dirs(tmp_path),
+    ]
     assert main(argv) == sweep.EXIT_RUNS_FAILED
     assert "1 of 2 runs failed" in capsys.readouterr().err
     _, rows = _table(tmp_path, "event_features")
@@ -190,9 +224,16 @@ def test_a_worker_process_that_dies_is_reported_for_each_of_its_runs(tmp_path):
 def test_the_sweep_runs_on_a_local_dask_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     argv = [
-        "sweep", "neuron_comparison", "lif.tau_m=10*ms,20*ms", *TINY_LIF, "--device", "runtime",
-        "--runtime-target", "numpy", *_dirs(tmp_path),
-    ]  # fmt: skip
+        "sweep",
+        "neuron_comparison",
+        "lif.tau_m=10*ms,20*ms",
+        *TINY_LIF,
+        "--device",
+        "runtime",
+        "--runtime-target",
+        "numpy",
+        *_dirs(tmp_path),
+    ]
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
@@ -218,13 +259,18 @@ def test_the_table_flattens_targets_first_and_the_default_metric_is_a_model_one(
             "targets": [
                 {"key": "N2", "description": "lif", "measured": [rate, 0], "passed": True},
                 {"key": "N2", "description": "izh", "measured": [1.0, 0], "passed": False},
-                {"key": "E5", "description": "rate", "measured": wall, "passed": None,
-                 "machine": True},
+                {
+                    "key": "E5",
+                    "description": "rate",
+                    "measured": wall,
+                    "passed": None,
+                    "machine": True,
+                },
             ],
             "fi": {"lif": {"max_rate_hz": rate}},
             "wall_time_s": wall,
             "provenance": {"seed": 0},
-        }  # fmt: skip
+        }
 
     rows = [flatten_metrics(metrics(rate, wall)) for rate, wall in ((5.0, 1.0), (5.0, 2.0))]
     assert list(rows[0])[:4] == ["N2 lif[0]", "N2 lif[1]", "N2 lif.passed", "N2 izh[0]"]

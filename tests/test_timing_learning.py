@@ -20,11 +20,18 @@ REFERENCE = Path(__file__).with_name("reference") / "timing_learning_tiny.json"
 
 def _model_options(config, model, convention=""):
     if model == "izhikevich":
-        return dict(d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms,
-                    trace_growth=config.izhikevich_trace_growth)  # fmt: skip
-    return dict(alpha=exp(-config.dt_ms / config.tau_m_ms), v_th=config.v_th,
-                gamma=config.gamma, n_ref=config.n_ref,
-                **parse_convention(model, convention))  # fmt: skip
+        return dict(
+            d=config.izhikevich_d,
+            dt_step=config.izhikevich_dt_ms,
+            trace_growth=config.izhikevich_trace_growth,
+        )
+    return dict(
+        alpha=exp(-config.dt_ms / config.tau_m_ms),
+        v_th=config.v_th,
+        gamma=config.gamma,
+        n_ref=config.n_ref,
+        **parse_convention(model, convention),
+    )
 
 
 def _pre_spikes(config, model, seed):
@@ -40,9 +47,14 @@ def test_one_compiled_gradient_step_equals_the_bptt_gradient(tmp_path):
     """Plain gradient descent for one trial: w1 - w0 = -lr g, g from a reverse-mode (BPTT)
     computation that never sees an eligibility trace."""
     config = dataclasses.replace(
-        timing_learning.SCALES["tiny"], optimizer="gd", iterations=1, runs_per_setting=1,
-        learning_rates=(0.01,), w0_std=0.3, reference_iterations=1,
-    )  # fmt: skip
+        timing_learning.SCALES["tiny"],
+        optimizer="gd",
+        iterations=1,
+        runs_per_setting=1,
+        learning_rates=(0.01,),
+        w0_std=0.3,
+        reference_iterations=1,
+    )
     directory = harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
     _, data, _ = load_result(directory)
     fired = 0
@@ -52,10 +64,13 @@ def test_one_compiled_gradient_step_equals_the_bptt_gradient(tmp_path):
         scale = config.izhikevich_weight_scale if model == "izhikevich" else 1.0
         step = config.izhikevich_dt_ms if model == "izhikevich" else config.dt_ms
         gradient = bptt_gradient(
-            model, pre, target_steps(dataclasses.asdict(config), model), w0,
+            model,
+            pre,
+            target_steps(dataclasses.asdict(config), model),
+            w0,
             kappa=exp(-step / config.readout_tau_ms),
             **_model_options(config, model, convention),
-        )  # fmt: skip
+        )
         if signal == "plain":
             change = data[f"{label}_final_weights"][0] - w0 / scale
             np.testing.assert_allclose(change, -0.01 * gradient, rtol=1e-9, atol=1e-13)
@@ -85,10 +100,16 @@ def test_the_tiny_experiment_matches_the_numpy_training_reference(tiny_results):
 def test_rate_regulariser_and_gradient_descent_match_the_numpy_reference(tmp_path):
     """The regulariser and the plain-GD optimizer, which the default runs leave out."""
     config = dataclasses.replace(
-        timing_learning.SCALES["tiny"], optimizer="gd", c_reg=0.05, f_target_hz=12.0,
-        w0_std=0.3, iterations=4, runs_per_setting=1, reference_iterations=4,
+        timing_learning.SCALES["tiny"],
+        optimizer="gd",
+        c_reg=0.05,
+        f_target_hz=12.0,
+        w0_std=0.3,
+        iterations=4,
+        runs_per_setting=1,
+        reference_iterations=4,
         variants=(("lif", "plain", ""), ("stdp_lif", "rectified", "surrogate:1/3")),
-    )  # fmt: skip
+    )
     _, data, metrics = load_result(
         harness.run(timing_learning, config, "runtime", tmp_path, tmp_path / "build")
     )
@@ -105,9 +126,18 @@ def test_the_rectified_signal_escapes_the_maximal_firing_state():
     counts = {}
     for signal in ("plain", "rectified"):
         result = train_reference(
-            "stdp_lif", pre, [40, 90, 150], w0 + 0.5, iterations=100, lr=1e-2,
-            learning_signal=signal, kappa=exp(-0.1), trial_s=0.2, alpha=exp(-1 / 20), n_ref=5,
-        )  # fmt: skip
+            "stdp_lif",
+            pre,
+            [40, 90, 150],
+            w0 + 0.5,
+            iterations=100,
+            lr=1e-2,
+            learning_signal=signal,
+            kappa=exp(-0.1),
+            trial_s=0.2,
+            alpha=exp(-1 / 20),
+            n_ref=5,
+        )
         counts[signal] = result["spike_count"]
     maximal = 200 // 5
     assert counts["plain"][0] >= 0.9 * maximal
@@ -157,8 +187,9 @@ def test_the_benchmark_runs_at_tiny_size(tmp_path):
     spec = importlib.util.spec_from_file_location("timing_learning_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
-    result = benchmark.main(["--iterations", "5", "--loop-iterations", "2", "--output",
-                             str(tmp_path)])  # fmt: skip
+    result = benchmark.main(
+        ["--iterations", "5", "--loop-iterations", "2", "--output", str(tmp_path)]
+    )
     stored = json.loads((tmp_path / "timing_learning.json").read_text())
     assert stored["ratio_total"] == pytest.approx(result["ratio_total"])
     assert stored["compiled"]["simulation_s"] > 0 and stored["python_loop"]["total_s"] > 0

@@ -35,8 +35,9 @@ def _run(config, probabilities, initial, theta0, steps, competition="dot"):
 
     weights = np.array(objects["synapses"].w[:]).reshape(initial.shape)
     # the distance competition's offset is kept incrementally: it must equal |w|^2/2
-    np.testing.assert_allclose(objects["layer"].half_norm[:], (weights**2).sum(axis=0) / 2,
-                               rtol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        objects["layer"].half_norm[:], (weights**2).sum(axis=0) / 2, rtol=1e-9
+    )
     return (
         as_steps(input_spikes),
         np.array(input_spikes.i),
@@ -85,14 +86,21 @@ def test_the_layer_equals_an_independent_step_by_step_replay(competition):
     rng = np.random.default_rng(3)
     probabilities = rng.uniform(0, 0.6, (6, 10))
     initial = rng.uniform(0, 1, (10, 4))
-    config = dataclasses.replace(BASE, steps_per_patch=25, lambda_w=0.1, ltd_scale=0.75,
-                                 tau_epsp_steps=3.0, tau_epsp_steps_dot=1.5)  # fmt: skip
+    config = dataclasses.replace(
+        BASE,
+        steps_per_patch=25,
+        lambda_w=0.1,
+        ltd_scale=0.75,
+        tau_epsp_steps=3.0,
+        tau_epsp_steps_dot=1.5,
+    )
     steps = 150
     in_steps, in_neurons, out_steps, out_neurons, weights, thetas = _run(
         config, probabilities, initial, 0.3, steps, competition
     )
-    winners, expected_w, expected_theta = _replay(config, initial, 0.3, in_steps, in_neurons,
-                                                  steps, competition)  # fmt: skip
+    winners, expected_w, expected_theta = _replay(
+        config, initial, 0.3, in_steps, in_neurons, steps, competition
+    )
     for step, fired in enumerate(winners):
         np.testing.assert_array_equal(np.sort(out_neurons[out_steps == step]), fired)
     assert 50 < len(out_steps) and len(set(out_neurons)) > 1  # competition and learning ran
@@ -123,9 +131,9 @@ def test_blocks_of_one_group_compete_only_within_themselves():
     out_neurons = np.asarray(objects["spikes"].i)
     weights = np.asarray(objects["synapses"].w[:]).reshape(10, 8)
     for block, competition in enumerate(["distance", "dot"]):
-        winners, expected_w, expected_theta = _replay(config, initial[block], 0.3, in_steps,
-                                                      np.asarray(input_spikes.i), steps,
-                                                      competition)  # fmt: skip
+        winners, expected_w, expected_theta = _replay(
+            config, initial[block], 0.3, in_steps, np.asarray(input_spikes.i), steps, competition
+        )
         mine = (out_neurons >= 4 * block) & (out_neurons < 4 * block + 4)
         for step, fired in enumerate(winners):
             np.testing.assert_array_equal(
@@ -153,8 +161,9 @@ def test_weights_converge_to_the_probability_of_an_active_input_given_a_win():
     """plasticity.md target 7: two neurons with equal weights share every step (softmax 1/2
     each >= theta), so each wins every step and w -> P(active)/(1 + lambda) = p/(1 + lambda)."""
     p = np.linspace(0.05, 0.95, 8)
-    config = dataclasses.replace(BASE, mu_w=0.01, rho_theta=0.0, lambda_w=0.25,
-                                 steps_per_patch=5000)  # fmt: skip
+    config = dataclasses.replace(
+        BASE, mu_w=0.01, rho_theta=0.0, lambda_w=0.25, steps_per_patch=5000
+    )
     initial = np.full((8, 2), 0.5)
     *_, weights, _ = _run(config, p[None, :], initial, 0.4, 5000)
     # stationary sd of the weight around p/(1+lambda): sqrt(mu p (1-p) / (2 (1+lambda))) ~ 0.02
