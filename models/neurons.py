@@ -172,88 +172,20 @@ ADEX = NeuronModel(
 
 #: Naud et al. (2008), Table 1: parameters of eight firing patterns, with the step current
 #: that shows each (``ADEX_STEP_CURRENT``); v_peak 0 mV as in Brian2's example of the paper.
-_NAUD = dict(Delta_T=2 * mV, V_T=-50 * mV, v_peak=0 * mV)
+_NAUD_COLUMNS = ("C", "g_L", "E_L", "a", "tau_w", "b", "v_reset")
+_NAUD_SHARED = dict(Delta_T=2 * mV, V_T=-50 * mV, v_peak=0 * mV)
 ADEX_SETS = {
-    "tonic": dict(
-        C=200 * pF,
-        g_L=10 * nS,
-        E_L=-70 * mV,
-        a=2 * nS,
-        tau_w=30 * ms,
-        b=0 * pA,
-        v_reset=-58 * mV,
-        **_NAUD,
-    ),
-    "adapting": dict(
-        C=200 * pF,
-        g_L=12 * nS,
-        E_L=-70 * mV,
-        a=2 * nS,
-        tau_w=300 * ms,
-        b=60 * pA,
-        v_reset=-58 * mV,
-        **_NAUD,
-    ),
-    "initial_burst": dict(
-        C=130 * pF,
-        g_L=18 * nS,
-        E_L=-58 * mV,
-        a=4 * nS,
-        tau_w=150 * ms,
-        b=120 * pA,
-        v_reset=-50 * mV,
-        **_NAUD,
-    ),
-    "bursting": dict(
-        C=200 * pF,
-        g_L=10 * nS,
-        E_L=-58 * mV,
-        a=2 * nS,
-        tau_w=120 * ms,
-        b=100 * pA,
-        v_reset=-46 * mV,
-        **_NAUD,
-    ),
-    "delayed_accelerating": dict(
-        C=200 * pF,
-        g_L=12 * nS,
-        E_L=-70 * mV,
-        a=-10 * nS,
-        tau_w=300 * ms,
-        b=0 * pA,
-        v_reset=-58 * mV,
-        **_NAUD,
-    ),
-    "delayed_bursting": dict(
-        C=100 * pF,
-        g_L=10 * nS,
-        E_L=-65 * mV,
-        a=-10 * nS,
-        tau_w=90 * ms,
-        b=30 * pA,
-        v_reset=-47 * mV,
-        **_NAUD,
-    ),
-    "transient": dict(
-        C=100 * pF,
-        g_L=10 * nS,
-        E_L=-65 * mV,
-        a=10 * nS,
-        tau_w=90 * ms,
-        b=100 * pA,
-        v_reset=-47 * mV,
-        **_NAUD,
-    ),
-    "irregular": dict(
-        C=100 * pF,
-        g_L=12 * nS,
-        E_L=-60 * mV,
-        a=-11 * nS,
-        tau_w=130 * ms,
-        b=30 * pA,
-        v_reset=-48 * mV,
-        **_NAUD,
-    ),
+    name: {**dict(zip(_NAUD_COLUMNS, row, strict=True)), **_NAUD_SHARED}
+    for name, row in {
+        "tonic": (200 * pF, 10 * nS, -70 * mV, 2 * nS, 30 * ms, 0 * pA, -58 * mV),
+        "adapting": (200 * pF, 12 * nS, -70 * mV, 2 * nS, 300 * ms, 60 * pA, -58 * mV),
+        "initial_burst": (130 * pF, 18 * nS, -58 * mV, 4 * nS, 150 * ms, 120 * pA, -50 * mV),
+        "bursting": (200 * pF, 10 * nS, -58 * mV, 2 * nS, 120 * ms, 100 * pA, -46 * mV),
+        "delayed_accelerating": (200 * pF, 12 * nS, -70 * mV, -10 * nS, 300 * ms, 0 * pA, -58 * mV),
+        "delayed_bursting": (100 * pF, 10 * nS, -65 * mV, -10 * nS, 90 * ms, 30 * pA, -47 * mV),
+        "transient": (100 * pF, 10 * nS, -65 * mV, 10 * nS, 90 * ms, 100 * pA, -47 * mV),
+        "irregular": (100 * pF, 12 * nS, -60 * mV, -11 * nS, 130 * ms, 30 * pA, -48 * mV),
+    }.items()
 }
 ADEX_STEP_CURRENT = {
     "tonic": 500 * pA,
