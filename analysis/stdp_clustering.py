@@ -143,6 +143,12 @@ def _d1(config: dict, data: dict) -> dict:
                 for counts, first in zip(*_replica_spikes(data, k), strict=True)
             ],
             "spikes_per_sample": float(data[f"d1_counts_k{k}"].sum(axis=1).mean()),
+            # absent from results saved before the control was run
+            "oracle": clustering_metrics(
+                true, pseudo_labels(data[oracle], data[f"d1_oracle_first_ms_k{k}"]), k
+            )
+            if (oracle := f"d1_oracle_counts_k{k}") in data
+            else None,
             "rules": dict(
                 zip(data["rule_names"].tolist(), data[f"d1_rules_k{k}"].tolist(), strict=True)
             ),
@@ -246,6 +252,27 @@ def evaluate(config: dict, data: dict) -> dict:
                 bool(passed and not any(silent)) if n == 1797 else None,
             )
         )
+        if result["oracle"] is not None:
+            oracle = result["oracle"]
+            targets.append(
+                target(
+                    f"C6-{k}",
+                    f"D1 control, K = {k}: k-means' {k} centroids as frozen weights of the "
+                    "same layer (rules, input spikes, readout), beside the STDP layer (mean "
+                    "over its weight seeds) and k-means itself",
+                    [
+                        f"ACC {oracle['acc']:.3f} ({oracle['mapping']})",
+                        f"NMI {oracle['nmi']:.3f}",
+                        f"{oracle['silent_samples']} silent",
+                        f"STDP − control: ACC {acc.mean() - oracle['acc']:+.3f}, NMI "
+                        f"{nmi_values.mean() - oracle['nmi']:+.3f}",
+                        f"k-means ACC {result['kmeans']['acc']:.3f}",
+                    ],
+                    "the ideal prototype layer under this spike code; what separates it from "
+                    "k-means is the code and readout, not learning",
+                    None,
+                )
+            )
         rules = result["rules"]
         if "learning_wins" in config and "tau_theta_s" in rules:
             targets.append(

@@ -152,7 +152,9 @@ def _groups_rates(n_per_group):
 
 def test_the_stdp_layer_clusters_disjoint_input_groups():
     rates, group = _groups_rates(30)
-    config = dataclasses.replace(TINY, n_samples=len(group), cluster_sizes=(6,), loop_epochs=0)
+    config = dataclasses.replace(
+        TINY, n_samples=len(group), cluster_sizes=(6,), loop_epochs=0, oracle_control=False
+    )
     with simulation("runtime") as sim:
         network = stdp_clustering.ClusteringNetwork(config, rates, sim)
         counts, first = network.run()[6]
@@ -161,17 +163,39 @@ def test_the_stdp_layer_clusters_disjoint_input_groups():
     assert cluster_accuracy(group, labels, "majority") >= 0.9
 
 
+def test_the_oracle_control_holds_the_kmeans_centroids_and_answers_each_group_alone():
+    """The control's weights are k-means' centroids (here each group's 8 inputs at w_sum/8,
+    clipped at w_max), and with them every group of inputs has a neuron of its own."""
+    rates, group = _groups_rates(20)
+    config = dataclasses.replace(
+        TINY, n_samples=len(group), cluster_sizes=(3,), loop_epochs=0, replicas=0
+    )
+    with simulation("runtime") as sim:
+        network = stdp_clustering.ClusteringNetwork(config, rates, sim)
+        network.run()
+        counts, first = network.labelling_spikes(3, "oracle")
+        weights = np.array(network.oracles[3][1].w[:]).reshape(stdp_clustering.N_FEATURES, 3)
+    for g in range(3):
+        column = weights[:, np.argmax(weights[8 * g, :])]
+        expected = np.zeros(stdp_clustering.N_FEATURES)
+        expected[8 * g : 8 * g + 8] = min(config.w_sum / 8, config.w_max)
+        np.testing.assert_allclose(column, expected, atol=1e-12)
+    assert cluster_accuracy(group, pseudo_labels(counts, first), "hungarian") == 1.0
+
+
 def test_replicas_from_the_layers_own_weights_spike_as_the_layer(monkeypatch):
     """Replicas are blocks of another group, with rules derived per block: given the layer's
     own initial weights, each must spike exactly as the layer does."""
     own = stdp_clustering.initial_weights
     monkeypatch.setattr(stdp_clustering, "initial_weights", lambda c, k, replica=0: own(c, k))
     rates, group = _groups_rates(30)
-    config = dataclasses.replace(TINY, n_samples=len(group), cluster_sizes=(6,), loop_epochs=0)
+    config = dataclasses.replace(
+        TINY, n_samples=len(group), cluster_sizes=(6,), loop_epochs=0, oracle_control=False
+    )
     with simulation("runtime") as sim:
         network = stdp_clustering.ClusteringNetwork(config, rates, sim)
         counts, first = network.run()[6]
-        replica_counts, replica_first = network.labelling_spikes(6, replicas=True)
+        replica_counts, replica_first = network.labelling_spikes(6, "replicas")
     assert counts.sum() > 0 and replica_counts.shape == (len(group), 6 * config.replicas)
     for block in range(config.replicas):
         np.testing.assert_array_equal(replica_counts[:, 6 * block : 6 * block + 6], counts)
@@ -183,7 +207,9 @@ def test_rerunning_the_compiled_network_with_new_rates_does_not_recompile(tmp_pa
     import os
 
     rates, group = _groups_rates(6)
-    config = dataclasses.replace(TINY, n_samples=len(group), cluster_sizes=(4,), loop_epochs=0)
+    config = dataclasses.replace(
+        TINY, n_samples=len(group), cluster_sizes=(4,), loop_epochs=0, oracle_control=False
+    )
     with simulation("cpp_standalone", tmp_path) as sim:
         network = stdp_clustering.ClusteringNetwork(config, rates, sim)
         first_counts, _ = network.run()[4]
