@@ -183,6 +183,16 @@ def plastic_synapses(
     weight (as NEST does) when ``transmit_first`` is False. ``delay`` maps pathways to
     homogeneous delays, e.g. ``{'pre': 1*ms, 'post': 2*ms}``. ``dt`` gives the synapses
     their own clock, as ``neuron_group``'s does to a group (default: the default clock)."""
+    missing = [
+        variable
+        for variable in Equations(rule.post_equations).names
+        if variable not in target.variables
+    ]
+    if missing:
+        raise ModelError(
+            f"{rule.name} keeps {', '.join(missing)} on each postsynaptic neuron, which "
+            f"{target.name} lacks: build the target from model.with_rule_state(rule)"
+        )
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
     on_pre = "\n".join(code for code in steps if code)
     synapses = Synapses(
@@ -200,7 +210,7 @@ def plastic_synapses(
         synapses.connect(**connect)
     else:
         synapses.connect(connect)
-    for key, value in rule.params.items():
+    for key, value in {**rule.params, **rule.initial_values}.items():
         setattr(synapses, key, value)
     if w_init is not None:
         synapses.w = w_init

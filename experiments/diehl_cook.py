@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.base import ModelError
+from models.plasticity import DIEHL_COOK_FORMS
 
 NAME = "diehl_cook"
 DATASETS = ("digits", "mnist_folder")
@@ -78,6 +79,10 @@ class Config:
     w_inh_exc: float = 17.0
     #: input delays are uniform in [0, this)
     input_delay_ms: float = 10.0
+    #: how the STDP rule keeps its traces: spike_times (the latest spike times, each trace
+    #: computed from them when read) or traces (three event-driven traces per synapse, as the
+    #: released code); the same weights to rounding, the first in fewer operations
+    stdp_form: str = "spike_times"
     #: thresholds theta are recorded this many times over the training pass
     theta_snapshots: int = 50
 
@@ -122,6 +127,10 @@ def check(config: Config) -> None:
         raise ModelError(
             f"n_label={config.n_label} exceeds n_train={config.n_train}: labels are assigned "
             "on training examples"
+        )
+    if config.stdp_form not in DIEHL_COOK_FORMS:
+        raise ModelError(
+            f"unknown stdp_form {config.stdp_form!r}; choose one of {', '.join(DIEHL_COOK_FORMS)}"
         )
     for key in ("presentation_ms", "intensity_start", "w_sum"):
         if getattr(config, key) <= 0:
@@ -317,10 +326,10 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     for name in ("row", "intensity", "showing_until"):
         setattr(inputs, name, _linked(presenter, name, zeros))
 
+    rule = diehl_cook_stdp(config.stdp_form)
     excitatory_model = (
-        DIEHL_COOK_EXCITATORY.with_equation(
-            "w_total : 1  # sum of afferent weights, kept incrementally"
-        )
+        DIEHL_COOK_EXCITATORY.with_rule_state(rule)
+        .with_equation("w_total : 1  # sum of afferent weights, kept incrementally")
         .with_equation("w_total_next : 1  # sum of the weights just normalised")
         # the paper has no idle slots: theta decays only while examples are shown (over a
         # pass's unused slots it would lose up to 1 - e^-2 of its value)
@@ -330,7 +339,6 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     excitatory = neuron_group(excitatory_model, n_e, name="excitatory")
     excitatory.in_pass = _linked(presenter, "in_pass", np.zeros(n_e, dtype=int))
     inhibitory = neuron_group(DIEHL_COOK_INHIBITORY, n_e, name="inhibitory")
-    rule = diehl_cook_stdp()
     model = rule.brian_equations() + Equations(
         "normalising : 1 (shared)  # 1 while training: weights scaled to w_sum at each slot"
     )
@@ -346,7 +354,7 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         name="afferents",
     )
     afferents.connect()
-    for key, value in rule.params.items():
+    for key, value in {**rule.params, **rule.initial_values}.items():
         setattr(afferents, key, value)
     # The released code's initialisation, (U(0,1) + 0.01) * 0.3, in Brian2's synapse order
     # (input-major for connect())

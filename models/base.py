@@ -413,6 +413,18 @@ class NeuronModel(Record):
                 f"gives {', '.join(SCALES)}"
             )
 
+    def with_rule_state(self, rule: PlasticityRule) -> NeuronModel:
+        """This neuron with the state that ``rule`` keeps per postsynaptic neuron: its
+        variables, their initial values and the reset code that updates them."""
+        if not rule.post_equations:
+            return self
+        model = self
+        for line in rule.post_equations.splitlines():
+            if line.split("#", 1)[0].strip():
+                model = model.with_equation(line)
+        model = dataclasses.replace(model, reset=f"{model.reset}\n{rule.post_reset}".strip())
+        return model.with_initial(**rule.post_initial_values)
+
     def scale_values(self) -> dict:
         """``SCALES`` as quantities, evaluated with the record's parameters; a ModelError
         saying what to add when the record does not give them all."""
@@ -450,3 +462,13 @@ class PlasticityRule(Record):
     on_pre: str = ""
     on_post: str = ""
     method: str = "exact"
+    # State the rule keeps once per postsynaptic neuron instead of once per synapse: equation
+    # lines for the postsynaptic group and code its reset runs (after the synapses' ``on_post``,
+    # which therefore reads the values from before the spike). See NeuronModel.with_rule_state.
+    post_equations: str = ""
+    post_reset: str = ""
+    post_initial_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "post_initial_values", _freeze(self.post_initial_values))

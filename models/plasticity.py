@@ -205,34 +205,82 @@ def vq_stdp(**params) -> PlasticityRule:
     return rule.with_params(**params) if params else rule
 
 
-def diehl_cook_stdp(**params) -> PlasticityRule:
+#: How the Diehl & Cook rule keeps its traces (see ``diehl_cook_stdp``).
+DIEHL_COOK_FORMS = ("spike_times", "traces")
+_DIEHL_COOK_CITATION = (
+    "Diehl & Cook (2015) Front. Comput. Neurosci. 9:99, doi:10.3389/fncom.2015.00099 "
+    "(released code: pre-and-post rule with a slow postsynaptic trace)"
+)
+_DIEHL_COOK_PARAMS = {
+    "tau_apre": 20 * ms,
+    "tau_apost": 20 * ms,
+    "tau_apost_slow": 40 * ms,
+    "eta_depress": 1e-4,
+    "eta_potentiate": 1e-2,
+    "w_max": 1.0,
+}
+#: Before the first spike a trace is 0: exp(-(t - this)/tau) underflows to exactly 0.
+_NEVER = "-1e6*second"
+
+
+def diehl_cook_stdp(form: str = "spike_times", **params) -> PlasticityRule:
     """The potentiation-dominated STDP of Diehl & Cook (2015), as in the authors' released
     code: traces are set to 1 (not incremented) at each spike; a presynaptic spike depresses
     by eta_depress times the fast postsynaptic trace; a postsynaptic spike potentiates by
     eta_potentiate times the presynaptic trace and the slow postsynaptic trace from before
-    this spike (a triplet term); both clipped to [0, w_max]. LTD:LTP = 1:100."""
-    rule = PlasticityRule(
-        name="diehl_cook_stdp",
-        citation=(
-            "Diehl & Cook (2015) Front. Comput. Neurosci. 9:99, doi:10.3389/fncom.2015.00099 "
-            "(released code: pre-and-post rule with a slow postsynaptic trace)"
-        ),
-        equations="""
-            w : 1  # weight, in units of the target's leak conductance
-            dapre/dt = -apre/tau_apre : 1 (event-driven)  # presynaptic trace, drives LTP
-            dapost/dt = -apost/tau_apost : 1 (event-driven)  # fast postsynaptic trace, LTD
-            dapost_slow/dt = -apost_slow/tau_apost_slow : 1 (event-driven)  # gates LTP
-        """,
-        on_pre="apre = 1\nw = clip(w - eta_depress*apost, 0, w_max)",
-        # apost_slow is read before it is set: the triplet term uses its pre-spike value
-        on_post="w = clip(w + eta_potentiate*apre*apost_slow, 0, w_max)\napost = 1\napost_slow = 1",
-        params={
-            "tau_apre": 20 * ms,
-            "tau_apost": 20 * ms,
-            "tau_apost_slow": 40 * ms,
-            "eta_depress": 1e-4,
-            "eta_potentiate": 1e-2,
-            "w_max": 1.0,
-        },
-    )
+    this spike (a triplet term); both clipped to [0, w_max]. LTD:LTP = 1:100.
+
+    A trace set to 1 at each spike is exp(-(time since that spike)/tau), so ``form`` may keep
+    spike times instead: ``traces`` keeps the released code's three event-driven traces per
+    synapse; ``spike_times`` (the same weights to rounding) keeps each synapse's latest
+    presynaptic arrival and each postsynaptic neuron's latest spike (``post_equations``, set
+    by its reset), so a presynaptic spike computes one exponential instead of three and
+    writes two per-synapse arrays instead of five."""
+    if form not in DIEHL_COOK_FORMS:
+        raise ModelError(
+            f"unknown form {form!r} of the Diehl & Cook rule; choose one of "
+            f"{', '.join(DIEHL_COOK_FORMS)}"
+        )
+    if form == "traces":
+        rule = PlasticityRule(
+            name="diehl_cook_stdp",
+            citation=_DIEHL_COOK_CITATION,
+            equations="""
+                w : 1  # weight, in units of the target's leak conductance
+                dapre/dt = -apre/tau_apre : 1 (event-driven)  # presynaptic trace, drives LTP
+                dapost/dt = -apost/tau_apost : 1 (event-driven)  # fast postsynaptic trace, LTD
+                dapost_slow/dt = -apost_slow/tau_apost_slow : 1 (event-driven)  # gates LTP
+            """,
+            on_pre="apre = 1\nw = clip(w - eta_depress*apost, 0, w_max)",
+            # apost_slow is read before it is set: the triplet term uses its pre-spike value
+            on_post=(
+                "w = clip(w + eta_potentiate*apre*apost_slow, 0, w_max)\napost = 1\napost_slow = 1"
+            ),
+            params=_DIEHL_COOK_PARAMS,
+            options={"form": form},
+        )
+    else:
+        rule = PlasticityRule(
+            name="diehl_cook_stdp",
+            citation=_DIEHL_COOK_CITATION,
+            equations="""
+                w : 1  # weight, in units of the target's leak conductance
+                t_arrival : second  # latest presynaptic arrival (the pre trace's last reset)
+            """,
+            initial_values={"t_arrival": _NEVER},
+            on_pre=(
+                "t_arrival = t\n"
+                "w = clip(w - eta_depress*exp(-(t - t_spike_post)/tau_apost), 0, w_max)"
+            ),
+            # the reset sets t_spike after on_post has run: the slow trace from before the spike
+            on_post=(
+                "w = clip(w + eta_potentiate*exp(-(t - t_arrival)/tau_apre)"
+                "*exp(-(t - t_spike_post)/tau_apost_slow), 0, w_max)"
+            ),
+            params=_DIEHL_COOK_PARAMS,
+            options={"form": form},
+            post_equations="t_spike : second  # latest spike; post trace exp(-(t - t_spike)/tau)",
+            post_reset="t_spike = t",
+            post_initial_values={"t_spike": _NEVER},
+        )
     return rule.with_params(**params) if params else rule

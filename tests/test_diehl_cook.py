@@ -38,18 +38,34 @@ def _released_code_update(pre_ms, post_ms, params, w0):
     return w
 
 
-def test_the_rule_changes_a_weight_as_the_released_code_does():
-    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
+@pytest.mark.parametrize("form", ["traces", "spike_times"])
+def test_the_rule_changes_a_weight_as_the_released_code_does(form):
+    """Both forms of the rule: three event-driven traces per synapse, and spike times (the
+    postsynaptic one on a neuron group whose reset records it)."""
+    from brian2 import Network, NeuronGroup, SpikeGeneratorGroup, TimedArray, defaultclock, ms
 
     from experiments.build import plastic_synapses
     from experiments.devices import simulation
 
-    rule = diehl_cook_stdp()
+    rule = diehl_cook_stdp(form)
     w0 = 0.5
     with simulation("runtime", runtime_target="numpy"):
         defaultclock.dt = 0.5 * ms
         pre = SpikeGeneratorGroup(1, np.zeros(len(PRE_MS), int), PRE_MS * ms)
-        post = SpikeGeneratorGroup(1, np.zeros(len(POST_MS), int), POST_MS * ms)
+        if form == "traces":
+            post = SpikeGeneratorGroup(1, np.zeros(len(POST_MS), int), POST_MS * ms)
+        else:
+            steps = np.zeros(int(200 / 0.5))
+            steps[np.round(POST_MS / 0.5).astype(int)] = 1
+            post = NeuronGroup(
+                1,
+                rule.post_equations,
+                threshold="post_spikes(t) > 0",
+                reset=rule.post_reset,
+                namespace={"post_spikes": TimedArray(steps, dt=0.5 * ms)},
+            )
+            for variable, value in rule.post_initial_values.items():
+                setattr(post, variable, value)
         synapse = plastic_synapses(rule, pre, post, name="dc", connect="True", w_init=w0)
         Network(pre, post, synapse).run(200 * ms, namespace={})
         w = float(synapse.w[0])
@@ -57,6 +73,18 @@ def test_the_rule_changes_a_weight_as_the_released_code_does():
     expected = _released_code_update(PRE_MS, POST_MS, params, w0)
     assert abs(expected - w0) > 5e-3  # potentiation-dominated: the change is visible
     assert w == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_spike_time_rule_refuses_a_target_without_the_spike_time():
+    from brian2 import SpikeGeneratorGroup, ms
+
+    from experiments.build import plastic_synapses
+    from experiments.devices import simulation
+
+    with simulation("runtime", runtime_target="numpy"):
+        group = SpikeGeneratorGroup(1, [0], [1.0] * ms)
+        with pytest.raises(ModelError, match="t_spike.*with_rule_state"):
+            plastic_synapses(diehl_cook_stdp(), group, group, name="dc", connect="True")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +105,32 @@ def tiny_compiled(tmp_path_factory):
 
     stored_config, data, metrics = load_result(directory)
     return stored_config, data, metrics
+
+
+@pytest.mark.standalone
+def test_the_network_learns_the_same_weights_with_either_form_of_the_rule(tiny_compiled, tmp_path):
+    """The tiny run again with the released code's per-synapse traces: the same spikes, and
+    the same weights to rounding (the traces are computed in another order of operations)."""
+    import dataclasses
+
+    from analysis.figures import load_result
+
+    config, data, _ = tiny_compiled
+    assert config["stdp_form"] == "spike_times"
+    module = get_experiment("diehl_cook")
+    directory = harness.run(
+        module,
+        dataclasses.replace(module.SCALES["tiny"], stdp_form="traces"),
+        device="cpp_standalone",
+        results_root=tmp_path,
+        build_root=tmp_path / "build",
+        scale="tiny",
+    )
+    _, traces, _ = load_result(directory)
+    assert len(data["spike_i"]) > 0
+    assert np.array_equal(traces["spike_i"], data["spike_i"])
+    assert np.array_equal(traces["spike_t_s"], data["spike_t_s"])
+    np.testing.assert_allclose(traces["weights"], data["weights"], rtol=0, atol=1e-9)
 
 
 @pytest.mark.standalone
