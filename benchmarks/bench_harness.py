@@ -11,7 +11,7 @@ from pathlib import Path
 
 from analysis.figures import STYLE, save_atomic
 from analysis.report import write_atomic
-from experiments.results import provenance
+from experiments.runner.results import provenance
 
 
 def machine() -> dict:

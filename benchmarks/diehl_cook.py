@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from experiments import diehl_cook
-from experiments.devices import simulation
+from experiments.runner.devices import simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import finish, rates_figure  # noqa: E402

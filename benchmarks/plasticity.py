@@ -181,7 +181,7 @@ def nest_synapse_params(rule) -> tuple[dict, float]:
 def brian2_network(case: Case, spikes, weights):
     from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms
 
-    from experiments.build import neuron_group, plastic_synapses
+    from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = DT_MS * ms
     neuron, rule = models(case.n_inputs)
@@ -207,7 +207,7 @@ def brian2_network(case: Case, spikes, weights):
 def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -> dict:
     from brian2 import device, prefs, second
 
-    from experiments.devices import simulation
+    from experiments.runner.devices import simulation
 
     peak_file = build_dir / "peak_rss_kib"
     with simulation(device_name, build_dir, threads=threads) as sim:
@@ -240,7 +240,7 @@ def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -
 def _run_runtime(case, spikes, weights, target, build_dir: Path) -> dict:
     from brian2 import ms, prefs, second
 
-    from experiments.devices import simulation
+    from experiments.runner.devices import simulation
 
     with simulation("runtime", runtime_target=target):
         prefs.codegen.runtime.cython.cache_dir = str(build_dir.parent / "cython_cache")

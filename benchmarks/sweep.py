@@ -32,9 +32,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from experiments import get_experiment, harness
-from experiments.cli import build_config
-from experiments.sweep import Sweep, expand, parse_axis, run_sweep
+from experiments import get_experiment
+from experiments.runner import harness
+from experiments.runner.configs import build_config
+from experiments.runner.sweep import Sweep, expand, parse_axis, run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import figure, finish  # noqa: E402

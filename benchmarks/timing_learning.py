@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from experiments import timing_learning
-from experiments.devices import simulation
+from experiments.runner.devices import simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import finish, rates_figure  # noqa: E402

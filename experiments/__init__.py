@@ -2,7 +2,7 @@
 
 import importlib
 
-#: Experiment name -> module; each follows the protocol described in ``experiments.harness``.
+#: Experiment name -> module; each follows the protocol described in ``experiments.runner.harness``.
 EXPERIMENTS = (
     "plasticity_curves",
     "song_stdp",

@@ -1,3 +1,3 @@
-from experiments.cli import main
+from experiments.runner.cli import main
 
 raise SystemExit(main())

@@ -149,7 +149,7 @@ def check(config: Config) -> None:
         return
     if not config.dataset_folder:
         raise ModelError("dataset mnist_folder needs --config dataset_folder=PATH")
-    from experiments.mnist import mnist_files
+    from experiments.data.mnist import mnist_files
 
     for split, wanted in (("train", config.n_train), ("test", config.n_test)):
         *_, available = mnist_files(config.dataset_folder, split)
@@ -162,7 +162,7 @@ def check(config: Config) -> None:
 def load_images(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train images, train labels, test images, test labels); images (n, 784) in 0..255."""
     if config.dataset == "digits":
-        from experiments.events import digits_as_mnist
+        from experiments.data.events import digits_as_mnist
 
         images, labels = digits_as_mnist()
         images = images.reshape(len(images), PIXELS)
@@ -172,7 +172,7 @@ def load_images(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             images[-config.n_test :],
             labels[-config.n_test :],
         )
-    from experiments.mnist import load_mnist
+    from experiments.data.mnist import load_mnist
 
     train, train_labels = load_mnist(config.dataset_folder, "train", limit=config.n_train)
     test, test_labels = load_mnist(config.dataset_folder, "test", limit=config.n_test)
@@ -258,7 +258,7 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         seed,
     )
 
-    from experiments.build import neuron_group
+    from experiments.networks.build import neuron_group
     from models.neurons import DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
     from models.plasticity import diehl_cook_stdp
 

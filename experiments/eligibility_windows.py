@@ -24,7 +24,7 @@ from analysis.eprop import (
     two_halves_protocol,
     window_protocol_input,
 )
-from experiments.configs import require_values
+from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.eprop import (
     REFRACTORY_BOUNDARIES,
@@ -177,7 +177,7 @@ def _add_windows(config: Config, net) -> dict:
     post neurons' v, z, psi over the trial."""
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
-    from experiments.eprop import eligibility_synapses, eprop_group
+    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     drive = window_protocol_input(config.steps, SPIKE_STEP, alpha=config.alpha, v_th=config.v_th)
     lags = np.asarray(config.lags)
@@ -211,7 +211,7 @@ def _add_two_halves(config: Config, net) -> dict:
     neuron and the synapse."""
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
-    from experiments.eprop import eligibility_synapses, eprop_group
+    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     drive, pre_steps, _, steps = two_halves_protocol(alpha=config.alpha, v_th=config.v_th)
     readers = {"halves_pre_steps": lambda: pre_steps}
@@ -263,7 +263,7 @@ def izhikevich_spike_step(config: Config) -> int:
 def _add_izhikevich_window(config: Config, net) -> dict:
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
-    from experiments.eprop import eligibility_synapses, eprop_group
+    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     dt = config.izhikevich_dt_ms * ms
     steps = config.izhikevich_steps

@@ -24,15 +24,15 @@ from functools import partial
 
 import numpy as np
 
-from analysis.event_features import calibrated_gain, tuning_rules
-from experiments.build import resolve_neuron
-from experiments.competition import (
+from experiments.data.events import DataError
+from experiments.networks.build import resolve_neuron
+from experiments.networks.competition import (
     check_layer_options,
     competitive_layer,
     freeze,
     neuron_scales,
 )
-from experiments.events import DataError
+from experiments.networks.tuning import calibrated_gain, tuning_rules
 from models.base import ModelError
 
 NAME = "event_features"
@@ -163,7 +163,7 @@ def check(config: Config) -> None:
             "dataset=nmnist_folder"
         )
     for folder, split, wanted in _mnist_needs(config):
-        from experiments.mnist import mnist_files
+        from experiments.data.mnist import mnist_files
 
         available = mnist_files(folder, split).count
         if available < wanted:
@@ -172,7 +172,7 @@ def check(config: Config) -> None:
                 f"needed; lower n_{split}"
             )
     if config.dataset == "nmnist_folder":
-        from experiments import events
+        from experiments.data import events
 
         used = []
         for split, wanted in (("train", config.n_train), ("test", config.n_test)):
@@ -264,7 +264,7 @@ def _mnist_needs(config: Config) -> list[tuple[str, str, int]]:
         ]
     if not config.compare_mnist_folder:
         return []
-    from experiments import events
+    from experiments.data import events
 
     needs = []
     for split, wanted in (("train", config.n_train), ("test", config.n_test)):
@@ -291,9 +291,9 @@ def load_samples(
     config: Config, cache_dir=None, progress=None
 ) -> tuple[list, np.ndarray, list, np.ndarray]:
     """(train events, train labels, test events, test labels); emulated samples are kept in
-    ``cache_dir`` (if given) for the next run; ``progress`` (an ``experiments.progress.
+    ``cache_dir`` (if given) for the next run; ``progress`` (an ``experiments.runner.progress.
     Progress``) counts the samples read."""
-    from experiments import events
+    from experiments.data import events
 
     def counted(what):
         return None if progress is None else lambda done, total: progress.count(done, total, what)
@@ -312,7 +312,7 @@ def load_samples(
             labels[config.n_train :],
         )
     if config.dataset == "emulated_mnist":
-        from experiments.mnist import load_mnist
+        from experiments.data.mnist import load_mnist
 
         loaded = []
         for split, count in (("train", config.n_train), ("test", config.n_test)):
@@ -359,8 +359,8 @@ def simulate(config: Config, sim) -> dict:
 def compare_with_emulation(config: Config, samples, cache_dir=None, progress=None) -> dict:
     """``events.compare_recordings`` of the real recordings (train, then test) against the
     emulation of the MNIST images they were recorded from."""
-    from experiments import events
-    from experiments.mnist import load_mnist
+    from experiments.data import events
+    from experiments.data.mnist import load_mnist
 
     real, emulated = [], []
     for split, recordings, count in (
@@ -387,7 +387,7 @@ def build_network(config: Config, samples):
     labels, test events, test labels): phase 1 trains, phase 2 (plasticity off) reads."""
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
 
-    from experiments import events
+    from experiments.data import events
 
     defaultclock.dt = config.dt_ms * ms
     train, train_labels, test, test_labels = samples

@@ -105,7 +105,7 @@ GALLERY_MAX_MS = 100_000
 
 
 def check(config: Config) -> None:
-    from experiments.build import check_model, resolve_neuron
+    from experiments.networks.build import check_model, resolve_neuron
 
     gallery_ms = config.gallery_settle_ms + config.gallery_onset_ms + 2 * config.gallery_phase_ms
     if config.gallery_phase_ms < 1 or gallery_ms > GALLERY_MAX_MS:
@@ -138,7 +138,7 @@ def simulate(config: Config, sim) -> dict:
         second,
     )
 
-    from experiments.build import neuron_group, resolve_neuron
+    from experiments.networks.build import neuron_group, resolve_neuron
 
     defaultclock.dt = config.dt_ms * ms
     net = Network()

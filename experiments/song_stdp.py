@@ -93,7 +93,7 @@ def simulate(config: Config, sim) -> dict:
         seed,
     )
 
-    from experiments.build import neuron_group, plastic_synapses
+    from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)
@@ -130,7 +130,7 @@ def _paper_protocol(config: Config, net) -> dict:
     their results, to be called after the run."""
     from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, second
 
-    from experiments.build import neuron_group, plastic_synapses
+    from experiments.networks.build import neuron_group, plastic_synapses
 
     n_rates = len(config.paper_rates_hz)
     rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS["song_2000"])

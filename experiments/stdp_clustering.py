@@ -30,15 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.event_features import calibrated_gain, tuning_rules
 from analysis.stdp_clustering import SILENT, pseudo_labels, sample_spikes
-from experiments.build import resolve_neuron
-from experiments.competition import (
+from experiments.networks.build import resolve_neuron
+from experiments.networks.competition import (
     check_layer_options,
     competitive_layer,
     freeze,
     neuron_scales,
 )
+from experiments.networks.tuning import calibrated_gain, tuning_rules
 from models.base import ModelError
 
 NAME = "stdp_clustering"

@@ -23,7 +23,8 @@ def fresh_brian_state():
 @pytest.fixture(scope="session")
 def tiny_results(tmp_path_factory):
     """Every experiment at tiny scale on the numpy runtime: {name: result directory}."""
-    from experiments import EXPERIMENTS, get_experiment, harness
+    from experiments import EXPERIMENTS, get_experiment
+    from experiments.runner import harness
 
     root = tmp_path_factory.mktemp("results")
     return {

@@ -113,8 +113,8 @@ W0 = 0.5  # in units of w_max: far from both bounds
 def test_brian2_weight_change_for_a_fixed_spike_train_is_the_closed_form():
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
 
-    from experiments.build import plastic_synapses
-    from experiments.devices import simulation
+    from experiments.networks.build import plastic_synapses
+    from experiments.runner.devices import simulation
 
     _, rule = plasticity.models(1000)
     w_max = float(rule.params["w_max"])

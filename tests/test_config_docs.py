@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from brian2 import ms
 
-from experiments import EXPERIMENTS, cli, get_experiment, neuron_comparison, song_stdp
-from experiments.configs import ConfigError, checked, describe_config, field_docs
+from experiments import EXPERIMENTS, get_experiment, neuron_comparison, song_stdp
+from experiments.runner import cli
+from experiments.runner.configs import ConfigError, checked, describe_config, field_docs
 from models import LIF, get_neuron
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from experiments import event_features, neuron_comparison
-from experiments.cli import EXIT_BAD_INPUT, main
-from experiments.configs import ConfigError, checked
+from experiments.runner.cli import EXIT_BAD_INPUT, main
+from experiments.runner.configs import ConfigError, checked
 from models.base import ModelError
 
 

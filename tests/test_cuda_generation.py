@@ -2,7 +2,8 @@
 
 import pytest
 
-from experiments import EXPERIMENTS, cli, devices
+from experiments import EXPERIMENTS
+from experiments.runner import cli, devices
 
 
 @pytest.mark.cuda

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import events
-from experiments.events import DataError
+from experiments.data import events
+from experiments.data.events import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SUBSET = ROOT.parent / "shared" / "data" / "nmnist-small"

@@ -5,7 +5,7 @@ import re
 import pytest
 from brian2 import Equations, ms
 
-from experiments import cli
+from experiments.runner import cli
 from models.describe import MODELS, describe, describe_all, get_record
 
 

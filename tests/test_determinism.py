@@ -8,7 +8,8 @@ import pytest
 
 from analysis.figures import load_result
 from analysis.report import MACHINE_MEASUREMENTS
-from experiments import EXPERIMENTS, get_experiment, harness
+from experiments import EXPERIMENTS, get_experiment
+from experiments.runner import harness
 
 
 def _model_results(metrics: dict, prefix: str = "") -> dict:

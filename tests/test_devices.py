@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from experiments import devices
-from experiments.devices import BuiltButNotRun, DeviceError, check_device, simulation
+from experiments.runner import devices
+from experiments.runner.devices import BuiltButNotRun, DeviceError, check_device, simulation
 from models import LIF, pair_stdp
 
 FIXED_INPUT_SEED = 3
@@ -17,7 +17,7 @@ def _plastic_network(sim):
     """20 fixed input trains onto a LIF neuron through additive pair STDP."""
     from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms, second
 
-    from experiments.build import neuron_group, plastic_synapses
+    from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = 0.1 * ms
     rng = np.random.default_rng(FIXED_INPUT_SEED)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from analysis.diehl_cook import assign_classes, pass_responses, predict
-from experiments import diehl_cook, get_experiment, harness
+from experiments import diehl_cook, get_experiment
 from experiments.diehl_cook import Config, check
+from experiments.runner import harness
 from models.base import ModelError
 from models.plasticity import diehl_cook_stdp
 
@@ -44,8 +45,8 @@ def test_the_rule_changes_a_weight_as_the_released_code_does(form):
     postsynaptic one on a neuron group whose reset records it)."""
     from brian2 import Network, NeuronGroup, SpikeGeneratorGroup, TimedArray, defaultclock, ms
 
-    from experiments.build import plastic_synapses
-    from experiments.devices import simulation
+    from experiments.networks.build import plastic_synapses
+    from experiments.runner.devices import simulation
 
     rule = diehl_cook_stdp(form)
     w0 = 0.5
@@ -78,8 +79,8 @@ def test_the_rule_changes_a_weight_as_the_released_code_does(form):
 def test_the_spike_time_rule_refuses_a_target_without_the_spike_time():
     from brian2 import SpikeGeneratorGroup, ms
 
-    from experiments.build import plastic_synapses
-    from experiments.devices import simulation
+    from experiments.networks.build import plastic_synapses
+    from experiments.runner.devices import simulation
 
     with simulation("runtime", runtime_target="numpy"):
         group = SpikeGeneratorGroup(1, [0], [1.0] * ms)

@@ -41,7 +41,7 @@ def _brian_run(model, pre, weights, drive, step_ms=1.0, state=("v", "z", "psi"),
         prefs,
     )
 
-    from experiments.eprop import eligibility_synapses, eprop_group
+    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     prefs.codegen.target = "numpy"
     step = step_ms * ms

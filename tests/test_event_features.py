@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.event_features import tuning_rules
 from experiments import event_features
-from experiments.competition import competitive_layer, freeze
+from experiments.networks.competition import competitive_layer, freeze
+from experiments.networks.tuning import tuning_rules
 from models.base import ModelError
 from models.neurons import get_neuron
 
@@ -386,7 +386,7 @@ def _mnist_folder(root, images, test_images):
 
 
 def test_mnist_images_are_emulated_with_the_real_recordings_sample_numbers(tmp_path):
-    from experiments import events
+    from experiments.data import events
 
     images, _ = events.digits_as_mnist(7)
     folder = _mnist_folder(tmp_path / "mnist", images[:4].round(), images[4:].round())
@@ -411,7 +411,7 @@ def test_mnist_images_are_emulated_with_the_real_recordings_sample_numbers(tmp_p
 def test_recordings_are_compared_with_the_emulation_of_their_own_digit(tmp_path):
     """Recordings that are the emulations of a folder's MNIST images, in the real subset's
     layout, must match them exactly: the recording-to-image mapping is right."""
-    from experiments import events
+    from experiments.data import events
 
     images, _ = events.digits_as_mnist(8)
     images = images.round()
@@ -481,7 +481,7 @@ def test_the_benchmark_runs_at_tiny_size(tmp_path, monkeypatch):
 
 def test_the_closeness_row_summarises_the_saved_comparison():
     from analysis.event_features import emulation_closeness, emulation_row
-    from experiments import events
+    from experiments.data import events
 
     samples, _ = events.emulated_nmnist(4, seed=2)
     saved = events.compare_recordings(samples, samples)

@@ -7,8 +7,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from experiments import events
-from experiments.events import EVENT_DTYPE, DataError
+from experiments.data import events
+from experiments.data.events import EVENT_DTYPE, DataError
 
 REAL_SUBSET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nmnist-small"
 MNIST = REAL_SUBSET.parent / "mnist"
@@ -166,7 +166,7 @@ def test_each_emulated_digit_resembles_its_own_real_recording_more_than_another(
     """Real N-MNIST sample k was recorded from MNIST image k - 1: its emulation must match it
     sample by sample (event counts across samples, spatial profile) better than a mismatched
     pair does."""
-    from experiments.mnist import load_mnist
+    from experiments.data.mnist import load_mnist
 
     images, _ = load_mnist(MNIST, "train", limit=40)
     real, _ = events.load_nmnist_folder(REAL_SUBSET, "train", limit=40)

@@ -10,9 +10,10 @@ from brian2 import Network, StateMonitor, defaultclock, ms, nA, second
 
 from analysis.figures import load_result
 from analysis.neuron_comparison import fi_curves
-from experiments import get_experiment, harness
-from experiments.build import DEGENERATE_METHOD, integration_method, neuron_group
-from experiments.devices import simulation
+from experiments import get_experiment
+from experiments.networks.build import DEGENERATE_METHOD, integration_method, neuron_group
+from experiments.runner import harness
+from experiments.runner.devices import simulation
 from models import LIF, STDP_LIF
 
 TAU = 5 * ms

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.events import DataError
-from experiments.mnist import load_mnist, mnist_files
+from experiments.data.events import DataError
+from experiments.data.mnist import load_mnist, mnist_files
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 NAMES = {  # (images, labels) of each split, as in the original distribution

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 from brian2 import Equations, ms, mV
 
-from experiments.build import check_model, resolve_neuron
+from experiments.networks.build import check_model, resolve_neuron
 from models import (
     IZHIKEVICH_SETS,
     LIF,
@@ -143,7 +143,7 @@ def test_scales_are_the_records_own_expressions_checked_for_units():
 def test_with_initial_sets_a_state_variables_start_in_its_unit_and_the_group_starts_there():
     from brian2 import Network, prefs
 
-    from experiments.build import neuron_group, resolve_neuron
+    from experiments.networks.build import neuron_group, resolve_neuron
 
     assert LIF.with_initial(v="-60*mV").initial_values["v"] == "-60*mV"
     assert LIF.with_initial(v=-60 * mV).initial_values["v"] == repr(-60 * mV)

@@ -6,7 +6,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, ms, nA, pr
 
 from analysis.figures import load_result
 from analysis.neuron_comparison import bursts, fi_curves, gallery_patterns, lif_rate
-from experiments.build import neuron_group
+from experiments.networks.build import neuron_group
 from models import LIF, STDP_LIF
 
 

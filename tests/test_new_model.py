@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 from brian2 import Mohm, ms, mV
 
-from experiments import get_experiment, harness
+from experiments import get_experiment
+from experiments.runner import harness
 from models import neurons
 from models.base import NeuronModel
 

@@ -16,7 +16,7 @@ from analysis.stdp import (
     triplet_weight_change,
     zero_crossing,
 )
-from experiments.build import plastic_synapses
+from experiments.networks.build import plastic_synapses
 from models import PAIR_STDP_SETS, TRIPLET_SETS, pair_stdp, triplet_stdp
 
 

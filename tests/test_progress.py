@@ -2,8 +2,8 @@
 
 import re
 
-from experiments import devices, progress
-from experiments.cli import main
+from experiments.runner import devices, progress
+from experiments.runner.cli import main
 
 ARGV = [
     "run",

@@ -193,9 +193,10 @@ def test_a_worker_refuses_a_payload_in_its_task_file(tmp_path, monkeypatch):
     """A Dask worker reads its points from a JSON task file, not from the command line."""
     import dataclasses
 
-    from experiments import harness, neuron_comparison, sweep
-    from experiments.configs import checked
-    from experiments.results import config_label
+    from experiments import neuron_comparison
+    from experiments.runner import harness, sweep
+    from experiments.runner.configs import checked
+    from experiments.runner.results import config_label
 
     monkeypatch.chdir(tmp_path)  # the worker process runs here
     config = dataclasses.replace(

@@ -7,9 +7,10 @@ import shutil
 
 import pytest
 
-from experiments import get_experiment, harness
-from experiments.cli import EXIT_BAD_INPUT, main
-from experiments.results import config_label
+from experiments import get_experiment
+from experiments.runner import harness
+from experiments.runner.cli import EXIT_BAD_INPUT, main
+from experiments.runner.results import config_label
 
 
 def _reference_label(name, scale="tiny", device="runtime"):

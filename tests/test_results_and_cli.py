@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from analysis.figures import load_result, render_all
-from experiments import EXPERIMENTS, get_experiment, results
-from experiments.cli import EXIT_BAD_INPUT, main
+from experiments import EXPERIMENTS, get_experiment
+from experiments.runner import results
+from experiments.runner.cli import EXIT_BAD_INPUT, main
 
 
 def _write(root, config, value=1.0):
@@ -157,7 +158,7 @@ def test_bad_input_gets_one_clear_line_and_nothing_is_built(argv, message, tmp_p
 
 def _unreadable_data(root):
     """An N-MNIST folder whose first training recording is cut in the middle of a record."""
-    from experiments import events
+    from experiments.data import events
 
     samples, labels = events.emulated_nmnist(6, seed=2)
     for k, (sample, label) in enumerate(zip(samples, labels, strict=True)):

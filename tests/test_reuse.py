@@ -4,9 +4,9 @@ when it is refused and why, and that a reused run equals a fresh compile."""
 import numpy as np
 import pytest
 
-from experiments import reuse
-from experiments.devices import simulation
-from experiments.reuse import CompiledProject
+from experiments.runner import reuse
+from experiments.runner.devices import simulation
+from experiments.runner.reuse import CompiledProject
 from models import LIF, pair_stdp
 
 INPUT_SEED = 5
@@ -26,7 +26,7 @@ def _network(model=LIF, rule=None, drive_na=(0.1, 0.3), n_spikes=300, w0=None, l
         second,
     )
 
-    from experiments.build import neuron_group, plastic_synapses
+    from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = 0.1 * ms
     rng = np.random.default_rng(INPUT_SEED)

@@ -15,14 +15,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments import get_experiment, harness, nonfinite
-from experiments.cli import EXIT_BAD_INPUT, EXIT_SIMULATION_FAILED, build_config, main
-from experiments.configs import checked
-from experiments.devices import claimed_build_dir, simulation
-from experiments.progress import Progress
-from experiments.results import config_label
+from experiments import get_experiment
+from experiments.runner import harness, nonfinite
+from experiments.runner.cli import EXIT_BAD_INPUT, EXIT_SIMULATION_FAILED, main
+from experiments.runner.configs import build_config, checked
+from experiments.runner.devices import claimed_build_dir, simulation
+from experiments.runner.progress import Progress
+from experiments.runner.results import config_label
 
-STDPLAB = [sys.executable, "-c", "import sys; from experiments.cli import main; sys.exit(main())"]
+STDPLAB = [
+    sys.executable,
+    "-c",
+    "import sys; from experiments.runner.cli import main; sys.exit(main())",
+]
 
 
 def _label(experiment, scale, device, config_values=(), sets=(), neurons=None, seed=None):
@@ -198,7 +203,7 @@ def test_a_claimed_build_folder_sends_a_second_claim_elsewhere_and_nests_in_one_
         [
             sys.executable,
             "-c",
-            "import sys, time; from experiments.devices import claimed_build_dir\n"
+            "import sys, time; from experiments.runner.devices import claimed_build_dir\n"
             "with claimed_build_dir(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
             str(tmp_path / "b"),
         ],
@@ -283,7 +288,7 @@ def test_a_compiled_run_that_overflows_fails_in_one_line_and_writes_nothing(tmp_
 
 
 def test_equal_time_constants_run_to_a_finite_result(tmp_path):
-    """The issue's tau_m = tau_syn: integrated (experiments.build) instead of 0/0."""
+    """The issue's tau_m = tau_syn: integrated (experiments.networks.build) instead of 0/0."""
     argv = [
         "run",
         "neuron_comparison",

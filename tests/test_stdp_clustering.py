@@ -19,7 +19,7 @@ from analysis.stdp_clustering import (
     sample_spikes,
 )
 from experiments import stdp_clustering
-from experiments.devices import simulation
+from experiments.runner.devices import simulation
 from models.base import ModelError
 
 TINY = stdp_clustering.SCALES["tiny"]

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from analysis.figures import load_result
-from experiments import get_experiment, harness, neuron_comparison, results, sweep
-from experiments.cli import EXIT_BAD_INPUT, build_config, main
-from experiments.results import config_label
+from experiments import get_experiment, neuron_comparison
+from experiments.runner import harness, results, sweep
+from experiments.runner.cli import EXIT_BAD_INPUT, main
+from experiments.runner.configs import build_config
+from experiments.runner.results import config_label
 
 TINY_LIF = ["--scale", "tiny", "--neuron", "lif"]
 
@@ -126,7 +128,7 @@ def test_a_parameter_sweep_compiles_once_and_equals_single_runs(tmp_path):
 
 def _nmnist_folder(root, corrupt=False):
     """A small N-MNIST layout of emulated digits; ``corrupt`` truncates one recording."""
-    from experiments import events
+    from experiments.data import events
 
     samples, labels = events.emulated_nmnist(12, seed=9)
     for k, (sample, label) in enumerate(zip(samples, labels, strict=True)):
@@ -194,7 +196,7 @@ def test_a_run_killed_while_writing_its_result_is_not_taken_for_a_finished_run(t
 
     killed = (
         "import os, sys, numpy as np\n"
-        "from experiments import results\n"
+        "from experiments.runner import results\n"
         "os.replace = lambda *a: os._exit(9)\n"
         "results.write_result(sys.argv[1], 'neuron_comparison', {'seed': 0}, "
         "{'x': np.ones(3)}, {'m': 1.0}, results.provenance('runtime', seed=0))\n"

@@ -11,7 +11,8 @@ import pytest
 from analysis.eprop import bptt_gradient, train_reference
 from analysis.figures import load_result
 from analysis.timing_learning import parse_convention, target_steps, task, variant_label
-from experiments import harness, timing_learning
+from experiments import timing_learning
+from experiments.runner import harness
 from models.base import ModelError
 from models.eprop import eprop_training
 

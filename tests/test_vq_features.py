@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from analysis import vq_features as vq_analysis
-from experiments import patches, vq_features
+from experiments import vq_features
+from experiments.data import patches
 from models.base import ModelError
 
 BASE = dataclasses.replace(vq_features.SCALES["tiny"], mu_w=0.05, rho_theta=0.01)

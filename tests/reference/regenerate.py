@@ -14,7 +14,8 @@ from pathlib import Path
 from analysis.figures import load_result
 from analysis.report import write_atomic
 from analysis.timing_learning import variant_label
-from experiments import harness, timing_learning
+from experiments import timing_learning
+from experiments.runner import harness
 
 
 def main() -> None:

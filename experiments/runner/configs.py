@@ -11,10 +11,12 @@ positive. Each module's ``check`` adds its own rules.
 
 Each field's meaning is the ``#:`` comment above it in its ``Config``; ``describe_config``
 lists the fields with their defaults and units (``stdplab run EXPERIMENT --help``).
+``build_config`` applies the command line's changes (``stdplab run`` and ``stdplab sweep``).
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
 import math
@@ -231,7 +233,7 @@ def _records_as_names(module, config):
 
 def _changes(module, record) -> list[tuple[str, str, str]]:
     """``record``'s differences from the model of its name, as override triples."""
-    from experiments.build import resolve_neuron
+    from experiments.networks.build import resolve_neuron
     from models.base import parse_quantity, unit_string
     from models.neurons import get_neuron
 
@@ -351,3 +353,59 @@ def describe_config(module) -> str:
             meaning, 96, initial_indent=" " * 6, subsequent_indent=" " * 6, break_on_hyphens=False
         )
     return "\n".join(lines) + "\n"
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; the message names the fix."""
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UsageError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def build_config(module, scale: str, seed, neurons, sets, config_values):
+    """The module's config at ``scale`` with the command line's changes applied."""
+    if scale not in module.SCALES:
+        raise UsageError(f"unknown scale {scale!r}; choose one of {', '.join(module.SCALES)}")
+    config = module.SCALES[scale]
+    fields = {f.name for f in dataclasses.fields(config)}
+    changes = {}
+    for text in config_values:
+        key, value = parse_assignment(text)
+        if key not in fields:
+            raise UsageError(
+                f"{module.NAME} has no config field {key!r}; "
+                f"its fields are {', '.join(sorted(fields))}"
+            )
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parsed = value  # a bare word is a string
+        changes[key] = coerce(module, key, parsed)
+    if seed is not None:
+        changes["seed"] = seed
+    if neurons:
+        names = tuple(n.strip() for n in neurons.split(",") if n.strip())
+        if "neurons" in fields:
+            changes["neurons"] = names
+        elif "neuron" in fields and len(names) == 1:
+            changes["neuron"] = names[0]
+        else:
+            raise UsageError(
+                f"{module.NAME} takes {'one neuron' if 'neuron' in fields else 'no --neuron'}"
+            )
+    if sets:
+        if "overrides" not in fields:
+            raise UsageError(f"{module.NAME} takes no model overrides (--set)")
+        overrides = []
+        for text in sets:
+            target, value = parse_assignment(text)
+            model, dot, parameter = target.partition(".")
+            if not dot:
+                raise UsageError(f"--set needs MODEL.PARAMETER=VALUE, got {text!r}")
+            overrides.append((model, parameter, value))
+        changes["overrides"] = tuple(overrides)
+    return dataclasses.replace(config, **changes)

@@ -22,7 +22,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
-from experiments.events import DataError
+from experiments.data.events import DataError
 
 #: kind -> (magic number, number of dimensions)
 IDX_KINDS = {"images": (2051, 3), "labels": (2049, 1)}

@@ -13,7 +13,7 @@ The points are split into one task per worker, each with its own build folder; t
 one seed stay in one task unless ``--spread`` is given, and local workers take turns to
 compile (make already compiles on every core). In a task the first run compiles; each later
 one rebuilds its network in Python and, where it differs from the compiled one in values only,
-runs the compiled binary with those values as run_args (``experiments.reuse``), else rebuilds
+runs the compiled binary with those values as run_args (``experiments.runner.reuse``), else rebuilds
 (make recompiles what changed). So a grid of parameter values costs one compile per seed.
 Each task runs in its own Python process (a fresh Brian2 state; a crash ends that process
 only), on local cores or as a task of a Dask distributed cluster whose workers see the same
@@ -38,6 +38,8 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from experiments.runner.configs import UsageError, build_config
 
 EXIT_RUNS_FAILED = 4
 _POLL_S = 2.0
@@ -73,7 +75,6 @@ def split_values(text: str) -> list[str]:
 
 
 def parse_axis(text: str) -> Axis:
-    from experiments.cli import UsageError
 
     name, sep, values = text.partition("=")
     name = name.strip()
@@ -113,10 +114,9 @@ def expand(module, scale: str, axes: list[Axis], seeds: list[int], device: str, 
     the order that lets a worker reuse its binary most: the seed outermost (another seed
     usually means other input arrays, so a rebuild), then config fields, model parameters
     innermost (values, so run_args)."""
-    from experiments.cli import UsageError, build_config
-    from experiments.configs import checked
-    from experiments.harness import config_record
-    from experiments.results import config_label
+    from experiments.runner.configs import checked
+    from experiments.runner.harness import config_record
+    from experiments.runner.results import config_label
 
     fixed_names = {text.partition("=")[0].strip() for text in fixed["sets"] + fixed["config"]}
     for axis in axes:
@@ -202,7 +202,7 @@ def chunks(points: list, n: int) -> list[list]:
 
 
 def run_task(spec: dict) -> list[dict]:
-    """Run ``spec``'s points in a new Python process (``python -m experiments.sweep``) and
+    """Run ``spec``'s points in a new Python process (``python -m experiments.runner.sweep``) and
     return one outcome per point. Runs in a thread of this process, or on a Dask worker.
 
     The process's temporary files (the task's own, and the debug logs Brian2 keeps when a
@@ -217,7 +217,13 @@ def run_task(spec: dict) -> list[dict]:
         spec_path.write_text(json.dumps(spec))
         with open(log, "a") as output:
             finished = subprocess.run(
-                [sys.executable, "-m", "experiments.sweep", str(spec_path), str(outcomes_path)],
+                [
+                    sys.executable,
+                    "-m",
+                    "experiments.runner.sweep",
+                    str(spec_path),
+                    str(outcomes_path),
+                ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "TMPDIR": str(temporary)},
@@ -241,7 +247,7 @@ def run_task(spec: dict) -> list[dict]:
 def _run_points(spec: dict, outcomes_path: Path) -> None:
     """The worker process: every point of ``spec`` in turn, sharing one compiled project."""
     from experiments import get_experiment
-    from experiments.devices import claimed_build_dir
+    from experiments.runner.devices import claimed_build_dir
 
     module = get_experiment(spec["experiment"])
     device = spec["device"]
@@ -255,11 +261,11 @@ def _run_points(spec: dict, outcomes_path: Path) -> None:
 
 
 def _run_points_in(spec: dict, module, build_dir: Path | None, outcomes_path: Path) -> None:
-    from experiments import harness
-    from experiments.configs import checked
-    from experiments.progress import Progress
-    from experiments.results import config_label
-    from experiments.reuse import CompiledProject
+    from experiments.runner import harness
+    from experiments.runner.configs import checked
+    from experiments.runner.progress import Progress
+    from experiments.runner.results import config_label
+    from experiments.runner.reuse import CompiledProject
 
     device = spec["device"]
 
@@ -337,7 +343,7 @@ class Sweep:
     quiet: bool = False  # no progress lines in the workers' logs
 
     def label(self) -> str:
-        from experiments.results import config_label
+        from experiments.runner.results import config_label
 
         return config_label(
             {
@@ -357,7 +363,6 @@ class Sweep:
 def _executor(cluster: str | None, workers: int):
     """(executor, number of parallel tasks, closer): local threads, each driving one worker
     process, or a Dask distributed client's executor."""
-    from experiments.cli import UsageError
 
     if cluster is None:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
@@ -381,7 +386,7 @@ def _executor(cluster: str | None, workers: int):
 
 def run_sweep(sweep: Sweep, points: list[Point], progress=print) -> tuple[Path, int]:
     """Run the points not yet done; write the table and figure; (output folder, failed runs)."""
-    from experiments.results import check_writable
+    from experiments.runner.results import check_writable
 
     check_writable(sweep.results_root)
     done_before = [p for p in points if is_done(sweep.results_root, sweep.experiment, p.label)]
@@ -480,7 +485,7 @@ def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Pa
     """The tidy table (``table.csv``), ``sweep.json`` and the figure(s) of the whole grid from
     the saved results, replacing the sweep's folder in one rename."""
     from analysis.sweep import ROW_COLUMNS, flatten_metrics, metric_columns
-    from experiments.results import replace_directory
+    from experiments.runner.results import replace_directory
 
     rows, flattened = [], []
     for point in points:
@@ -522,7 +527,6 @@ def write_outputs(sweep: Sweep, points: list[Point], outcomes: dict) -> tuple[Pa
 def check_metrics(sweep: Sweep, metrics: list[str], consequence: str) -> None:
     """UsageError for a ``--metric`` that names none of ``metrics``, before anything of the
     sweep's output is replaced."""
-    from experiments.cli import UsageError
 
     unknown = [m for m in sweep.metrics if m not in metrics]
     if unknown:
@@ -573,7 +577,7 @@ def _write_outputs(sweep: Sweep, rows, metrics, columns, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m experiments.sweep TASK.json OUTCOMES.json``: the worker process."""
+    """``python -m experiments.runner.sweep TASK.json OUTCOMES.json``: the worker process."""
     spec_path, outcomes_path = argv
     spec = json.loads(Path(spec_path).read_text())
     os.environ.setdefault("MPLBACKEND", "Agg")

@@ -77,7 +77,7 @@ GENERATED = ("figures/",)
 
 
 #: The checkout this package runs from, if it is one.
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def git_state(root: Path = CHECKOUT) -> dict:

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from experiments import get_analysis
-from experiments.configs import checked
-from experiments.devices import DeviceError, check_device, simulation
-from experiments.progress import Progress
-from experiments.results import check_writable, data_fingerprint, provenance, write_result
-from experiments.reuse import CompiledProject
+from experiments.runner.configs import checked
+from experiments.runner.devices import DeviceError, check_device, simulation
+from experiments.runner.progress import Progress
+from experiments.runner.results import check_writable, data_fingerprint, provenance, write_result
+from experiments.runner.reuse import CompiledProject
 
 
 def config_record(config, device: str) -> dict:

@@ -220,7 +220,7 @@ def plastic_synapses(
 def check_model(model: NeuronModel | PlasticityRule) -> None:
     """Build and run the model for 0 ms on the numpy runtime, where every parse, identifier
     and unit error surfaces in well under a second, long before a standalone compile."""
-    from experiments.devices import simulation
+    from experiments.runner.devices import simulation
 
     with simulation("runtime", runtime_target="numpy"):
         try:

@@ -12,13 +12,12 @@ stdplab sweep neuron_comparison lif.tau_m=10*ms,20*ms,40*ms --seeds 3   # a grid
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import sys
 import time
 from pathlib import Path
 
-from experiments.configs import coerce
+from experiments.runner.configs import UsageError, build_config, parse_assignment
 
 EXIT_BAD_INPUT = 2
 EXIT_BUILT_NOT_RUN = 3
@@ -29,62 +28,6 @@ EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 #: quick scale, unmodified, compiled with cpp_standalone. Any other goes to its own folder.
 REFERENCE_SCALE = "quick"
 REFERENCE_DEVICE = "cpp_standalone"
-
-
-class UsageError(ValueError):
-    """A command-line value that cannot be used; the message names the fix."""
-
-
-def _parse_assignment(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise UsageError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
-def build_config(module, scale: str, seed, neurons, sets, config_values):
-    """The module's config at ``scale`` with the command line's changes applied."""
-    if scale not in module.SCALES:
-        raise UsageError(f"unknown scale {scale!r}; choose one of {', '.join(module.SCALES)}")
-    config = module.SCALES[scale]
-    fields = {f.name for f in dataclasses.fields(config)}
-    changes = {}
-    for text in config_values:
-        key, value = _parse_assignment(text)
-        if key not in fields:
-            raise UsageError(
-                f"{module.NAME} has no config field {key!r}; "
-                f"its fields are {', '.join(sorted(fields))}"
-            )
-        try:
-            parsed = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            parsed = value  # a bare word is a string
-        changes[key] = coerce(module, key, parsed)
-    if seed is not None:
-        changes["seed"] = seed
-    if neurons:
-        names = tuple(n.strip() for n in neurons.split(",") if n.strip())
-        if "neurons" in fields:
-            changes["neurons"] = names
-        elif "neuron" in fields and len(names) == 1:
-            changes["neuron"] = names[0]
-        else:
-            raise UsageError(
-                f"{module.NAME} takes {'one neuron' if 'neuron' in fields else 'no --neuron'}"
-            )
-    if sets:
-        if "overrides" not in fields:
-            raise UsageError(f"{module.NAME} takes no model overrides (--set)")
-        overrides = []
-        for text in sets:
-            target, value = _parse_assignment(text)
-            model, dot, parameter = target.partition(".")
-            if not dot:
-                raise UsageError(f"--set needs MODEL.PARAMETER=VALUE, got {text!r}")
-            overrides.append((model, parameter, value))
-        changes["overrides"] = tuple(overrides)
-    return dataclasses.replace(config, **changes)
 
 
 def _print_targets(result_dir: Path) -> None:
@@ -100,7 +43,8 @@ def _print_targets(result_dir: Path) -> None:
 
 
 def _run_one(args, name: str, scale: str, **changes) -> Path:
-    from experiments import get_experiment, harness
+    from experiments import get_experiment
+    from experiments.runner import harness
 
     module = get_experiment(name)
     config = build_config(module, scale, **changes)
@@ -124,14 +68,14 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
 
 
 def _progress(args):
-    from experiments.progress import Progress
+    from experiments.runner.progress import Progress
 
     return Progress(quiet=getattr(args, "quiet", False))
 
 
 def _check_folders(args, *options: str) -> None:
     """Refuse folders that cannot be written before anything is built or simulated."""
-    from experiments.results import check_writable
+    from experiments.runner.results import check_writable
 
     for option in options:
         folder = getattr(args, option.lstrip("-").replace("-", "_"))
@@ -156,7 +100,7 @@ def _command_sweep(args) -> int:
     import os
 
     from experiments import get_experiment
-    from experiments.sweep import EXIT_RUNS_FAILED, Sweep, expand, parse_axis, run_sweep
+    from experiments.runner.sweep import EXIT_RUNS_FAILED, Sweep, expand, parse_axis, run_sweep
 
     module = get_experiment(args.experiment)
     axes = [parse_axis(text) for text in args.axes]
@@ -252,7 +196,7 @@ def _figures_dir(args, name: str) -> Path:
 
 
 def _check_writable_figures(folder: Path) -> None:
-    from experiments.results import check_writable
+    from experiments.runner.results import check_writable
 
     check_writable(folder, "--figures-dir")
 
@@ -262,8 +206,8 @@ def _command_report(args) -> int:
     result; with EXPERIMENT (and --set/--config/...) or --result, that one result alone, in
     its own folder."""
     from experiments import EXPERIMENTS, get_experiment
-    from experiments.harness import config_record
-    from experiments.results import config_label
+    from experiments.runner.harness import config_record
+    from experiments.runner.results import config_label
 
     if args.publish and args.result is None and args.experiment is None:
         raise UsageError("--publish needs EXPERIMENT (with its options) or --result DIR")
@@ -342,9 +286,9 @@ def _publish(args, name: str, directory: Path) -> int:
 def _named_result(args) -> Path:
     """The saved result of the configuration the command line names."""
     from experiments import get_experiment
-    from experiments.configs import checked
-    from experiments.harness import config_record
-    from experiments.results import config_label
+    from experiments.runner.configs import checked
+    from experiments.runner.harness import config_record
+    from experiments.runner.results import config_label
 
     module = get_experiment(args.experiment)
     config = checked(
@@ -369,7 +313,7 @@ def _named_result(args) -> Path:
 
 def _command_describe(args) -> int:
     from experiments import EXPERIMENTS, get_experiment
-    from experiments.configs import describe_config
+    from experiments.runner.configs import describe_config
     from models.describe import describe, get_record
 
     if Path(args.model, "config.json").is_file():
@@ -381,7 +325,7 @@ def _command_describe(args) -> int:
     else:
         record = get_record(args.model)
         for text in args.set or []:
-            target, value = _parse_assignment(text)
+            target, value = parse_assignment(text)
             model, _, key = target.partition(".")
             described = args.model.partition(":")[0]
             if model != described or not key:
@@ -409,7 +353,7 @@ def _describe_result(directory: Path) -> str:
     import json
 
     from experiments import get_experiment
-    from experiments.build import resolve_neuron
+    from experiments.networks.build import resolve_neuron
     from models.describe import describe
 
     try:
@@ -454,7 +398,7 @@ class _HelpWithConfigFields(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         from experiments import get_experiment
-        from experiments.configs import describe_config
+        from experiments.runner.configs import describe_config
 
         parser.print_help()
         if getattr(namespace, "experiment", None):  # given before -h
@@ -483,7 +427,7 @@ def _render(results: dict, figures_dir: Path, configuration: str, rerun: str = "
 
 def _parser() -> argparse.ArgumentParser:
     from experiments import EXPERIMENTS
-    from experiments.devices import DEVICES
+    from experiments.runner.devices import DEVICES
 
     parser = argparse.ArgumentParser(
         prog="stdplab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -698,10 +642,10 @@ def _parse(argv):
 
 
 def main(argv=None) -> int:
-    from experiments.configs import ConfigError
-    from experiments.devices import BuiltButNotRun, DeviceError, SimulationFailed
-    from experiments.nonfinite import NonFiniteState
-    from experiments.results import ResultsError
+    from experiments.runner.configs import ConfigError
+    from experiments.runner.devices import BuiltButNotRun, DeviceError, SimulationFailed
+    from experiments.runner.nonfinite import NonFiniteState
+    from experiments.runner.results import ResultsError
     from models.base import ModelError
 
     args = _parse(argv)

@@ -101,7 +101,7 @@ def competitive_layer(
         raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
     from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, second, volt
 
-    from experiments.build import neuron_group
+    from experiments.networks.build import neuron_group
 
     if initial.ndim == 2:
         initial = np.broadcast_to(initial, (blocks, *initial.shape))

@@ -8,8 +8,8 @@ reads its results; for the standalone targets the project is compiled once, at t
 A run is a result only if it simulated its whole duration with finite state: Ctrl-C stops it
 (Brian2's graceful stop, which lets the binary exit 0 with the run cut short, is switched
 off), a binary that dies or stops early raises ``SimulationFailed``, and a NaN, infinite or
-absurd state raises ``experiments.nonfinite.NonFiniteState``. Two runs never share a build folder
-(``claimed_build_dir``).
+absurd state raises ``experiments.runner.nonfinite.NonFiniteState``. Two runs never share a
+build folder (``claimed_build_dir``).
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import nonfinite, reuse
-from experiments.progress import (
+from experiments.runner import nonfinite, reuse
+from experiments.runner.progress import (
     REPORT_PERIOD_S,
     Progress,
     apply_environment,
     quiet_environment,
     standalone_report,
 )
-from experiments.reuse import CompiledProject
+from experiments.runner.reuse import CompiledProject
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 _INITIAL_STATE = "before_phases"  # the name under which a rerunnable runtime network is stored
@@ -189,8 +189,8 @@ class Simulation:
         nonfinite.check(net)
 
     def integration(self) -> dict[str, str]:
-        """The integration method of each neuron group run (``experiments.build`` may choose
-        another than the record's where the exact solution is singular)."""
+        """The integration method of each neuron group run (``experiments.networks.build`` may
+        choose another than the record's where the exact solution is singular)."""
         from brian2 import NeuronGroup
 
         return {
@@ -380,7 +380,7 @@ MAX_STEPS = 2**31 - 1
 def _check_steps(net, total_s: float) -> None:
     """ConfigError, before anything is built, for a run that no clock of ``net`` can step
     through: longer than ``MAX_STEPS`` steps, or shorter than one step."""
-    from experiments.configs import ConfigError
+    from experiments.runner.configs import ConfigError
 
     for clock in {obj.clock for obj in net.objects}:
         dt_s = float(clock.dt)
@@ -496,7 +496,7 @@ def simulation(
                 if device == "cuda_standalone":
                     _configure_cuda(prefs, build_dir)
                 else:
-                    # the report function (experiments.progress) keeps time with std::chrono
+                    # the report function (experiments.runner.progress) keeps time with std::chrono
                     prefs.codegen.cpp.headers = [*prefs.codegen.cpp.headers, "<chrono>"]
                     if threads > 1:  # 0 (the default) compiles without OpenMP at all
                         prefs.devices.cpp_standalone.openmp_threads = threads

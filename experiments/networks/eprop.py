@@ -6,7 +6,7 @@ by convention) before building, or give the objects their own ``dt``.
 
 from __future__ import annotations
 
-from experiments.build import set_parameters_and_state
+from experiments.networks.build import set_parameters_and_state
 from models.eprop import ON_PRE, EpropNeuronModel, EpropTraining
 
 
