@@ -323,7 +323,9 @@ def _competition_target(config: dict, dataset: str, competition: str, rows: dict
     falling = all(later < earlier for earlier, later in zip(means, means[1:], strict=False))
     winners = min(rows[k]["fewest_winners"] for k in ks)
     measured = [
-        f"K = {k}: {rows[k]['nmse_mean']:.3g} ± {rows[k]['nmse_sd']:.2g} "
+        f"K = {k}: {rows[k]['nmse_mean']:.3g}"
+        + (f" ± {rows[k]['nmse_sd']:.2g}" if np.isfinite(rows[k]["nmse_sd"]) else "")
+        + " "
         f"(k-means {rows[k]['kmeans_nmse']:.3g}; exact winner "
         f"{rows[k]['nearest_prototype_nmse_mean']:.3g}; summed decoder "
         f"{rows[k]['summed_decoder_nmse_mean']:.3g})"

@@ -165,9 +165,13 @@ def test_weights_converge_to_the_probability_of_an_active_input_given_a_win():
     config = dataclasses.replace(
         BASE, mu_w=0.01, rho_theta=0.0, lambda_w=0.25, steps_per_patch=5000
     )
+    from brian2 import seed
+
     initial = np.full((8, 2), 0.5)
+    seed(11)  # the draws are the runtime's global ones: fixed, so that the run is repeatable
     *_, weights, _ = _run(config, p[None, :], initial, 0.4, 5000)
-    # stationary sd of the weight around p/(1+lambda): sqrt(mu p (1-p) / (2 (1+lambda))) ~ 0.02
+    # stationary sd of the weight around p/(1+lambda): sqrt(mu p (1-p) / (2 (1+lambda))) <= 0.03,
+    # so 0.09 is 3 sd per weight: unseeded, the test failed once in a full-suite run
     np.testing.assert_allclose(weights, np.tile(p[:, None] / 1.25, (1, 2)), atol=0.09)
 
 

@@ -13,11 +13,34 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import logging
+import os
 import sys
 import time
 from pathlib import Path
 
-from experiments.runner.configs import UsageError, build_config, parse_assignment
+from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
+from analysis.report import VERDICT, format_value, publish_section, published_heading, write_atomic
+from experiments import EXPERIMENTS, get_analysis, get_experiment
+from experiments.networks.build import resolve_neuron
+from experiments.runner import harness
+from experiments.runner.configs import (
+    ConfigError,
+    UsageError,
+    build_config,
+    checked,
+    describe_config,
+    parse_assignment,
+)
+from experiments.runner.devices import DEVICES, BuiltButNotRun, DeviceError, SimulationFailed
+from experiments.runner.harness import config_record
+from experiments.runner.nonfinite import NonFiniteState
+from experiments.runner.progress import Progress
+from experiments.runner.results import ResultsError, check_writable, config_label
+from experiments.runner.sweep import EXIT_RUNS_FAILED, Sweep, expand, parse_axis, run_sweep
+from models.base import ModelError
+from models.describe import describe, describe_all, get_record
 
 EXIT_BAD_INPUT = 2
 EXIT_BUILT_NOT_RUN = 3
@@ -31,8 +54,6 @@ REFERENCE_DEVICE = "cpp_standalone"
 
 
 def _print_targets(result_dir: Path) -> None:
-    from analysis.figures import load_result
-    from analysis.report import VERDICT, format_value
 
     _, _, metrics = load_result(result_dir)
     for row in metrics.get("targets", []):
@@ -43,8 +64,6 @@ def _print_targets(result_dir: Path) -> None:
 
 
 def _run_one(args, name: str, scale: str, **changes) -> Path:
-    from experiments import get_experiment
-    from experiments.runner import harness
 
     module = get_experiment(name)
     config = build_config(module, scale, **changes)
@@ -68,14 +87,12 @@ def _run_one(args, name: str, scale: str, **changes) -> Path:
 
 
 def _progress(args):
-    from experiments.runner.progress import Progress
 
     return Progress(quiet=getattr(args, "quiet", False))
 
 
 def _check_folders(args, *options: str) -> None:
     """Refuse folders that cannot be written before anything is built or simulated."""
-    from experiments.runner.results import check_writable
 
     for option in options:
         folder = getattr(args, option.lstrip("-").replace("-", "_"))
@@ -97,10 +114,6 @@ def _command_run(args) -> int:
 
 
 def _command_sweep(args) -> int:
-    import os
-
-    from experiments import get_experiment
-    from experiments.runner.sweep import EXIT_RUNS_FAILED, Sweep, expand, parse_axis, run_sweep
 
     module = get_experiment(args.experiment)
     axes = [parse_axis(text) for text in args.axes]
@@ -160,7 +173,6 @@ def _command_sweep(args) -> int:
 
 
 def _command_figures(args) -> int:
-    from experiments import EXPERIMENTS
 
     _check_scale_everywhere(args.scale)
     figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
@@ -174,7 +186,6 @@ def _command_figures(args) -> int:
 
 
 def _check_scale_everywhere(scale: str) -> None:
-    from experiments import EXPERIMENTS, get_experiment
 
     for name in EXPERIMENTS:
         if scale not in get_experiment(name).SCALES:
@@ -196,7 +207,6 @@ def _figures_dir(args, name: str) -> Path:
 
 
 def _check_writable_figures(folder: Path) -> None:
-    from experiments.runner.results import check_writable
 
     check_writable(folder, "--figures-dir")
 
@@ -205,9 +215,6 @@ def _command_report(args) -> int:
     """REPORT.md and figures from saved results: by default each experiment's reference
     result; with EXPERIMENT (and --set/--config/...) or --result, that one result alone, in
     its own folder."""
-    from experiments import EXPERIMENTS, get_experiment
-    from experiments.runner.harness import config_record
-    from experiments.runner.results import config_label
 
     if args.publish and args.result is None and args.experiment is None:
         raise UsageError("--publish needs EXPERIMENT (with its options) or --result DIR")
@@ -241,9 +248,6 @@ def _publish(args, name: str, directory: Path) -> int:
     """A run beside the reference one, e.g. at paper scale: its figures into
     figures/published/<experiment>-<label>/ and its section into figures/REPORT.md, which
     every later report keeps."""
-    from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
-    from analysis.report import publish_section, published_heading
-    from experiments import get_analysis
 
     root = args.figures_dir or Path("figures")
     folder = root / "published" / f"{name}-{directory.name}"
@@ -285,10 +289,6 @@ def _publish(args, name: str, directory: Path) -> int:
 
 def _named_result(args) -> Path:
     """The saved result of the configuration the command line names."""
-    from experiments import get_experiment
-    from experiments.runner.configs import checked
-    from experiments.runner.harness import config_record
-    from experiments.runner.results import config_label
 
     module = get_experiment(args.experiment)
     config = checked(
@@ -312,9 +312,6 @@ def _named_result(args) -> Path:
 
 
 def _command_describe(args) -> int:
-    from experiments import EXPERIMENTS, get_experiment
-    from experiments.runner.configs import describe_config
-    from models.describe import describe, get_record
 
     if Path(args.model, "config.json").is_file():
         print(_describe_result(Path(args.model)), end="")
@@ -350,11 +347,6 @@ def _changed(record, key: str, value: str):
 def _describe_result(directory: Path) -> str:
     """What a saved result ran: its experiment, device and seed, each config field that differs
     from its scale's default, and every neuron model as it ran, overrides applied."""
-    import json
-
-    from experiments import get_experiment
-    from experiments.networks.build import resolve_neuron
-    from models.describe import describe
 
     try:
         config = json.loads((directory / "config.json").read_text())
@@ -385,7 +377,6 @@ def _describe_result(directory: Path) -> str:
 
 def _as_json(value):
     """``value`` as config.json holds it (tuples as lists)."""
-    import json
 
     return json.loads(json.dumps(value))
 
@@ -397,8 +388,6 @@ class _HelpWithConfigFields(argparse.Action):
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from experiments import get_experiment
-        from experiments.runner.configs import describe_config
 
         parser.print_help()
         if getattr(namespace, "experiment", None):  # given before -h
@@ -407,9 +396,6 @@ class _HelpWithConfigFields(argparse.Action):
 
 
 def _render(results: dict, figures_dir: Path, configuration: str, rerun: str = "") -> int:
-    from analysis.figures import render_all
-    from analysis.report import write_atomic
-    from models.describe import describe_all
 
     written, kept = render_all(results, figures_dir, configuration=configuration)
     for name, why in kept.items():
@@ -426,8 +412,6 @@ def _render(results: dict, figures_dir: Path, configuration: str, rerun: str = "
 
 
 def _parser() -> argparse.ArgumentParser:
-    from experiments import EXPERIMENTS
-    from experiments.runner.devices import DEVICES
 
     parser = argparse.ArgumentParser(
         prog="stdplab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -642,11 +626,6 @@ def _parse(argv):
 
 
 def main(argv=None) -> int:
-    from experiments.runner.configs import ConfigError
-    from experiments.runner.devices import BuiltButNotRun, DeviceError, SimulationFailed
-    from experiments.runner.nonfinite import NonFiniteState
-    from experiments.runner.results import ResultsError
-    from models.base import ModelError
 
     args = _parse(argv)
     try:
@@ -679,7 +658,6 @@ def main(argv=None) -> int:
 def _silence_unused_object_warnings() -> None:
     """Brian2 warns about every object of a network whose run never started when the objects
     are collected; after an interruption that is noise under the one line that matters."""
-    import logging
 
     logging.getLogger("brian2.core.base.unused_brian_object").setLevel(logging.ERROR)
 
