@@ -30,6 +30,9 @@ NAME = "diehl_cook"
 DATASETS = ("digits", "mnist_folder")
 EMBEDDED_DIGITS = 1797  # scikit-learn's digits, upscaled to 28 x 28
 PIXELS = 28 * 28
+#: The neuron models the network is built from, each open to --set (e.g. --set
+#: diehl_cook_exc.timer_rate=100 reads the released code's timer in Brian 1's SI units).
+FIXED_NEURONS = ("diehl_cook_exc", "diehl_cook_inh")
 #: Passes in the order they run: (name, learning).
 PASSES = (("train", True), ("label", False), ("test", False))
 
@@ -47,6 +50,9 @@ class Config:
     dataset_folder: str = ""
     #: excitatory neurons N_e (and as many inhibitory ones)
     n_excitatory: int = 100
+    #: (model, parameter, 'equation' or 'initial.VARIABLE', value) changes to
+    #: diehl_cook_exc and diehl_cook_inh, as --set makes them
+    overrides: tuple = ()
     #: training examples (the first of the training set), each shown once per epoch
     n_train: int = 1000
     #: passes over the training examples
@@ -258,8 +264,7 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         seed,
     )
 
-    from experiments.networks.build import neuron_group
-    from models.neurons import DIEHL_COOK_EXCITATORY, DIEHL_COOK_INHIBITORY
+    from experiments.networks.build import neuron_group, resolve_neuron
     from models.plasticity import diehl_cook_stdp
 
     defaultclock.dt = config.dt_ms * ms
@@ -328,7 +333,8 @@ def build_network(config: Config, train, train_labels, test, test_labels):
 
     rule = diehl_cook_stdp(config.stdp_form)
     excitatory_model = (
-        DIEHL_COOK_EXCITATORY.with_rule_state(rule)
+        resolve_neuron("diehl_cook_exc", config.overrides)
+        .with_rule_state(rule)
         .with_equation("w_total : 1  # sum of afferent weights, kept incrementally")
         .with_equation("w_total_next : 1  # sum of the weights just normalised")
         # the paper has no idle slots: theta decays only while examples are shown (over a
@@ -338,7 +344,9 @@ def build_network(config: Config, train, train_labels, test, test_labels):
     )
     excitatory = neuron_group(excitatory_model, n_e, name="excitatory")
     excitatory.in_pass = _linked(presenter, "in_pass", np.zeros(n_e, dtype=int))
-    inhibitory = neuron_group(DIEHL_COOK_INHIBITORY, n_e, name="inhibitory")
+    inhibitory = neuron_group(
+        resolve_neuron("diehl_cook_inh", config.overrides), n_e, name="inhibitory"
+    )
     model = rule.brian_equations() + Equations(
         "normalising : 1 (shared)  # 1 while training: weights scaled to w_sum at each slot"
     )

@@ -241,6 +241,36 @@ def test_bad_configs_are_refused_before_anything_is_built(changes, message):
         check(dataclasses.replace(Config(), **changes))
 
 
+def test_set_reaches_the_networks_neurons_and_names_only_them():
+    """--set diehl_cook_exc.PARAM changes the built excitatory group; a model the network
+    does not run is refused before anything is built."""
+    import dataclasses
+
+    from brian2 import ms
+
+    from experiments.runner.configs import ConfigError, checked
+    from experiments.runner.devices import simulation
+
+    module = get_experiment("diehl_cook")
+    tiny = module.SCALES["tiny"]
+    changed = checked(
+        module,
+        dataclasses.replace(
+            tiny,
+            overrides=(
+                ("diehl_cook_exc", "timer_rate", "100.0"),
+                ("diehl_cook_inh", "t_ref", "1*ms"),
+            ),
+        ),
+    )
+    with simulation("runtime", runtime_target="numpy"):
+        net, _, _ = diehl_cook.build_network(changed, *diehl_cook.load_images(changed))
+        assert float(net["excitatory"].timer_rate[:]) == 100.0
+        assert float(net["inhibitory"].t_ref[:] / ms) == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="not among the neurons run"):
+        checked(module, dataclasses.replace(tiny, overrides=(("lif", "tau_m", "10*ms"),)))
+
+
 def _write_idx(path, magic, array):
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
     path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))

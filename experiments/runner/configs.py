@@ -264,12 +264,17 @@ def _changes(module, record) -> list[tuple[str, str, str]]:
 
 
 def _check_models(module, fields: dict) -> None:
-    """Neuron lists are not empty, and every override names a neuron that is run."""
+    """Neuron lists are not empty, and every override names a neuron that is run (those
+    the config names, and the fixed ones of a module's ``FIXED_NEURONS``)."""
     if "neurons" in fields and not fields["neurons"]:
         raise ConfigError(f"{module.NAME}: neurons must name at least one model, e.g. ('lif',)")
     if "overrides" not in fields:
         return
-    run = set(fields.get("neurons", ())) | {fields.get("neuron")}
+    run = (
+        set(fields.get("neurons", ()))
+        | {fields.get("neuron")}
+        | set(getattr(module, "FIXED_NEURONS", ()))
+    )
     for override in fields["overrides"]:
         if len(override) != 3 or not all(isinstance(part, str) for part in override):
             raise ConfigError(
