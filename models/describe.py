@@ -56,7 +56,7 @@ def describe(record: Record) -> str:
         lines += [f"{field.name.replace('_', ' ')}:", "", "```", code, "```", ""]
     for event, (condition, code) in getattr(record, "events", {}).items():
         lines += [f"event {event}, when `{condition}`:", "", "```", code, "```", ""]
-    for name in ("initial_values", "scales", "options"):
+    for name in ("initial_values", "post_initial_values", "scales", "options"):
         mapping = getattr(record, name, {})
         if mapping:
             pairs = ", ".join(f"`{key} = {value}`" for key, value in mapping.items())
