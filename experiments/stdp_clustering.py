@@ -361,18 +361,7 @@ class ClusteringNetwork:
             initial = initial_weights(config, k)
             self.rules[k] = layer_rules(config, rates_hz, initial, self.model)
             self.initial[k] = initial
-            objects = competitive_layer(
-                self.model,
-                self.rules[k],
-                inputs,
-                initial,
-                period=self.period_ms * ms,
-                w_sum=config.w_sum,
-                w_max=config.w_max,
-                plastic=True,
-                name=f"layer_k{k}",
-                inhibition=config.inhibition,
-            )
+            objects = self._block(self.rules[k], inputs, initial, True, f"layer_k{k}")
             self.net.add(*objects)
             self.layers[k] = objects
             if config.replicas:
@@ -394,41 +383,41 @@ class ClusteringNetwork:
     def _replicas(self, k: int, rates_hz: np.ndarray, inputs):
         """The K layer again from the initial weights of replicas 1, 2, ..., one block each,
         with the rules derived for each (R3's gain depends on the weights)."""
-        from brian2 import ms
 
         weights = np.stack(
             [initial_weights(self.config, k, r + 1) for r in range(self.config.replicas)]
         )
         rules = [layer_rules(self.config, rates_hz, matrix, self.model) for matrix in weights]
-        return competitive_layer(
-            self.model,
+        return self._block(
             {key: [each[key] for each in rules] for key in rules[0]},
             inputs,
             weights,
-            period=self.period_ms * ms,
-            w_sum=self.config.w_sum,
-            w_max=self.config.w_max,
-            plastic=True,
-            name=f"layer_k{k}_replicas",
+            True,
+            f"layer_k{k}_replicas",
             blocks=self.config.replicas,
-            inhibition=self.config.inhibition,
         )
 
     def _oracle(self, k: int, rates_hz: np.ndarray, inputs):
         """The K layer with k-means' centroids of the samples as frozen weights."""
+        weights = oracle_weights(self.config, rates_hz, k)
+        rules = layer_rules(self.config, rates_hz, weights, self.model)
+        return self._block(rules, inputs, weights, False, f"layer_k{k}_oracle")
+
+    def _block(self, rules, inputs, weights, plastic: bool, name: str, blocks: int = 1):
+        """A competitive layer of the config's neuron, weight bounds and inhibition."""
         from brian2 import ms
 
-        weights = oracle_weights(self.config, rates_hz, k)
         return competitive_layer(
             self.model,
-            layer_rules(self.config, rates_hz, weights, self.model),
+            rules,
             inputs,
             weights,
             period=self.period_ms * ms,
             w_sum=self.config.w_sum,
             w_max=self.config.w_max,
-            plastic=False,
-            name=f"layer_k{k}_oracle",
+            plastic=plastic,
+            name=name,
+            blocks=blocks,
             inhibition=self.config.inhibition,
         )
 
