@@ -402,3 +402,30 @@ def test_every_experiment_and_its_analysis_follow_the_protocol(name):
     assert callable(experiment.check) and callable(experiment.simulate)
     assert callable(analysis.evaluate) and analysis.FIGURES
     assert not hasattr(experiment, "evaluate")  # one place for the metrics
+
+
+def test_figures_runs_experiments_side_by_side_and_keeps_going_past_a_failed_one(
+    tmp_path, monkeypatch, capsys
+):
+    from experiments.runner import cli
+
+    # Two cheap experiments; the second cannot save its result (its folder is a file).
+    monkeypatch.setattr(cli, "EXPERIMENTS", ("eligibility_windows", "plasticity_curves"))
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "plasticity_curves").write_text("not a folder")
+    argv = ["figures", "--scale", "tiny", "--device", "runtime", "--runtime-target", "numpy"]
+    argv += ["--workers", "2", "--figures-dir", str(tmp_path / "figures")]
+    argv += ["--results-dir", str(tmp_path / "results"), "--build-dir", str(tmp_path / "build")]
+    assert main(argv) == EXIT_BAD_INPUT  # the failed run's own exit status
+
+    out, err = capsys.readouterr()
+    assert "eligibility_windows done in" in out
+    assert "plasticity_curves failed (exit status 2): stdplab: error:" in err
+    assert (tmp_path / "build" / "logs" / "plasticity_curves.log").exists()
+    # the run that finished is saved where `stdplab report` looks, and reported
+    (saved,) = (tmp_path / "results" / "eligibility_windows").iterdir()
+    assert saved == cli._reference_result(cli._parse(argv), "eligibility_windows"), (
+        "a parallel run saves under the scale's own label"
+    )
+    report = (tmp_path / "figures" / "REPORT.md").read_text()
+    assert "## eligibility_windows" in report

@@ -12,10 +12,12 @@ stdplab sweep neuron_comparison lif.tau_m=10*ms,20*ms,40*ms --seeds 3   # a grid
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -119,8 +121,6 @@ def _command_sweep(args) -> int:
     axes = [parse_axis(text) for text in args.axes]
     if args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1; got {args.seeds}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1; got {args.workers}")
     if args.scale not in module.SCALES:
         raise UsageError(f"unknown scale {args.scale!r}; choose one of {', '.join(module.SCALES)}")
     first = module.SCALES[args.scale].seed if args.seed is None else args.seed
@@ -129,7 +129,7 @@ def _command_sweep(args) -> int:
     points = expand(module, args.scale, axes, seeds, args.device, fixed)
     if args.cluster is None:  # a cluster's workers build on their own machines
         _check_folders(args, "--build-dir")
-    local_workers = max(1, (os.cpu_count() or 1) // max(1, args.threads))
+    local_workers = _local_workers(args)
     sweep = Sweep(
         experiment=module.NAME,
         scale=args.scale,
@@ -178,11 +178,103 @@ def _command_figures(args) -> int:
     figures_dir = _figures_dir(args, f"{args.scale}-{args.device}")
     _check_folders(args, "--results-dir", "--build-dir")
     _check_writable_figures(figures_dir)
-    results = {
-        name: _run_one(args, name, args.scale, seed=None, neurons=None, sets=[], config_values=[])
-        for name in EXPERIMENTS
-    }
-    return _render(results, figures_dir, _configuration(args.scale, args.device))
+    workers = _local_workers(args)
+    if workers == 1:
+        results = {
+            name: _run_one(
+                args, name, args.scale, seed=None, neurons=None, sets=[], config_values=[]
+            )
+            for name in EXPERIMENTS
+        }
+        return _render(results, figures_dir, _configuration(args.scale, args.device))
+    results, failed = _run_experiments_in_parallel(args, workers)
+    rendered = _render(
+        results,
+        figures_dir,
+        _configuration(args.scale, args.device),
+        rerun=f"--scale {args.scale} --device {args.device}",
+    )
+    return failed or rendered
+
+
+def _local_workers(args) -> int:
+    """--workers, else as many simulations at once as the cores hold at --threads each."""
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    return args.workers or max(1, (os.cpu_count() or 1) // max(1, args.threads))
+
+
+def _run_experiments_in_parallel(args, workers: int) -> tuple[dict, int]:
+    """Every experiment in its own ``stdplab run`` process, ``workers`` at a time, the
+    longest first (by its last saved wall time), so the slowest does not start last. Returns
+    {experiment: result folder, or None where its run failed} and the first failed run's exit
+    status (0 if none failed). Each run's output goes to <build-dir>/logs/<experiment>.log."""
+
+    logs = args.build_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    expected = {name: _reference_result(args, name) for name in EXPERIMENTS}
+    order = sorted(EXPERIMENTS, key=lambda name: -_last_wall_time(expected[name]))
+    print(
+        f"stdplab: {len(order)} experiments, {workers} at a time; each one's output is in "
+        f"{logs}/<experiment>.log",
+        file=sys.stderr,
+    )
+
+    def run(name: str) -> tuple[int, float]:
+        command = [
+            sys.executable,
+            "-m",
+            "experiments",
+            "run",
+            name,
+            *("--scale", args.scale, "--device", args.device),
+            *("--results-dir", str(args.results_dir), "--build-dir", str(args.build_dir)),
+            *("--threads", str(args.threads), "--runtime-target", args.runtime_target),
+        ]
+        started = time.perf_counter()
+        with open(logs / f"{name}.log", "w") as log:
+            finished = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+        return finished.returncode, time.perf_counter() - started
+
+    results, failed = {}, 0
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = {pool.submit(run, name): name for name in order}
+        for future in concurrent.futures.as_completed(futures):
+            name = futures[future]
+            status, wall_s = future.result()
+            if status == 0:
+                print(f"stdplab: {name} done in {wall_s:.1f} s -> {expected[name]}")
+                _print_targets(expected[name])
+                results[name] = expected[name]
+                continue
+            if status == EXIT_INTERRUPTED:
+                raise KeyboardInterrupt
+            last = (logs / f"{name}.log").read_text().strip().splitlines()[-1:] or [""]
+            print(
+                f"stdplab: {name} failed (exit status {status}): {last[0]} "
+                f"(all its output: {logs / f'{name}.log'})",
+                file=sys.stderr,
+            )
+            results[name] = None
+            failed = failed or status
+    finally:  # on Ctrl-C (which the running children also get) start no further run
+        pool.shutdown(wait=True, cancel_futures=True)
+    return {name: results[name] for name in EXPERIMENTS}, failed
+
+
+def _reference_result(args, name: str) -> Path:
+    """Where ``stdplab run NAME`` saves the unmodified --scale configuration's result."""
+    config = get_experiment(name).SCALES[args.scale]
+    return args.results_dir / name / config_label(config_record(config, args.device))
+
+
+def _last_wall_time(result_dir: Path) -> float:
+    """The saved result's wall time; infinite if there is none (an unknown cost goes first)."""
+    try:
+        return float(json.loads((result_dir / "metrics.json").read_text())["wall_time_s"])
+    except (OSError, ValueError, KeyError):
+        return float("inf")
 
 
 def _check_scale_everywhere(scale: str) -> None:
@@ -233,8 +325,7 @@ def _command_report(args) -> int:
     _check_writable_figures(figures_dir)
     results = {}
     for name in EXPERIMENTS:
-        config = get_experiment(name).SCALES[args.scale]
-        directory = args.results_dir / name / config_label(config_record(config, args.device))
+        directory = _reference_result(args, name)
         results[name] = directory if directory.exists() else None
     return _render(
         results,
@@ -558,6 +649,11 @@ def _parser() -> argparse.ArgumentParser:
 
     figures = commands.add_parser("figures", help="run every experiment, then figures + report")
     common(figures, figures=True)
+    figures.add_argument(
+        "--workers",
+        type=int,
+        help="experiments simulated at once, each in its own process (default: cores/threads)",
+    )
     figures.set_defaults(handler=_command_figures)
 
     report = commands.add_parser("report", help="figures and REPORT.md from saved results only")
