@@ -44,7 +44,7 @@ DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 _INITIAL_STATE = "before_phases"  # the name under which a rerunnable runtime network is stored
 
 # brian2cuda's generated makefile asks for C++11, which nvcc 13 rejects; 7.5 is the oldest
-# compute capability nvcc 13 still compiles for.
+# compute capability nvcc 13 still compiles for, the target where no GPU is found.
 CUDA_CXX_STANDARD = "-std=c++17"
 CUDA_COMPUTE_CAPABILITY = 7.5
 
@@ -112,6 +112,23 @@ def gpu_available() -> bool:
         return False
     probe = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
     return probe.returncode == 0 and "GPU" in probe.stdout
+
+
+def gpu_compute_capability() -> float | None:
+    """The first GPU's compute capability as ``nvidia-smi`` reports it (9.0 on an H100 or
+    H200); None where there is no GPU or the driver does not say."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    probe = subprocess.run(
+        ["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return float(probe.stdout.split()[0]) if probe.returncode == 0 else None
+    except (ValueError, IndexError):
+        return None
 
 
 def curand_location() -> tuple[Path, Path] | None:
@@ -212,7 +229,9 @@ class Simulation:
             flags = list(prefs.codegen.cpp.extra_compile_args_gcc)
         elif self.device == "cuda_standalone":
             command = "nvcc"
-            flags = list(prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
+            backend = prefs.devices.cuda_standalone.cuda_backend
+            target = f"compute capability {backend.compute_capability}"
+            flags = [*backend.extra_compile_args_nvcc, target]
         else:
             command = os.environ.get("CXX", "g++")  # make's default for $(CXX)
             flags = _makefile_flags(self.build_dir / "makefile")
@@ -427,10 +446,11 @@ def _configure_cuda(prefs, build_dir: Path) -> None:
     import brian2cuda  # noqa: F401  (registers the cuda_standalone device and its preferences)
 
     backend = prefs.devices.cuda_standalone.cuda_backend
-    # GPU detection would fail (or pick a GPU the build machine lacks); pin the target instead.
+    # brian2cuda's own detection fails where there is no GPU (and needs its deviceQuery tool
+    # where there is one): the target is this machine's first GPU, else the oldest nvcc keeps.
     backend.detect_gpus = False
     backend.gpu_id = 0
-    backend.compute_capability = CUDA_COMPUTE_CAPABILITY
+    backend.compute_capability = gpu_compute_capability() or CUDA_COMPUTE_CAPABILITY
     backend.extra_compile_args_nvcc = [*backend.extra_compile_args_nvcc, CUDA_CXX_STANDARD]
     prefs.codegen.cpp.extra_compile_args_gcc = [
         *prefs.codegen.cpp.extra_compile_args_gcc,
