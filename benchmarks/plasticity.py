@@ -382,7 +382,11 @@ def _spawn(case: Case, scratch: Path) -> dict:
     done = subprocess.run(worker, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {**dataclasses.asdict(case), "error": " | ".join(tail) or f"exit {done.returncode}"}
+        return {
+            **dataclasses.asdict(case),
+            "synapses": case.synapses,
+            "error": " | ".join(tail) or f"exit {done.returncode}",
+        }
     return json.loads(out.read_text())
 
 

@@ -238,3 +238,12 @@ def test_sweep_benchmark_runs_every_way_and_its_section_joins_the_readme(tmp_pat
     text = readme.read_text()
     assert kept in text and "### Parameter sweeps (`sweep.py`)" in text
     assert text.index("Plasticity") < text.index("Parameter sweeps")
+
+
+def test_a_failed_case_is_a_row_of_the_table_not_the_end_of_the_benchmark(tmp_path, capsys):
+    # an engine the worker does not know fails inside its own process
+    case = plasticity.Case("no-such-engine", "layer", 10, 0.1, seed=0)
+    failed = plasticity._spawn(case, tmp_path)
+    assert "error" in failed and failed["synapses"] == 10 * plasticity.LAYER_OUTPUTS
+    plasticity.print_table([failed], {"1": 1e9, "2": 2e9})
+    assert "layer         1000 no-such-engine   0.1  failed:" in capsys.readouterr().out
