@@ -192,19 +192,30 @@ def model_metrics(config: dict, data: dict, label: str, with_sweep: bool) -> dic
             for k, counts in enumerate(sample_counts(config, data, f"{label}_replicas", replicas))
         ]
     if with_sweep and config["sweep"]:
-        points = config["sweep"]
-        result["sweep"] = [
-            {
-                "threshold": point[0],
-                "tau_ratio": point[1],
-                "rate": point[2],
-                **_layer_metrics(counts, labels, n_train, seed),
-            }
-            for point, counts in zip(
-                points, sample_counts(config, data, f"{label}_sweep", len(points)), strict=True
+        points, seeds = config["sweep"], 1 + config["replicas"]
+        counts = sample_counts(config, data, f"{label}_sweep", len(points) * seeds)
+        result["sweep"] = []
+        for k, point in enumerate(points):
+            # the point from the layer's seed and each replica's, in that order
+            layers = [
+                _layer_metrics(block, labels, n_train, seed)
+                for block in counts[k * seeds : (k + 1) * seeds]
+            ]
+            result["sweep"].append(
+                {
+                    **dict(zip(SWEEP_AXES, point, strict=True)),
+                    "linear_readout": float(np.mean([layer["linear_readout"] for layer in layers])),
+                    "each": [layer["linear_readout"] for layer in layers],
+                    "spikes_per_sample": float(
+                        np.mean([layer["spikes_per_sample"] for layer in layers])
+                    ),
+                }
             )
-        ]
     return result
+
+
+#: The multiples of the rules' setting that a sweep point gives, in order.
+SWEEP_AXES = ("threshold", "tau_ratio", "step", "theta_plus")
 
 
 def layer_target(config: dict) -> tuple[float, float, str]:
@@ -428,13 +439,14 @@ def evaluate(config: dict, data: dict) -> dict:
         )
     )
     simulated = len(config["neurons"]) - sum(key.endswith("_same_as") for key in data)
+    sweep_blocks = len(config["sweep"]) * (1 + config["replicas"])
     blocks = (
         (1 + len(config["frozen_gains"])) * simulated
-        + len(config["sweep"])
+        + sweep_blocks
         + int(bool(config.get("oracle")))
-        + config.get("replicas", 0)
+        + config["replicas"]
     )
-    plastic = simulated + len(config["sweep"]) + config.get("replicas", 0)
+    plastic = simulated + sweep_blocks + config["replicas"]
     targets.append(
         target(
             "E5",
@@ -453,21 +465,21 @@ def evaluate(config: dict, data: dict) -> dict:
 
 def _sweep_targets(label: str, result: dict) -> list:
     """Where the rules' setting lands in the sweep (features.md S5), and R2's prediction that
-    accuracy peaks at tau+ = tau_m (S3), where the sweep varies tau+ alone."""
-    rules_accuracy = result["stdp"]["linear_readout"]
+    accuracy peaks at tau+ = tau_m (S3), where the sweep varies tau+ alone. Each point is the
+    mean over the same weight seeds as the rules' setting (the layer and its replicas)."""
+    rules_accuracy = result["seeds_linear_readout"]["mean"]
+    seeds = len(result["seeds_linear_readout"]["each"])
     best = max(result["sweep"], key=lambda point: point["linear_readout"])
     best_accuracy = max(best["linear_readout"], rules_accuracy)
     where = (
-        "the rules' setting"
-        if rules_accuracy >= best["linear_readout"]
-        else f"threshold ×{best['threshold']:.2g}, tau+ ×{best['tau_ratio']:.2g}, "
-        f"rate ×{best['rate']:.2g}"
+        "the rules' setting" if rules_accuracy >= best["linear_readout"] else sweep_point_name(best)
     )
+    over = f"mean over {seeds} weight seeds each" if seeds > 1 else "one weight seed"
     rows = [
         target(
             f"E6-{label}",
             f"{label}: the rules' setting vs the best of {len(result['sweep'])} sweep points "
-            f"around it (best: {where}), linear readout",
+            f"around it (best: {where}), linear readout ({over}, the same seeds)",
             [rules_accuracy, best_accuracy],
             "within 3 points of the sweep's best (features.md S5)",
             rules_accuracy >= best_accuracy - 0.03,
@@ -475,7 +487,7 @@ def _sweep_targets(label: str, result: dict) -> list:
     ]
     by_ratio = {1.0: rules_accuracy}
     for point in result["sweep"]:
-        if point["threshold"] == 1 and point["rate"] == 1:
+        if all(point[axis] == 1 for axis in SWEEP_AXES if axis != "tau_ratio"):
             by_ratio[point["tau_ratio"]] = point["linear_readout"]
     if len(by_ratio) >= 3:
         ratios = sorted(by_ratio)
@@ -483,13 +495,20 @@ def _sweep_targets(label: str, result: dict) -> list:
             target(
                 f"E7-{label}",
                 f"{label}: linear readout vs tau+/tau_m = {', '.join(f'{r:g}' for r in ratios)} "
-                "(rule R2)",
+                f"(rule R2; {over})",
                 [by_ratio[r] for r in ratios],
                 "peak at tau+ = tau_m (features.md S3)",
                 by_ratio[1.0] >= max(by_ratio.values()),
             )
         )
     return rows
+
+
+def sweep_point_name(point: dict) -> str:
+    """The factors a sweep point changes, e.g. 'threshold ×0.7, θ+ ×3'."""
+    names = {"threshold": "threshold", "tau_ratio": "τ+", "step": "step", "theta_plus": "θ+"}
+    changed = [f"{names[axis]} ×{point[axis]:.2g}" for axis in SWEEP_AXES if point[axis] != 1]
+    return ", ".join(changed) or "the rules' setting"
 
 
 def plot_receptive_fields(config: dict, data: dict):
@@ -616,20 +635,16 @@ def plot_controls_and_sweep(config: dict, data: dict):
     ax.set_title(f"{label}: frozen random control vs drive")
     if has_sweep:
         ax = axes[1]
+        setting = [result["stdp"], *result.get("replicas", [])]
         points = [
-            (
-                f"threshold ×{p['threshold']:.2g}, τ+ ×{p['tau_ratio']:.2g}, rate ×{p['rate']:.2g}",
-                p["linear_readout"],
-                "0.55",
-                p["spikes_per_sample"],
-            )
+            (sweep_point_name(p), p["linear_readout"], "0.55", p["spikes_per_sample"])
             for p in result["sweep"]
         ] + [
             (
                 "the rules' setting",
-                result["stdp"]["linear_readout"],
+                result["seeds_linear_readout"]["mean"],
                 "C0",
-                result["stdp"]["spikes_per_sample"],
+                float(np.mean([layer["spikes_per_sample"] for layer in setting])),
             )
         ]
         points.sort(key=lambda point: point[1])
@@ -637,7 +652,11 @@ def plot_controls_and_sweep(config: dict, data: dict):
         for row, (_, accuracy, _, spikes) in enumerate(points):
             ax.text(accuracy + 0.01, row, f"{spikes:.1f} spikes/sample", va="center", fontsize=7)
         ax.set_yticks(np.arange(len(points)), [p[0] for p in points], fontsize=7)
-        ax.set_xlabel("test accuracy, linear readout")
+        seeds = len(setting)
+        ax.set_xlabel(
+            "test accuracy, linear readout"
+            + (f" (mean over the same {seeds} weight seeds)" if seeds > 1 else "")
+        )
         ax.set_xlim(0, 1)
         ax.set_title(f"{label}: the tuning rules against a sweep around them")
     return fig

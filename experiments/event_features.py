@@ -46,23 +46,27 @@ EMBEDDED_DIGITS = 1797  # scikit-learn's digits, the emulated dataset
 MAX_SYNAPSES = 10**8
 
 
-#: The rules' setting changed one factor at a time (the setting itself is the STDP layer).
+#: The rules' setting changed one factor at a time: (threshold, tau+/tau_m, learning step,
+#: theta+) multiples (the setting itself is the STDP layer).
 ONE_AT_A_TIME = (
-    (0.7, 1.0, 1.0),
-    (1.4, 1.0, 1.0),
-    (1.0, 0.5, 1.0),
-    (1.0, 2.0, 1.0),
-    (1.0, 1.0, 1 / 3),
-    (1.0, 1.0, 3.0),
+    (0.7, 1.0, 1.0, 1.0),
+    (1.4, 1.0, 1.0, 1.0),
+    (1.0, 0.5, 1.0, 1.0),
+    (1.0, 2.0, 1.0, 1.0),
+    (1.0, 1.0, 1 / 3, 1.0),
+    (1.0, 1.0, 3.0, 1.0),
+    (1.0, 1.0, 1.0, 1 / 3),
+    (1.0, 1.0, 1.0, 3.0),
 )
-#: features.md S5: the full grid around the rules' setting.
+#: features.md S5: the full grid of threshold, learning step and theta+ around the rules'
+#: setting, and tau+ one at a time (R2's prediction, E7).
 FULL_GRID = tuple(
-    (threshold, tau_ratio, rate)
+    (threshold, 1.0, step, theta_plus)
     for threshold in (0.7, 1.0, 1.4)
-    for tau_ratio in (0.5, 1.0, 2.0)
-    for rate in (1 / 3, 1.0, 3.0)
-    if (threshold, tau_ratio, rate) != (1.0, 1.0, 1.0)
-)
+    for step in (1 / 3, 1.0, 3.0)
+    for theta_plus in (1 / 3, 1.0, 3.0)
+    if (threshold, step, theta_plus) != (1.0, 1.0, 1.0)
+) + ((1.0, 0.5, 1.0, 1.0), (1.0, 2.0, 1.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ class Config:
     oracle: bool = True
     #: replicas of the first model's STDP layer from the initial weights of seeds seed + 1,
     #: seed + 2, ..., run beside it (blocks of the same network, the same samples): its
-    #: readout is judged as the mean over all of them
+    #: readout is judged as the mean over all of them, and each sweep point is run from the
+    #: same seeds
     replicas: int = 2
     #: R3's input gain: closed_form, or empirical (the median calibration sample's peak
     #: depolarisation with the initial weights just reaches threshold)
@@ -140,9 +145,10 @@ class Config:
     #: controls, each a block of N neurons in the same run: frozen random weights driven at
     #: these multiples of the rules' input gain (x1 = the STDP layer's)
     frozen_gains: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
-    #: sweep, a block of N STDP neurons per point: (threshold, tau+/tau_m, learning rate)
-    #: multiples of the rules' setting; () is off
-    sweep: tuple[tuple[float, float, float], ...] = ONE_AT_A_TIME
+    #: sweep, a block of N STDP neurons per point and weight seed (seed and each replica's,
+    #: so a point and the rules' setting are compared seed by seed): (threshold, tau+/tau_m,
+    #: learning step, theta+) multiples of the rules' setting; () is off
+    sweep: tuple[tuple[float, float, float, float], ...] = ONE_AT_A_TIME
 
 
 SCALES = {
@@ -207,10 +213,11 @@ def check(config: Config) -> None:
         )
     if not config.frozen_gains or min(config.frozen_gains) <= 0:
         raise ModelError("frozen_gains needs at least one positive gain multiple, e.g. (1.0, 4.0)")
-    if any(len(point) != 3 or min(point) <= 0 for point in config.sweep):
+    if any(len(point) != 4 or min(point) <= 0 for point in config.sweep):
         raise ModelError(
-            "each sweep point is three positive multiples (threshold, tau+/tau_m, rate), "
-            "e.g. --config 'sweep=((1.4, 1.0, 1.0),)'; sweep=() switches the sweep off"
+            "each sweep point is four positive multiples (threshold, tau+/tau_m, learning "
+            "step, theta+), e.g. --config 'sweep=((1.4, 1.0, 1.0, 1.0),)'; sweep=() switches "
+            "the sweep off"
         )
     if config.dt_ms < 0.001:
         raise ModelError(
@@ -277,7 +284,7 @@ def _mnist_needs(config: Config) -> list[tuple[str, str, int]]:
 def _blocks(config: Config) -> int:
     return (
         (1 + len(config.frozen_gains)) * (len(config.neurons) - len(twin_layers(config)))
-        + len(config.sweep)
+        + len(config.sweep) * (1 + config.replicas)
         + int(config.oracle)
         + config.replicas
     )
@@ -479,15 +486,23 @@ def build_network(config: Config, samples):
         arms.append(
             ("frozen", False, [_scaled(rules, gain=g) for g in config.frozen_gains], initial)
         )
+        seeds = config.seed + np.arange(1 + config.replicas)
         if index == 0 and config.sweep:
+            # point by point, each from the layer's and every replica's initial weights
             arms.append(
-                ("sweep", True, [_scaled(rules, *point) for point in config.sweep], initial)
+                (
+                    "sweep",
+                    True,
+                    [_scaled(rules, *point) for point in config.sweep for _ in seeds],
+                    np.stack(
+                        [initial_weights(config, seed) for _ in config.sweep for seed in seeds]
+                    ),
+                )
             )
         if index == 0 and config.oracle:
             arms.append(("oracle", False, [rules], oracle_weights(config, frames)))
         if index == 0 and config.replicas:
-            seeds = config.seed + 1 + np.arange(config.replicas)
-            replicas = np.stack([initial_weights(config, seed) for seed in seeds])
+            replicas = np.stack([initial_weights(config, seed) for seed in seeds[1:]])
             arms.append(("replicas", True, [rules] * config.replicas, replicas))
         for arm, plastic, settings, weights in arms:
             blocks = len(settings)
@@ -568,15 +583,22 @@ SWEPT_RULES = ("gain_A", "theta_plus_V", "tau_theta_s", "tau_plus_s", "A_plus", 
 
 
 def _scaled(
-    rules: dict, threshold: float = 1.0, tau_ratio: float = 1.0, rate: float = 1.0, gain=1.0
+    rules: dict,
+    threshold: float = 1.0,
+    tau_ratio: float = 1.0,
+    step: float = 1.0,
+    theta_plus: float = 1.0,
+    gain: float = 1.0,
 ) -> dict:
-    """``rules`` with the firing threshold (as 1/gain), tau+ and the STDP rate scaled: a
-    threshold x1.4 is an input gain /1.4 (the distance to threshold per unit input)."""
+    """``rules`` with the firing threshold (as 1/gain), tau+, the learning step and theta+
+    scaled: a threshold x1.4 is an input gain /1.4 (the distance to threshold per unit
+    input)."""
     return {
         **rules,
         "gain_A": rules["gain_A"] * gain / threshold,
-        # the effective step A+ Q tau+ / w_sum (rule R4) stays at rate x the rules' step
+        # the effective step A+ Q tau+ / w_sum (rule C2) stays at step x the rules' step
         "tau_plus_s": rules["tau_plus_s"] * tau_ratio,
-        "A_plus": rules["A_plus"] * rate / tau_ratio,
-        "A_minus": rules["A_minus"] * rate / tau_ratio,
+        "A_plus": rules["A_plus"] * step / tau_ratio,
+        "A_minus": rules["A_minus"] * step / tau_ratio,
+        "theta_plus_V": rules["theta_plus_V"] * theta_plus,
     }

@@ -21,7 +21,7 @@ from models.base import ModelError
             "frozen_gains must hold finite numbers",
         ),
         (
-            ["event_features", "--config", "sweep=((1.0, 1.0, 1.0), (1.0, -1e999, 1.0))"],
+            ["event_features", "--config", "sweep=((1.0, 1.0, 1.0, 1.0), (1.0, -1e999, 1.0, 1.0))"],
             "sweep must hold finite numbers",
         ),
         (
@@ -39,7 +39,9 @@ def test_a_nan_from_a_task_file_is_refused():
     fields = json.loads('{"dt_ms": NaN, "neurons": ["lif"]}')
     with pytest.raises(ConfigError, match="dt_ms must hold finite numbers"):
         checked(neuron_comparison, neuron_comparison.Config(**fields))
-    nested = dataclasses.replace(event_features.SCALES["tiny"], sweep=((1.0, float("nan"), 1.0),))
+    nested = dataclasses.replace(
+        event_features.SCALES["tiny"], sweep=((1.0, float("nan"), 1.0, 1.0),)
+    )
     with pytest.raises(ConfigError, match="sweep must hold finite numbers"):
         checked(event_features, nested)
 
@@ -71,7 +73,7 @@ def test_plasticity_curves_values_that_crashed_are_refused(setting, message, tmp
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("n_neurons=100000", "n_neurons must be between 2 and 1361 with these 20 layers"),
+        ("n_neurons=100000", "n_neurons must be between 2 and 1005 with these 30 layers"),
         ("w_sum=0", "w_sum must be positive"),
         ("w_max=0", "w_max must be positive"),
         ("spikes_per_sample=0", "spikes_per_sample must be positive"),
@@ -86,11 +88,24 @@ def test_event_features_values_that_crashed_are_refused(setting, message, tmp_pa
 
 
 def test_the_largest_layer_size_offered_is_accepted():
-    # without the k-means oracle (which needs a training sample per neuron): 19 layers
-    accepted = dataclasses.replace(event_features.SCALES["tiny"], n_neurons=1413, oracle=False)
-    event_features.check(accepted)
-    with pytest.raises(ModelError, match="between 2 and 1413"):
-        event_features.check(dataclasses.replace(accepted, n_neurons=1414))
+    import re
+
+    # without the k-means oracle (which needs a training sample per neuron)
+    tiny = dataclasses.replace(event_features.SCALES["tiny"], oracle=False)
+    with pytest.raises(ModelError, match="n_neurons must be between 2 and") as refused:
+        event_features.check(dataclasses.replace(tiny, n_neurons=100_000))
+    largest, layers = map(
+        int, re.search(r"and (\d+) with these (\d+) layers", str(refused.value)).groups()
+    )
+    event_features.check(dataclasses.replace(tiny, n_neurons=largest))
+    with pytest.raises(ModelError, match=f"between 2 and {largest} "):
+        event_features.check(dataclasses.replace(tiny, n_neurons=largest + 1))
+
+    # the bound is the memory cap: N x inputs afferent and N x (N - 1) lateral synapses a layer
+    def synapses(n):
+        return layers * (event_features.N_INPUTS * n + n * (n - 1))
+
+    assert synapses(largest) <= event_features.MAX_SYNAPSES < synapses(largest + 1)
 
 
 def test_samples_too_short_to_hold_events_are_a_clear_error(tmp_path, capsys):
@@ -183,7 +198,7 @@ def test_a_gallery_too_short_for_its_patterns_reports_them_missing(tmp_path, cap
         ("plasticity_curves", "triplet_rates_hz=(10.0, None)", "a tuple of numbers"),
         ("eligibility_windows", "izhikevich_pulse=(0,)", "a tuple of 3 items (integer, integer"),
         ("eligibility_windows", "lags=(1.5,)", "lags must be a tuple of integers"),
-        ("event_features", "sweep=((1.0, 2.0),)", "a tuple of (number, number, number) tuples"),
+        ("event_features", "sweep=((1.0, 2.0),)", "(number, number, number, number) tuples"),
         ("neuron_comparison", "fi_max_current_na=(('lif', True),)", "(string, number) tuples"),
     ],
 )

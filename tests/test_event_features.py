@@ -357,8 +357,8 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
         (dict(neurons=("hodgkin_huxley",)), "unknown neuron model"),
         (dict(n_neurons=1), "n_neurons at least 2"),
         (dict(frozen_gains=()), "frozen_gains"),
-        (dict(sweep=((1.0, 2.0),)), "three positive multiples"),
-        (dict(sweep=((1.0, 0.0, 1.0),)), "three positive multiples"),
+        (dict(sweep=((1.0, 2.0, 1.0),)), "four positive multiples"),
+        (dict(sweep=((1.0, 0.0, 1.0, 1.0),)), "four positive multiples"),
         (dict(inhibition="lasting"), "inhibition must be one of"),
         (dict(test_theta="frozen"), "test_theta one of"),
         (dict(learning_wins=0.0), "learning_wins must be positive"),
@@ -455,6 +455,10 @@ def test_the_tiny_experiment_reads_out_both_layers(tiny_results):
     assert len(layers) == 1 + len(config["frozen_gains"]) + len(config["sweep"])
     for layer in layers:
         assert 0 <= layer["linear_readout"] <= 1
+    # each sweep point ran from the layer's seed and each replica's; its readout is their mean
+    for point in result["sweep"]:
+        assert len(point["each"]) == 1 + config["replicas"]
+        assert point["linear_readout"] == pytest.approx(np.mean(point["each"]))
     # the frames control counts every event that reached the network, once per step
     assert data["frames"].sum() > 0 and data["frames"].shape == (20, event_features.N_INPUTS)
     assert {row["key"] for row in metrics["targets"]} >= {"E0a", "E1-lif", "E6-lif", "E7-lif"}
