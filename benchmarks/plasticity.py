@@ -561,7 +561,7 @@ def bound_label(result: dict) -> str:
     return "GPU" if ENGINES[result["engine"]][0] == "cuda_standalone" else "cache"
 
 
-def print_table(results: list[dict], bandwidth: dict) -> None:
+def print_header(bandwidth: dict) -> None:
     print(
         f"memory bandwidth (a = b + c): {bandwidth['1'] / 1e9:.1f} GB/s one core, "
         f"{bandwidth['2'] / 1e9:.1f} GB/s two"
@@ -570,16 +570,19 @@ def print_table(results: list[dict], bandwidth: dict) -> None:
         f"{'network':8s}{'synapses':>10s} {'engine':14s}{'bio s':>6s}{'build s':>9s}"
         f"{'sim s':>9s}{'events/s':>10s}{'% bound':>8s}{'MiB':>7s}{'rate Hz':>8s}"
     )
-    for r in results:
-        head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:14s}{r['duration_s']:>6g}"
-        if "error" in r:
-            print(f"{head}  failed: {r['error']}")
-            continue
-        bound = bound_label(r)
-        print(
-            f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
-            f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}"
-        )
+
+
+def print_row(r: dict) -> None:
+    head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:14s}{r['duration_s']:>6g}"
+    if "error" in r:
+        print(f"{head}  failed: {r['error']}", flush=True)
+        return
+    bound = bound_label(r)
+    print(
+        f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
+        f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}",
+        flush=True,
+    )
 
 
 def draw(results: list[dict], path: Path) -> None:
@@ -644,10 +647,14 @@ def main(argv=None) -> dict:
         if skipped:
             print("NEST is not installed, so its engines are skipped: pip install -e '.[bench]'")
     bandwidth, cache_bytes = measure_bandwidth(), last_level_cache_bytes()
+    print_header(bandwidth)
+    results = []
     with tempfile.TemporaryDirectory(prefix="stdplab-bench-") as scratch:
-        results = [_spawn(case, Path(scratch)) for case in plan(args)]
+        for case in plan(args):
+            # each row as its case ends: a run cut short still shows what it measured
+            results.append(_spawn(case, Path(scratch)))
+            print_row(results[-1])
     summary = summarise(results, bandwidth, cache_bytes)
-    print_table(results, bandwidth)
     return finish(
         "plasticity",
         {

@@ -245,5 +245,5 @@ def test_a_failed_case_is_a_row_of_the_table_not_the_end_of_the_benchmark(tmp_pa
     case = plasticity.Case("no-such-engine", "layer", 10, 0.1, seed=0)
     failed = plasticity._spawn(case, tmp_path)
     assert "error" in failed and failed["synapses"] == 10 * plasticity.LAYER_OUTPUTS
-    plasticity.print_table([failed], {"1": 1e9, "2": 2e9})
+    plasticity.print_row(failed)
     assert "layer         1000 no-such-engine   0.1  failed:" in capsys.readouterr().out
