@@ -23,8 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.data.events import digits_as_mnist
+from experiments.data.mnist import load_mnist, mnist_files
+from experiments.networks.build import neuron_group, resolve_neuron
 from models.base import ModelError
-from models.plasticity import DIEHL_COOK_FORMS
+from models.plasticity import DIEHL_COOK_FORMS, diehl_cook_stdp
 
 NAME = "diehl_cook"
 DATASETS = ("digits", "mnist_folder")
@@ -155,7 +158,6 @@ def check(config: Config) -> None:
         return
     if not config.dataset_folder:
         raise ModelError("dataset mnist_folder needs --config dataset_folder=PATH")
-    from experiments.data.mnist import mnist_files
 
     for split, wanted in (("train", config.n_train), ("test", config.n_test)):
         *_, available = mnist_files(config.dataset_folder, split)
@@ -168,8 +170,6 @@ def check(config: Config) -> None:
 def load_images(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train images, train labels, test images, test labels); images (n, 784) in 0..255."""
     if config.dataset == "digits":
-        from experiments.data.events import digits_as_mnist
-
         images, labels = digits_as_mnist()
         images = images.reshape(len(images), PIXELS)
         return (
@@ -178,7 +178,6 @@ def load_images(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             images[-config.n_test :],
             labels[-config.n_test :],
         )
-    from experiments.data.mnist import load_mnist
 
     train, train_labels = load_mnist(config.dataset_folder, "train", limit=config.n_train)
     test, test_labels = load_mnist(config.dataset_folder, "test", limit=config.n_test)
@@ -263,9 +262,6 @@ def build_network(config: Config, train, train_labels, test, test_labels):
         second,
         seed,
     )
-
-    from experiments.networks.build import neuron_group, resolve_neuron
-    from models.plasticity import diehl_cook_stdp
 
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)

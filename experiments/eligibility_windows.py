@@ -24,6 +24,7 @@ from analysis.eprop import (
     two_halves_protocol,
     window_protocol_input,
 )
+from experiments.networks.eprop import eligibility_synapses, eprop_group
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.eprop import (
@@ -177,8 +178,6 @@ def _add_windows(config: Config, net) -> dict:
     post neurons' v, z, psi over the trial."""
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
 
-    from experiments.networks.eprop import eligibility_synapses, eprop_group
-
     drive = window_protocol_input(config.steps, SPIKE_STEP, alpha=config.alpha, v_th=config.v_th)
     lags = np.asarray(config.lags)
     readers = {
@@ -210,8 +209,6 @@ def _add_two_halves(config: Config, net) -> dict:
     """The two-halves protocol for LIF and STDP-LIF; readers of every step of the post
     neuron and the synapse."""
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
-
-    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     drive, pre_steps, _, steps = two_halves_protocol(alpha=config.alpha, v_th=config.v_th)
     readers = {"halves_pre_steps": lambda: pre_steps}
@@ -262,8 +259,6 @@ def izhikevich_spike_step(config: Config) -> int:
 
 def _add_izhikevich_window(config: Config, net) -> dict:
     from brian2 import SpikeGeneratorGroup, TimedArray, ms
-
-    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     dt = config.izhikevich_dt_ms * ms
     steps = config.izhikevich_steps

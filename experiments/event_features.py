@@ -24,7 +24,9 @@ from functools import partial
 
 import numpy as np
 
+from experiments.data import events
 from experiments.data.events import DataError
+from experiments.data.mnist import load_mnist, mnist_files
 from experiments.networks.build import resolve_neuron
 from experiments.networks.competition import (
     check_layer_options,
@@ -169,8 +171,6 @@ def check(config: Config) -> None:
             "dataset=nmnist_folder"
         )
     for folder, split, wanted in _mnist_needs(config):
-        from experiments.data.mnist import mnist_files
-
         available = mnist_files(folder, split).count
         if available < wanted:
             raise DataError(
@@ -178,8 +178,6 @@ def check(config: Config) -> None:
                 f"needed; lower n_{split}"
             )
     if config.dataset == "nmnist_folder":
-        from experiments.data import events
-
         used = []
         for split, wanted in (("train", config.n_train), ("test", config.n_test)):
             files, labels = events.nmnist_folder_files(config.dataset_folder, split)
@@ -271,7 +269,6 @@ def _mnist_needs(config: Config) -> list[tuple[str, str, int]]:
         ]
     if not config.compare_mnist_folder:
         return []
-    from experiments.data import events
 
     needs = []
     for split, wanted in (("train", config.n_train), ("test", config.n_test)):
@@ -300,7 +297,6 @@ def load_samples(
     """(train events, train labels, test events, test labels); emulated samples are kept in
     ``cache_dir`` (if given) for the next run; ``progress`` (an ``experiments.runner.progress.
     Progress``) counts the samples read."""
-    from experiments.data import events
 
     def counted(what):
         return None if progress is None else lambda done, total: progress.count(done, total, what)
@@ -319,8 +315,6 @@ def load_samples(
             labels[config.n_train :],
         )
     if config.dataset == "emulated_mnist":
-        from experiments.data.mnist import load_mnist
-
         loaded = []
         for split, count in (("train", config.n_train), ("test", config.n_test)):
             images, labels = load_mnist(config.dataset_folder, split, limit=count)
@@ -366,8 +360,6 @@ def simulate(config: Config, sim) -> dict:
 def compare_with_emulation(config: Config, samples, cache_dir=None, progress=None) -> dict:
     """``events.compare_recordings`` of the real recordings (train, then test) against the
     emulation of the MNIST images they were recorded from."""
-    from experiments.data import events
-    from experiments.data.mnist import load_mnist
 
     real, emulated = [], []
     for split, recordings, count in (
@@ -393,8 +385,6 @@ def build_network(config: Config, samples):
     """(network, readers of the results, phases) for ``samples`` = (train events, train
     labels, test events, test labels): phase 1 trains, phase 2 (plasticity off) reads."""
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
-
-    from experiments.data import events
 
     defaultclock.dt = config.dt_ms * ms
     train, train_labels, test, test_labels = samples

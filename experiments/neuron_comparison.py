@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.networks.build import check_model, neuron_group, resolve_neuron
 from models.base import ModelError
 from models.neurons import IZHIKEVICH_SETS
 
@@ -105,7 +106,6 @@ GALLERY_MAX_MS = 100_000
 
 
 def check(config: Config) -> None:
-    from experiments.networks.build import check_model, resolve_neuron
 
     gallery_ms = config.gallery_settle_ms + config.gallery_onset_ms + 2 * config.gallery_phase_ms
     if config.gallery_phase_ms < 1 or gallery_ms > GALLERY_MAX_MS:
@@ -137,8 +137,6 @@ def simulate(config: Config, sim) -> dict:
         nA,
         second,
     )
-
-    from experiments.networks.build import neuron_group, resolve_neuron
 
     defaultclock.dt = config.dt_ms * ms
     net = Network()

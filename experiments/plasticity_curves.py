@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stdp import TRIPLET_PARAMS, pairing_times
+from experiments.networks.build import plastic_synapses
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.plasticity import (
@@ -179,8 +180,6 @@ def simulate(config: Config, sim) -> dict:
         second,
         seed,
     )
-
-    from experiments.networks.build import plastic_synapses
 
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)  # only the Poisson drift protocol is random

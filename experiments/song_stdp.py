@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.networks.build import neuron_group, plastic_synapses
 from models.base import ModelError
 from models.neurons import SONG_2000_PARAMS, get_neuron
 from models.plasticity import PAIR_STDP_SETS, pair_stdp
@@ -93,8 +94,6 @@ def simulate(config: Config, sim) -> dict:
         seed,
     )
 
-    from experiments.networks.build import neuron_group, plastic_synapses
-
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)
     rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS[config.rule_set])
@@ -129,8 +128,6 @@ def _paper_protocol(config: Config, net) -> dict:
     """Add the paper-parameter neurons (STDP and static twins) to ``net``; return readers of
     their results, to be called after the run."""
     from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, second
-
-    from experiments.networks.build import neuron_group, plastic_synapses
 
     n_rates = len(config.paper_rates_hz)
     rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS["song_2000"])

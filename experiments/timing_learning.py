@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.timing_learning import MODELS, parse_convention, run_seeds, task, variant_label
+from experiments.networks.eprop import eligibility_synapses, eprop_group
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.eprop import (
@@ -274,8 +275,6 @@ def _add_variant(
 ) -> dict:
     """One output neuron per (learning rate, seed): neuron j = lr index * seeds + seed index."""
     from brian2 import SpikeMonitor, StateMonitor, TimedArray, ms
-
-    from experiments.networks.eprop import eligibility_synapses, eprop_group
 
     label = variant_label(model_name, signal, convention)
     step_ms = config.izhikevich_dt_ms if model_name == "izhikevich" else config.dt_ms

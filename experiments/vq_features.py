@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.vq_features import frozen_label, label_of
+from experiments.data import events, patches
 from experiments.runner.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp
@@ -194,7 +195,6 @@ def check(config: Config) -> None:
 def load_patches(config: Config, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """(training patches, test patches) as spike probabilities; digit patches of the test
     set come from digits that no training patch comes from."""
-    from experiments.data import events, patches
 
     rng = np.random.default_rng(config.seed)
     if dataset == "natural":
