@@ -154,6 +154,29 @@ def test_ctrl_c_in_a_sweep_records_no_point_as_done(tmp_path):
 
 
 @pytest.mark.standalone
+def test_a_run_killed_from_outside_takes_its_compiled_binary_with_it(tmp_path):
+    """SIGKILL to the Python process alone (a scheduler, the OOM killer, `kill -9`): its binary
+    must not simulate on, and write results, in a build folder whose lock died with the run."""
+    argv = ["run", "song_stdp", "--scale", "tiny", "--config", "duration_s=3000"]
+    argv += ["--config", "paper_rates_hz=()", "--results-dir", str(tmp_path / "results")]
+    argv += ["--build-dir", str(tmp_path / "build")]
+    process, lines = _start(argv, tmp_path, env=_repo_env())
+    deadline = time.monotonic() + 240
+    while not any("[binary] simulated" in line for line in lines):
+        assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.2)
+    group = ["pgrep", "-g", str(process.pid)]
+    assert len(subprocess.run(group, capture_output=True).stdout.split()) == 2  # python, binary
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while subprocess.run(group, capture_output=True).stdout:
+        assert time.monotonic() < deadline, "the binary outlived the run that started it"
+        time.sleep(0.1)
+    assert not (tmp_path / "results" / "song_stdp").exists()
+
+
+@pytest.mark.standalone
 def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulation(tmp_path):
     """The issue's case: tau_m 12 ms and 33 ms at once, one build folder named for both."""
     common = [

@@ -22,6 +22,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import sysconfig
 import time
 from collections.abc import Iterator
@@ -47,6 +48,25 @@ _INITIAL_STATE = "before_phases"  # the name under which a rerunnable runtime ne
 # compute capability nvcc 13 still compiles for, the target where no GPU is found.
 CUDA_CXX_STANDARD = "-std=c++17"
 CUDA_COMPUTE_CAPABILITY = 7.5
+
+
+#: How the compiled binary is started on Linux: through a Python that asks the kernel to kill it
+#: when the process that runs it dies (prctl PR_SET_PDEATHSIG), then becomes the binary. A run
+#: killed from outside (SIGTERM, SIGKILL) would otherwise leave its binary simulating on, and
+#: writing results, in a build folder whose lock died with the run, where the next run builds.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL); "  # 1: PR_SET_PDEATHSIG
+    "os.getppid() == int(sys.argv[1]) or sys.exit('the run that started this binary ended'); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
+def binary_command() -> list[str]:
+    """Brian2's ``run_cmd_unix``: the binary, tied to this process where the system allows."""
+    if not sys.platform.startswith("linux"):
+        return ["./main"]
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "./main"]
 
 
 class DeviceError(RuntimeError):
@@ -520,6 +540,7 @@ def simulation(
                     prefs.codegen.cpp.headers = [*prefs.codegen.cpp.headers, "<chrono>"]
                     if threads > 1:  # 0 (the default) compiles without OpenMP at all
                         prefs.devices.cpp_standalone.openmp_threads = threads
+                prefs.devices.cpp_standalone.run_cmd_unix = binary_command()
                 set_device(device, directory=str(build_dir), build_on_run=False)
             yield Simulation(
                 device=device,
