@@ -294,8 +294,11 @@ def evaluate(config: dict, data: dict) -> dict:
             "learned",
             [
                 split["unlearned_neurons"],
-                *split["spikes_per_active_slot"],
-                *split["slow_trace_gate"],
+                # a group with no neuron in it has no mean
+                *(
+                    "none" if np.isnan(value) else value
+                    for value in (*split["spikes_per_active_slot"], *split["slow_trace_gate"])
+                ),
             ],
             "diagnostic (why a neuron does not learn)",
             None,

@@ -495,8 +495,8 @@ def _sweep_targets(label: str, result: dict) -> list:
             target(
                 f"E7-{label}",
                 f"{label}: linear readout vs tau+/tau_m = {', '.join(f'{r:g}' for r in ratios)} "
-                f"(rule R2; {over})",
-                [by_ratio[r] for r in ratios],
+                f"(rule R2; {over}); the s.d. of the rules' setting over its seeds",
+                [*(by_ratio[r] for r in ratios), result["seeds_linear_readout"]["sd"]],
                 "peak at tau+ = tau_m (features.md S3)",
                 by_ratio[1.0] >= max(by_ratio.values()),
             )
