@@ -469,13 +469,17 @@ def plan(args) -> list[Case]:
     return cases
 
 
-def summarise(results: list[dict], bandwidth: dict, cache_bytes: int) -> dict:
-    """The issue's goals, each as measured values beside its target."""
-    ok = [r for r in results if "error" not in r]
-    for result in ok:
+def add_bound(result: dict, bandwidth: dict, cache_bytes: int) -> None:
+    """The bandwidth bound of a finished case, and the share of it the case reached."""
+    if "error" not in result:
         bound = bound_events_per_s(result, bandwidth, cache_bytes)
         result["bound_events_per_s"] = bound
         result["fraction_of_bound"] = None if bound is None else result["events_per_s"] / bound
+
+
+def summarise(results: list[dict]) -> dict:
+    """The issue's goals, each as measured values beside its target."""
+    ok = [r for r in results if "error" not in r]
 
     def find(engine, network, n, duration=None):
         for r in ok:
@@ -653,8 +657,9 @@ def main(argv=None) -> dict:
         for case in plan(args):
             # each row as its case ends: a run cut short still shows what it measured
             results.append(_spawn(case, Path(scratch)))
+            add_bound(results[-1], bandwidth, cache_bytes)
             print_row(results[-1])
-    summary = summarise(results, bandwidth, cache_bytes)
+    summary = summarise(results)
     return finish(
         "plasticity",
         {
