@@ -429,3 +429,19 @@ def test_figures_runs_experiments_side_by_side_and_keeps_going_past_a_failed_one
     )
     report = (tmp_path / "figures" / "REPORT.md").read_text()
     assert "## eligibility_windows" in report
+
+
+def test_figures_starts_the_experiment_the_last_report_timed_longest_first(tmp_path):
+    from experiments.runner import cli
+
+    report = tmp_path / "REPORT.md"
+    report.write_text(
+        "# report\n\n## song_stdp\n\ndevice `cpp_standalone`, wall time 114.3 s\n\n"
+        "## event_features\n\ndevice `cpp_standalone`, wall time 306.6 s\n\n"
+        "## event_features — result abc\n\nwall time 9.0 s\n"
+    )
+    times = cli._reported_wall_times(report)
+    assert times["song_stdp"] == 114.3 and times["event_features"] == 306.6
+    assert cli._reported_wall_times(tmp_path / "missing.md") == {}
+    # a saved result's own wall time comes first; without one, the report's
+    assert cli._last_wall_time(tmp_path / "no-result", times["event_features"]) == 306.6

@@ -17,13 +17,21 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
-from analysis.report import VERDICT, format_value, publish_section, published_heading, write_atomic
+from analysis.report import (
+    VERDICT,
+    format_value,
+    publish_section,
+    published_heading,
+    sections_of,
+    write_atomic,
+)
 from experiments import EXPERIMENTS, get_analysis, get_experiment
 from experiments.networks.build import resolve_neuron
 from experiments.runner import harness
@@ -187,7 +195,7 @@ def _command_figures(args) -> int:
             for name in EXPERIMENTS
         }
         return _render(results, figures_dir, _configuration(args.scale, args.device))
-    results, failed = _run_experiments_in_parallel(args, workers)
+    results, failed = _run_experiments_in_parallel(args, workers, figures_dir / "REPORT.md")
     rendered = _render(
         results,
         figures_dir,
@@ -204,16 +212,21 @@ def _local_workers(args) -> int:
     return args.workers or max(1, (os.cpu_count() or 1) // max(1, args.threads))
 
 
-def _run_experiments_in_parallel(args, workers: int) -> tuple[dict, int]:
+def _run_experiments_in_parallel(args, workers: int, report: Path) -> tuple[dict, int]:
     """Every experiment in its own ``stdplab run`` process, ``workers`` at a time, the
-    longest first (by its last saved wall time), so the slowest does not start last. Returns
+    longest first (by its last wall time: its saved result's, else the one ``report`` gives
+    it), so the slowest does not start last. Returns
     {experiment: result folder, or None where its run failed} and the first failed run's exit
     status (0 if none failed). Each run's output goes to <build-dir>/logs/<experiment>.log."""
 
     logs = args.build_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     expected = {name: _reference_result(args, name) for name in EXPERIMENTS}
-    order = sorted(EXPERIMENTS, key=lambda name: -_last_wall_time(expected[name]))
+    reported = _reported_wall_times(report)
+    order = sorted(
+        EXPERIMENTS,
+        key=lambda name: -_last_wall_time(expected[name], reported.get(name, float("inf"))),
+    )
     print(
         f"stdplab: {len(order)} experiments, {workers} at a time; each one's output is in "
         f"{logs}/<experiment>.log",
@@ -269,12 +282,27 @@ def _reference_result(args, name: str) -> Path:
     return args.results_dir / name / config_label(config_record(config, args.device))
 
 
-def _last_wall_time(result_dir: Path) -> float:
-    """The saved result's wall time; infinite if there is none (an unknown cost goes first)."""
+def _last_wall_time(result_dir: Path, otherwise: float) -> float:
+    """The saved result's wall time, else ``otherwise``."""
     try:
         return float(json.loads((result_dir / "metrics.json").read_text())["wall_time_s"])
     except (OSError, ValueError, KeyError):
-        return float("inf")
+        return otherwise
+
+
+def _reported_wall_times(report: Path) -> dict[str, float]:
+    """{experiment: wall time} of the sections of a REPORT.md (a clean checkout has no saved
+    results, but it has the committed report of the reference configuration)."""
+    try:
+        sections = sections_of(report.read_text())
+    except OSError:
+        return {}
+    times = {}
+    for name, text in sections.items():
+        found = re.search(r"wall time ([0-9.]+) s", text)
+        if found:
+            times[name] = float(found.group(1))
+    return times
 
 
 def _check_scale_everywhere(scale: str) -> None:
