@@ -1,7 +1,9 @@
 """Code-generation targets: the same network gives the same result on each; CUDA builds
 without a GPU."""
 
+import shlex
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -53,6 +55,34 @@ def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path):
     assert np.ptp(runtime_w) > 0.05  # and the weights have moved apart
     np.testing.assert_allclose(standalone_spikes, runtime_spikes, rtol=0, atol=1e-12)
     np.testing.assert_allclose(standalone_w, runtime_w, rtol=1e-10)
+    # ... and the code objects were compiled against the precompiled header, which GCC read
+    # (-H marks a precompiled header it used with "!"; an invalid one would be parsed again)
+    project = tmp_path / "cpp"
+    compiles = [
+        line
+        for line in (project / "make.log").read_text().splitlines()
+        if line.endswith("codeobject.o")
+    ]
+    assert compiles and all(f"-include {devices.PRECOMPILED_HEADER}" in c for c in compiles)
+    command = shlex.split(compiles[0])
+    command = [*command[: command.index("-o")], "-fsyntax-only", "-H"]
+    report = subprocess.run(command, cwd=project, capture_output=True, text=True, check=True)
+    used = [line for line in report.stderr.splitlines() if line.startswith("! ")]
+    assert used and used[0].endswith(f"{devices.PRECOMPILED_HEADER}.gch")
+
+
+def test_the_precompiled_header_is_left_out_for_compilers_other_than_gcc(tmp_path, monkeypatch):
+    for header in ("objects.h", "synapses_classes.h", "brianlib/common_math.h"):
+        (tmp_path / header).parent.mkdir(exist_ok=True)
+        (tmp_path / header).write_text("")
+    (tmp_path / "brianlib/stdint_compat.h").write_text("")
+    monkeypatch.setenv("CXX", "clang++")
+    assert not devices._with_precompiled_header(tmp_path)
+    assert not (tmp_path / devices.PRECOMPILED_MAKEFILE).exists()
+    monkeypatch.setenv("CXX", "g++")
+    assert devices._with_precompiled_header(tmp_path)
+    (tmp_path / "objects.h").unlink()  # a project Brian2 laid out otherwise
+    assert not devices._with_precompiled_header(tmp_path)
 
 
 @pytest.mark.cuda

@@ -19,6 +19,7 @@ import fcntl
 import importlib.util
 import itertools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -334,6 +335,8 @@ class Simulation:
 
         settings = prefs.devices.cpp_standalone
         command = [*shlex.split(settings.make_cmd_unix), *settings.extra_make_args_unix]
+        if _with_precompiled_header(self.build_dir):
+            command += ["-f", PRECOMPILED_MAKEFILE]
         self.progress.phase(f"compiling ({' '.join(command)}; make.log in the build folder)")
         log = self.build_dir / "make.log"
         with open(log, "w") as output:
@@ -435,6 +438,47 @@ def _check_steps(net, total_s: float) -> None:
                 f"the time step {dt_s * 1e3:.4g} ms is longer than the whole run "
                 f"({total_s * 1e3:.4g} ms); choose a shorter dt_ms"
             )
+
+
+#: Every generated source includes these headers, and parsing them is most of the compile
+#: (about 2 of 2.7 s per code object); precompiled once per project, with the makefile's own
+#: flags, they cut a code object's compile to about 0.6 s for the same machine code.
+PRECOMPILED_HEADERS = (
+    '"objects.h"',
+    '"synapses_classes.h"',
+    '"brianlib/common_math.h"',
+    '"brianlib/stdint_compat.h"',
+    *(f"<{name}>" for name in ("chrono", "climits", "cmath", "ctime", "fstream", "iostream")),
+)
+PRECOMPILED_HEADER = "stdplab_pch.h"
+#: Brian2's makefile plus the header's rule: every object waits for the header and includes it
+#: first (``-include``), so GCC reads the precompiled one. ``objects.cpp`` only allocates,
+#: loads and writes the arrays (no model code), yet at -O3 it is the longest compile of a
+#: large project (about 30 s of 11,000 lines for event_features): it is compiled at -O0.
+PRECOMPILED_MAKEFILE = "stdplab_pch.mk"
+_PRECOMPILED_RULES = f"""include makefile
+PCH_CXXFLAGS := $(CXXFLAGS)
+CXXFLAGS += -include {PRECOMPILED_HEADER}
+{PRECOMPILED_HEADER}.gch: {PRECOMPILED_HEADER} objects.h synapses_classes.h makefile
+\t$(CXX) $(PCH_CXXFLAGS) -x c++-header $< -o $@
+$(OBJS) $(DEPS): {PRECOMPILED_HEADER}.gch
+objects.o: CXXFLAGS += -O0
+"""
+
+
+def _with_precompiled_header(build_dir: Path) -> bool:
+    """Write the precompiled header and its makefile into a generated C++ project; False
+    (compile as Brian2 does) where the project lacks a header it names or uses another
+    compiler than GCC, which reads ``.gch`` files."""
+    compiler = shlex.split(os.environ.get("CXX", "g++"))[0]
+    local = [name.strip('"') for name in PRECOMPILED_HEADERS if name.startswith('"')]
+    gcc = re.fullmatch(r"(.*-)?g\+\+(-[0-9.]+)?", Path(compiler).name)  # not clang++
+    if not gcc or not all((build_dir / n).exists() for n in local):
+        return False
+    header = "".join(f"#include {name}\n" for name in PRECOMPILED_HEADERS)
+    (build_dir / PRECOMPILED_HEADER).write_text(header)
+    (build_dir / PRECOMPILED_MAKEFILE).write_text(_PRECOMPILED_RULES)
+    return True
 
 
 def _makefile_flags(makefile: Path) -> list[str]:
