@@ -34,6 +34,11 @@ def label_of(dataset: str, k: int, competition: str, replica: int) -> str:
     return f"{dataset}_{k}_{competition}_{replica}"
 
 
+def presented(config: dict) -> int:
+    """Training patches presented: every epoch's pass over the n_train patches."""
+    return config["n_train"] * config.get("epochs", 1)  # results from before epochs: 1
+
+
 def frozen_label(dataset: str, k: int) -> str:
     """The control block of K: the first weight seed's starting prototypes, not learning."""
     return f"{dataset}_{k}_frozen"
@@ -47,7 +52,7 @@ def codes(config: dict, data: dict, label: str, k: int) -> np.ndarray:
     """Spike counts (test patches x K) of phase 2."""
     steps = config["steps_per_patch"]
     step, neuron = data[f"{label}_spike_step"], data[f"{label}_spike_i"]
-    start = config["n_train"] * steps
+    start = presented(config) * steps
     kept = step >= start
     counts = np.zeros((config["n_test"], k))
     np.add.at(counts, ((step[kept] - start) // steps, neuron[kept]), 1)
@@ -148,9 +153,11 @@ def win_prototypes(config: dict, data: dict, dataset: str, label: str, k: int) -
     step, neuron = data[f"{label}_spike_step"], data[f"{label}_spike_i"]
     # the window is the previous step, which lies in the same patch except at a patch's start
     window = step - 1
-    kept = (window >= config["n_train"] * steps // 2) & (step < config["n_train"] * steps)
+    trained = presented(config) * steps
+    kept = (window >= trained // 2) & (step < trained)
+    order = data.get(f"{dataset}_train_order", np.arange(len(train)))  # patch of each slot
     sums = np.zeros((k, train.shape[1]))
-    np.add.at(sums, neuron[kept], train[window[kept] // steps])
+    np.add.at(sums, neuron[kept], train[order[window[kept] // steps]])
     wins = np.bincount(neuron[kept], minlength=k)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / wins / (1 + config["lambda_w"])
@@ -161,8 +168,8 @@ def layer_metrics(config: dict, data: dict, dataset: str, k: int, label: str) ->
     snapshots = data[f"{label}_snapshots"][: config["snapshots"] + 1]
     final = snapshots[-1]
     counts = codes(config, data, label, k)
-    steps_trained = config["n_train"] * config["steps_per_patch"]
-    changes = weight_change(snapshots, config["n_train"] // config["snapshots"])
+    steps_trained = presented(config) * config["steps_per_patch"]
+    changes = weight_change(snapshots, presented(config) // config["snapshots"])
     prototypes = win_prototypes(config, data, dataset, label, k)
     known = ~np.isnan(prototypes[:, 0])
     return {
@@ -180,7 +187,7 @@ def layer_metrics(config: dict, data: dict, dataset: str, k: int, label: str) ->
             steps_trained,
             steps_trained + config["n_test"] * config["steps_per_patch"],
         ),
-        "theta_final": float(data[f"{label}_theta"][config["n_train"] - 1]),
+        "theta_final": float(data[f"{label}_theta"][presented(config) - 1]),
         "weight_change_per_1000": changes,
         "prototype_rms_distance": float(np.sqrt(np.mean((final.T[known] - prototypes[known]) ** 2)))
         if known.any()
@@ -306,7 +313,7 @@ def evaluate(config: dict, data: dict) -> dict:
     metrics["targets"] = targets
     metrics["patches_per_s"] = (
         len(config["datasets"])
-        * (config["n_train"] + config["n_test"])
+        * (presented(config) + config["n_test"])
         / float(data["simulation_s"])
     )
     return metrics
@@ -397,7 +404,7 @@ def plot_receptive_fields(config: dict, data: dict):
         layout="constrained",
         squeeze=False,
     )
-    per_snapshot = config["n_train"] // n
+    per_snapshot = presented(config) // n
     for row, (dataset, k) in enumerate(shown):
         snapshots = data[f"{label_of(dataset, k, competition, 0)}_snapshots"]
         for column, pick in enumerate(picks):
@@ -480,7 +487,7 @@ def plot_reconstruction(config: dict, data: dict):
             label=f"Treves-Rolls, {dataset}",
         )
         for k in ks:
-            theta = data[f"{label_of(dataset, k, first, 0)}_theta"][: config["n_train"]]
+            theta = data[f"{label_of(dataset, k, first, 0)}_theta"][: presented(config)]
             axes[2].plot(np.arange(len(theta)), theta, label=f"{dataset}, K = {k}")
     axes[0].set_xscale("log", base=2)
     axes[0].set_xlabel("K (neurons, clusters, components)")

@@ -15,7 +15,7 @@ from models.base import ModelError
 BASE = dataclasses.replace(vq_features.SCALES["tiny"], mu_w=0.05, rho_theta=0.01)
 
 
-def _run(config, probabilities, initial, theta0, steps, competition="dot"):
+def _run(config, probabilities, initial, theta0, steps, competition="dot", schedule=None):
     """One layer on the numpy runtime, its input fixed by ``probabilities`` (patches x
     inputs, one patch per ``config.steps_per_patch`` steps); returns (input spike steps,
     input indices, layer spike steps, layer indices, final weights, theta per step)."""
@@ -26,7 +26,9 @@ def _run(config, probabilities, initial, theta0, steps, competition="dot"):
     inputs = vq_features.bernoulli_input(
         probabilities, config.steps_per_patch * config.dt_ms * ms, "inputs"
     )
-    objects = vq_features.vq_layer(config, inputs, [initial], [competition], theta0, "layer")
+    objects = vq_features.vq_layer(
+        config, inputs, [initial], [competition], theta0, "layer", schedule=schedule
+    )
     input_spikes = SpikeMonitor(inputs)
     thetas = StateMonitor(objects["competition"], "theta", record=0, when="end", order=100)
     Network(inputs, input_spikes, thetas, *objects.values()).run(steps * config.dt_ms * ms)
@@ -49,12 +51,15 @@ def _run(config, probabilities, initial, theta0, steps, competition="dot"):
     )
 
 
-def _replay(config, initial, theta0, input_steps, input_neurons, steps, competition="dot"):
+def _replay(
+    config, initial, theta0, input_steps, input_neurons, steps, competition="dot", factors=None
+):
     """The layer of plasticity.md §4 step by step from the recorded input spikes, in Brian2's
     schedule: at a patch's first step u and the kernel mass m start from 0; the softmax of u
     (dot) or u - m |w|^2/2 (distance) against theta (thresholds), then u += W x(t) and VQ-STDP
-    for the winners with the inputs of step t - 1 as 'active' (synapses), then the EPSP
-    decay of u and m (m <- (m + 1) decay) and theta += rho (winners - q) (end of step)."""
+    for the winners with the inputs of step t - 1 as 'active' (synapses; mu_w times the
+    patch's entry of ``factors`` if given), then the EPSP decay of u and m (m <- (m + 1)
+    decay) and theta += rho (winners - q) (end of step)."""
     n_inputs, k = initial.shape
     tau = config.tau_epsp_steps if competition == "distance" else config.tau_epsp_steps_dot
     decay = np.exp(-1 / tau)
@@ -70,9 +75,10 @@ def _replay(config, initial, theta0, input_steps, input_neurons, steps, competit
         score = u - offset
         fired = np.flatnonzero(np.exp(score) / np.exp(score).sum() >= theta)
         u = u + w.T @ x
+        mu = config.mu_w * (1 if factors is None else factors[step // config.steps_per_patch])
         for j in fired:
             ltd = config.ltd_scale * (1 - previous)
-            change = config.mu_w * (previous - (1 + config.lambda_w) * w[:, j] * (previous + ltd))
+            change = mu * (previous - (1 + config.lambda_w) * w[:, j] * (previous + ltd))
             w[:, j] = np.clip(w[:, j] + change, 0, 1)
         u, mass = u * decay, (mass + 1) * decay
         theta += config.rho_theta * (len(fired) - config.winners_per_step)
@@ -108,6 +114,43 @@ def test_the_layer_equals_an_independent_step_by_step_replay(competition):
     np.testing.assert_allclose(weights, expected_w, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(thetas, expected_theta, rtol=1e-9)
     assert not np.allclose(weights, initial)
+
+
+def test_a_falling_learning_rate_is_the_replay_with_mu_w_scaled_patch_by_patch():
+    rng = np.random.default_rng(4)
+    probabilities = rng.uniform(0, 0.6, (6, 10))
+    initial = rng.uniform(0, 1, (10, 4))
+    config = dataclasses.replace(
+        BASE, steps_per_patch=25, n_train=2, epochs=2, n_test=2, mu_schedule="linear"
+    )
+    # one value per presented patch: 2 (1 - (n + 1/2)/4) over the 4 training slots, then 0
+    factors = np.array([1.75, 1.25, 0.75, 0.25, 0, 0])
+    schedule = vq_features.learning_schedule(config)
+    np.testing.assert_allclose(np.asarray(schedule.values), factors)
+    steps = 150
+    in_steps, in_neurons, out_steps, out_neurons, weights, _ = _run(
+        config, probabilities, initial, 0.3, steps, schedule=schedule
+    )
+    winners, expected_w, _ = _replay(
+        config, initial, 0.3, in_steps, in_neurons, steps, factors=factors
+    )
+    for step, fired in enumerate(winners):
+        np.testing.assert_array_equal(np.sort(out_neurons[out_steps == step]), fired)
+    assert len(out_steps[out_steps >= 100]) > 0  # units fired on the patches with factor 0
+    np.testing.assert_allclose(weights, expected_w, rtol=1e-9, atol=1e-12)
+    constant = _replay(config, initial, 0.3, in_steps, in_neurons, steps)[1]
+    assert not np.allclose(weights, constant)  # the schedule changed the learning
+
+
+def test_each_epoch_presents_every_training_patch_once():
+    config = dataclasses.replace(BASE, epochs=3, seed=5)
+    order = vq_features.training_order(config, 7)
+    assert order.shape == (21,)
+    np.testing.assert_array_equal(order[:7], np.arange(7))  # the first pass as drawn
+    for epoch in range(3):
+        np.testing.assert_array_equal(np.sort(order[7 * epoch : 7 * (epoch + 1)]), np.arange(7))
+    assert not np.array_equal(order[7:14], order[14:])
+    assert vq_features.learning_schedule(dataclasses.replace(BASE, mu_schedule="constant")) is None
 
 
 def test_blocks_of_one_group_compete_only_within_themselves():
@@ -233,6 +276,8 @@ def test_metrics_follow_their_closed_forms():
         (dict(mu_w=-1.0), "mu_w"),
         (dict(competitions=("cosine",)), "unknown competition"),
         (dict(initial_weights="zeros"), "unknown initial_weights"),
+        (dict(mu_schedule="cosine"), "unknown mu_schedule"),
+        (dict(epochs=0), "epochs must be at least 1"),
         (dict(n_train=12, snapshots=3), "starts each of K = 16 neurons"),
         (dict(replicas=0), "must be positive"),
     ],
