@@ -156,9 +156,11 @@ def win_prototypes(config: dict, data: dict, dataset: str, label: str, k: int) -
     trained = presented(config) * steps
     kept = (window >= trained // 2) & (step < trained)
     order = data.get(f"{dataset}_train_order", np.arange(len(train)))  # patch of each slot
-    sums = np.zeros((k, train.shape[1]))
-    np.add.at(sums, neuron[kept], train[order[window[kept] // steps]])
-    wins = np.bincount(neuron[kept], minlength=k)[:, None]
+    # wins per (neuron, patch), then one product: a row per spike would not fit in memory
+    wins_of_patch = np.zeros((k, len(train)))
+    np.add.at(wins_of_patch, (neuron[kept], order[window[kept] // steps]), 1)
+    sums = wins_of_patch @ train
+    wins = wins_of_patch.sum(axis=1)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / wins / (1 + config["lambda_w"])
 
