@@ -15,6 +15,8 @@ from analysis.report import target
 #: Test accuracy against N_e: Diehl & Cook (2015), one epoch for 100 and 400 [C], about three
 #: for 1600 [C], 15 for 6400 [V] (shared/science/features.md §4).
 PAPER_ACCURACY = {100: 0.829, 400: 0.870, 1600: 0.919, 6400: 0.950}
+#: D1 passes within half a point of the paper's accuracy (a single seed and test set)
+PAPER_TOLERANCE = 0.005
 #: BindsNET's port at N_e = 100 (features.md, issue 14).
 BINDSNET_ACCURACY = {100: 0.77}
 #: The thresholds the authors released with their trained 400-neuron network
@@ -234,10 +236,13 @@ def evaluate(config: dict, data: dict) -> dict:
             f"test accuracy, N_e = {n_e}, {config['n_train']} training examples "
             f"({config['dataset']}), label assignment",
             accuracy,
-            f"≥ {paper:.2f} (paper {paper:.1%}) on MNIST, 60,000 examples"
+            f"≥ {paper - PAPER_TOLERANCE:.3f} (paper {paper:.1%}, less half a point) on MNIST, "
+            "60,000 examples"
             if paper_protocol and paper
             else "≥ 0.5 (chance 0.1)",
-            (accuracy >= paper - 0.005 if paper else None) if paper_protocol else accuracy >= 0.5,
+            (accuracy >= paper - PAPER_TOLERANCE if paper else None)
+            if paper_protocol
+            else accuracy >= 0.5,
         ),
         target(
             "D1b",

@@ -510,8 +510,8 @@ def build_network(config: Config, samples):
                 blocks=blocks,
                 inhibition=config.inhibition,
             )
-            net.add(*objects)
-            synapses, monitor = objects[1], objects[-1]
+            net.add(objects)
+            synapses, monitor = objects.afferents, objects.monitor
             layers.append(objects[:2])
             readers[f"{label}_{arm}_spike_i"] = lambda m=monitor: np.asarray(m.i)
             readers[f"{label}_{arm}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)

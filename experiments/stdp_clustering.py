@@ -362,18 +362,18 @@ class ClusteringNetwork:
             self.rules[k] = layer_rules(config, rates_hz, initial, self.model)
             self.initial[k] = initial
             objects = self._block(self.rules[k], inputs, initial, True, f"layer_k{k}")
-            self.net.add(*objects)
+            self.net.add(objects)
             self.layers[k] = objects
             if config.replicas:
                 self.replicas[k] = self._replicas(k, rates_hz, inputs)
-                self.net.add(*self.replicas[k])
+                self.net.add(self.replicas[k])
             if config.oracle_control:
                 self.oracles[k] = self._oracle(k, rates_hz, inputs)
-                self.net.add(*self.oracles[k])
+                self.net.add(self.oracles[k])
 
         def freeze_all():
             blocks = [*self.layers.values(), *self.replicas.values(), *self.oracles.values()]
-            for layer, synapses, _, _ in blocks:
+            for layer, synapses, *_ in blocks:
                 freeze(layer, synapses, config.test_theta)
 
         one_pass = self.n_samples * self.period_ms * ms
@@ -431,7 +431,7 @@ class ClusteringNetwork:
             self.sim.run_phases(self.net, self.phases, rerunnable=True)
         else:
             values = {self.stimulus: stimulus_table(self.config, rates_hz) * Hz}
-            for k, (layer, synapses, _, _) in self.layers.items():
+            for k, (layer, synapses, *_) in self.layers.items():
                 weights = self.initial[k]
                 if warm_start:
                     # a copy: on the runtime device w[:] can be a view that the restore overwrites
@@ -440,8 +440,8 @@ class ClusteringNetwork:
                     values[layer.w_total] = weights.sum(axis=0)
                 rules = self.rules[k] = layer_rules(self.config, rates_hz, weights, self.model)
                 values[layer.input_gain] = np.full(k, rules["gain_A"]) * amp
-                values[synapses.A_plus] = rules["A_plus"]
-                values[synapses.A_minus] = rules["A_minus"]
+                values[layer.A_plus] = np.full(k, rules["A_plus"])
+                values[layer.A_minus] = np.full(k, rules["A_minus"])
                 values[layer.theta_plus] = np.full(k, rules["theta_plus_V"]) * volt
                 decay = math.exp(-self.period_ms * 1e-3 / rules["tau_theta_s"])
                 values[layer.theta_decay] = np.full(k, decay)
@@ -456,7 +456,7 @@ class ClusteringNetwork:
 
         replicas = blocks == "replicas"
         block_sets = {"layer": self.layers, "replicas": self.replicas, "oracle": self.oracles}
-        monitor = block_sets[blocks][k][-1]
+        monitor = block_sets[blocks][k].monitor
         return sample_spikes(
             np.asarray(monitor.i),
             np.asarray(monitor.t / ms),

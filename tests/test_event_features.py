@@ -40,7 +40,7 @@ def _run_layer(
     defaultclock.dt = config.dt_ms * ms
     inputs = SpikeGeneratorGroup(event_features.N_INPUTS, pre_neurons, pre_steps * ms)
     period = config.sample_ms + config.rest_ms
-    layer, synapses, wta, monitor = competitive_layer(
+    layer, synapses, wta, monitor, traces = competitive_layer(
         get_neuron(neuron),
         rules,
         inputs,
@@ -53,7 +53,7 @@ def _run_layer(
         blocks=blocks,
         inhibition=inhibition,
     )
-    objects = [inputs, layer, synapses, monitor] + ([wta] if competition else [])
+    objects = [inputs, layer, synapses, monitor, *traces] + ([wta] if competition else [])
     if monitor_state:
         state = StateMonitor(layer, monitor_state, record=True, when="end")
         objects.append(state)
@@ -231,7 +231,7 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     period = config.sample_ms + config.rest_ms
     rules = {**RULES, "tau_theta_s": 0.5}
     silent = SpikeGeneratorGroup(event_features.N_INPUTS, [], [] * ms)
-    layer, synapses, wta, monitor = competitive_layer(
+    layer, synapses, wta, monitor, traces = competitive_layer(
         get_neuron("lif"),
         rules,
         silent,
@@ -243,7 +243,7 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
         name="layer",
         blocks=2,
     )
-    net = Network(silent, layer, synapses, wta, monitor)
+    net = Network(silent, layer, synapses, wta, monitor, *traces)
     start = np.random.default_rng(3).uniform(0, 0.01, 2 * config.n_neurons)
     layer.theta = start * volt
     net.run(period * ms)  # sample starts at t = 0 only: one decay
@@ -254,9 +254,65 @@ def test_thresholds_decay_and_are_rereferenced_to_their_blocks_lowest(fixed_inpu
     blocks = decayed.reshape(2, config.n_neurons)
     expected = (blocks - blocks.min(axis=1, keepdims=True)).ravel()
     np.testing.assert_allclose(np.asarray(layer.theta[:]), expected, rtol=1e-9, atol=1e-15)
-    assert float(synapses.A_plus[:]) == 0 and np.all(np.asarray(layer.theta_plus[:]) == 0)
+    assert np.all(np.asarray(layer.theta_plus[:]) == 0)
     # the default inhibition clears the losers' input in training only
     assert np.all(np.asarray(layer.input_kept_at_loss[:]) == 1)
+
+
+def test_a_frozen_plastic_layer_transmits_like_a_layer_that_never_learned(fixed_input):
+    """After ``freeze`` the plastic layer's weights stop changing, and it answers a sample
+    spike for spike as a non-plastic layer given its trained weights and thresholds does
+    (the readout pass switches from the learning pathway to a transmit-only one)."""
+    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs, volt
+
+    config, initial, pre_steps, pre_neurons = fixed_input
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = config.dt_ms * ms
+    period = round((config.sample_ms + config.rest_ms) / config.dt_ms)
+    rules = {**RULES, "theta_plus_V": 0.002}
+    first = pre_steps < period  # one sample's events
+    pre_steps, pre_neurons = pre_steps[first], pre_neurons[first]
+
+    def layer(inputs, weights, plastic, name):
+        return competitive_layer(
+            get_neuron("lif"),
+            rules,
+            inputs,
+            weights,
+            period=period * config.dt_ms * ms,
+            w_sum=config.w_sum,
+            w_max=config.w_max,
+            plastic=plastic,
+            name=name,
+        )
+
+    twice = SpikeGeneratorGroup(
+        event_features.N_INPUTS,
+        np.concatenate([pre_neurons, pre_neurons]),
+        np.concatenate([pre_steps, pre_steps + period]) * config.dt_ms * ms,
+    )
+    learner = layer(twice, initial, True, "learner")
+    net = Network(twice, *learner)
+    net.run(period * config.dt_ms * ms)
+    trained = np.array(learner[1].w[:]).reshape(initial.shape)
+    theta = np.array(learner[0].theta[:])
+    assert len(learner[3].i) > 0 and not np.allclose(trained, initial)
+    freeze(learner[0], learner[1], "keep")
+    net.run(period * config.dt_ms * ms)
+    np.testing.assert_array_equal(np.array(learner[1].w[:]).reshape(initial.shape), trained)
+    tested = np.asarray(learner[3].t / ms) >= period * config.dt_ms
+
+    once = SpikeGeneratorGroup(event_features.N_INPUTS, pre_neurons, pre_steps * ms)
+    reference = layer(once, trained, False, "reference")
+    reference[0].theta = theta * volt
+    freeze(reference[0], reference[1], "keep")
+    Network(once, *reference).run(period * config.dt_ms * ms)
+    assert len(reference[3].i) > 0
+    np.testing.assert_array_equal(np.array(learner[3].i)[tested], np.array(reference[3].i))
+    np.testing.assert_allclose(
+        np.asarray(learner[3].t / ms)[tested] - period * config.dt_ms,
+        np.asarray(reference[3].t / ms),
+    )
 
 
 @pytest.mark.parametrize(

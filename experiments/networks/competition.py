@@ -4,13 +4,19 @@ experiments (Safa et al. 2021 on event data; the STDP clusterer of Lu & Sengupta
 N neurons of any current-driven model receive all-to-all afferents from a spike source that
 presents one sample per ``period``. At each sample start the neurons return to rest, the
 afferent weights are L1-normalised to ``w_sum`` (Diehl & Cook), the STDP traces cleared and
-the adaptive thresholds decayed by exp(-period/tau_theta). A spike puts every other neuron of
-the layer back at rest and, with ``inhibition="v_and_input"`` (correction C4 of
-features.md), clears their synaptic current too, so that they cannot recharge within the
-sample (hard winner-take-all); the default, ``"v_and_input_in_training"``, does so while
-training only (measured: a readout pass in which the losers keep their input gives a graded
-code, better read out than the one-hot code of a single winner). The spike raises the
-spiking neuron's own threshold by ``theta_plus`` (Diehl & Cook's adaptive threshold).
+the adaptive thresholds decayed by exp(-period/tau_theta). Learning is all-to-all additive pair
+STDP with its traces kept per neuron, not per synapse: a presynaptic trace depends on its
+input's spikes only (a relay group repeats them and holds it) and a postsynaptic one on its
+neuron's, so the synapses hold a weight and their pathways compute no exponentials (exact for
+this pairing and bound; tests/test_event_features.py replays it event by event).
+
+A spike puts every other neuron of the layer back at rest and, with
+``inhibition="v_and_input"`` (correction C4 of features.md), clears their synaptic current
+too, so that they cannot recharge within the sample (hard winner-take-all); the default,
+``"v_and_input_in_training"``, does so while training only (measured: a readout pass in
+which the losers keep their input gives a graded code, better read out than the one-hot code
+of a single winner). The spike raises the spiking neuron's own threshold by ``theta_plus``
+(Diehl & Cook's adaptive threshold).
 
 ``freeze`` ends training: plasticity and threshold adaptation off, and the thresholds either
 kept (``test_theta="keep"``), re-referenced to the lowest of their block
@@ -22,15 +28,24 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any, NamedTuple
 
 import numpy as np
-
-from models.plasticity import pair_stdp
 
 #: What a winner's spike does to the other neurons of its block (correction C4).
 INHIBITION = ("v", "v_and_input", "v_and_input_in_training")
 #: The thresholds in the test pass (correction C3).
 TEST_THETA = ("keep", "rereference", "clear")
+
+
+class Layer(NamedTuple):
+    """What ``competitive_layer`` builds; a ``Network`` takes it whole (``net.add(layer)``)."""
+
+    group: Any  # the N x blocks neurons
+    afferents: Any  # the synapses from the inputs
+    inhibition: Any  # the winner-take-all synapses
+    monitor: Any  # the layer's spikes
+    traces: tuple = ()  # a plastic layer's presynaptic traces: relay group and its input
 
 
 def check_layer_options(config) -> None:
@@ -84,8 +99,8 @@ def competitive_layer(
 ):
     """``blocks`` independent competitions of N = ``initial.shape[1]`` neurons of ``model``,
     each with winner-take-all and all-to-all afferents from ``inputs`` starting from the
-    weights ``initial`` (inputs x N); returns (layer, afferent synapses, inhibition, spike
-    monitor). Neuron ``b*N + k`` is neuron k of block b.
+    weights ``initial`` (inputs x N); returns a ``Layer``. Neuron ``b*N + k`` is neuron k of
+    block b.
 
     ``rules`` holds ``gain_A`` (input current per unit weight and spike), ``theta_plus_V``,
     optionally ``tau_theta_s`` (the thresholds' decay time constant; absent or inf: no decay)
@@ -99,7 +114,7 @@ def competitive_layer(
     """
     if inhibition not in INHIBITION:
         raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
-    from brian2 import Equations, SpikeMonitor, Synapses, amp, ms, second, volt
+    from brian2 import Equations, SpikeMonitor, Synapses, amp, second, volt
 
     from experiments.networks.build import neuron_group
 
@@ -114,18 +129,21 @@ def competitive_layer(
     def per_neuron(key):
         return np.repeat(np.broadcast_to(np.asarray(rules[key], dtype=float), blocks), block_size)
 
-    def per_synapse(key):
-        return np.tile(per_neuron(key), n_inputs)  # synapse order: input-major
-
     # Each sample starts from rest: V, the synaptic current (and u) reset; theta decays.
     restart = [f"{var} = {value}" for var, value in model.initial_values.items()]
     restart.append(f"{model.synaptic_input} = 0*{model.synaptic_input}")
     restart.append("theta = theta*theta_decay")
     if plastic:
-        model = model.with_equation(
-            "w_total : 1  # sum of afferent weights, kept incrementally"
-        ).with_equation("w_total_next : 1  # sum of the weights just normalised")
-        restart += ["w_total = w_total_next", "w_total_next = 0"]
+        model = (
+            model.with_equation("w_total : 1  # sum of afferent weights, kept incrementally")
+            .with_equation("w_total_next : 1  # sum of the weights just normalised")
+            .with_equation("apost : 1  # postsynaptic STDP trace, drives LTD")
+            .with_equation("apost_decay : 1 (constant)  # its decay per step, exp(-dt/tau-)")
+            .with_equation("trace_index : integer (constant)  # which presynaptic trace")
+            .with_equation("A_plus : 1 (constant)  # LTP per unit presynaptic trace")
+            .with_equation("A_minus : 1 (constant)  # LTD per unit postsynaptic trace")
+        )
+        restart += ["w_total = w_total_next", "w_total_next = 0", "apost = 0"]
     # Adaptive threshold: firing needs v - theta to cross the model's own threshold. A model
     # whose threshold is its spike peak (Izhikevich) would only be detected later by that:
     # its upstroke crosses any raised level. There theta is a hyperpolarising drive theta/R
@@ -168,7 +186,7 @@ def competitive_layer(
             model.with_equation("learning : boolean  # STDP's post pathway on; off when frozen"),
             events={
                 **model.events,
-                "learning_spike": (f"learning and ({model.threshold}){refractory}", ""),
+                "learning_spike": (f"learning and ({model.threshold}){refractory}", "apost += 1"),
             },
         )
     layer = neuron_group(model, n_neurons, name=name)
@@ -182,6 +200,12 @@ def competitive_layer(
     layer.input_gain = per_neuron("gain_A") * amp
     if plastic:
         layer.w_total = initial.sum(axis=0)
+        tau_plus = per_neuron("tau_plus_s")
+        taus, layer.trace_index = np.unique(tau_plus, return_inverse=True)
+        layer.apost_decay = np.exp(-float(layer.clock.dt / second) / tau_plus)
+        layer.A_plus = per_neuron("A_plus")
+        layer.A_minus = per_neuron("A_minus")
+        layer.run_regularly("apost = apost*apost_decay", when="start", name=f"{name}_post_decay")
     layer.run_regularly(
         "\n".join(restart), dt=period, when="start", order=1, name=f"{name}_sample_start"
     )
@@ -209,39 +233,37 @@ def competitive_layer(
     inhibition.connect(i=sources, j=targets)
     transmit = f"{model.synaptic_input}_post += w*input_gain_post"
     if plastic:
-        stdp_keys = ("tau_plus_s", "A_plus", "A_minus")
-        swept = tuple(key for key in stdp_keys if np.ndim(rules[key]) > 0)
-        rule = pair_stdp("all_to_all", "additive", w_max=w_max)
-        per_synapse_params = {
-            "tau_plus": "tau_plus_s",
-            "tau_minus": "tau_plus_s",
-            "A_plus": "A_plus",
-            "A_minus": "A_minus",
-        }
+        traces = presynaptic_traces(inputs, taus, period, name=f"{name}_presynaptic")
+        relay = traces[0]
+        # all-to-all additive pair STDP: LTD at a presynaptic spike by the postsynaptic
+        # trace, LTP at a postsynaptic one by the presynaptic trace of the block's tau+
+        apre = " + ".join(f"apre_{k}_pre*int(trace_index_post == {k})" for k in range(len(taus)))
+        track = "w_total_post += w - w_old"
         synapses = Synapses(
-            inputs,
+            relay,
             layer,
-            rule.brian_equations(
-                per_neuron=tuple(
-                    key for key, rule_key in per_synapse_params.items() if rule_key in swept
-                )
-            ),
-            # w_total follows every change, so normalising at each sample start needs no sum
-            # over synapses (a summed variable would cost n_inputs x N additions every step).
-            on_pre=f"{transmit}\nw_old = w\n{rule.on_pre}\nw_total_post += w - w_old",
-            on_post=f"w_old = w\n{rule.on_post}\nw_total_post += w - w_old",
+            "w : 1\nw_max : 1 (shared, constant)",
+            on_pre={
+                "pre": f"{transmit}\nw_old = w\nw = clip(w - A_minus_post*apost_post, 0, "
+                f"w_max)\n{track}",
+                # the readout pass transmits only
+                "transmit": transmit,
+            },
+            on_post=f"w_old = w\nw = clip(w + A_plus_post*({apre}), 0, w_max)\n{track}",
             on_event={"post": "learning_spike"},
             name=f"{name}_afferents",
         )
+        synapses.transmit.active = False
         synapses.run_regularly(
             # Clipping can leave the sum below w_sum, so the new sum is counted, not assumed.
-            f"w = clip(w*{w_sum!r}/w_total_post, 0, w_max)\nw_total_next_post += w\n"
-            "apre = 0\napost = 0",
+            f"w = clip(w*{w_sum!r}/w_total_post, 0, w_max)\nw_total_next_post += w",
             dt=period,
             when="start",
             order=0,
             name=f"{name}_normalise",
         )
+        # w_total follows every change, so normalising at each sample start needs no sum
+        # over synapses (a summed variable would cost n_inputs x N additions every step).
     else:
         synapses = Synapses(
             inputs,
@@ -254,25 +276,66 @@ def competitive_layer(
         i=np.repeat(np.arange(n_inputs), n_neurons), j=np.tile(np.arange(n_neurons), n_inputs)
     )
     synapses.w = initial.ravel()
+    monitor = SpikeMonitor(layer, name=f"{name}_spikes")
     if plastic:
         synapses.w_max = w_max
-        for key, rule_key in per_synapse_params.items():
-            scale = 1000 * ms if rule_key == "tau_plus_s" else 1
-            value = per_synapse(rule_key) if rule_key in swept else float(rules[rule_key])
-            setattr(synapses, key, value * scale)
-    return layer, synapses, inhibition, SpikeMonitor(layer, name=f"{name}_spikes")
+        return Layer(layer, synapses, inhibition, monitor, traces)
+    return Layer(layer, synapses, inhibition, monitor)
+
+
+def presynaptic_traces(inputs, taus, period, name: str) -> tuple:
+    """(relay, its synapses from ``inputs``): a group that repeats each spike of ``inputs`` in
+    the same step (before the synaptic pathways run) and keeps its STDP traces ``apre_k``, one
+    per time constant ``taus[k]``, cleared at each sample start."""
+    from brian2 import NeuronGroup, Synapses, second
+
+    traces = [f"apre_{k}" for k in range(len(taus))]
+    relay = NeuronGroup(
+        len(inputs),
+        "\n".join(["arrived : boolean", *(f"{trace} : 1" for trace in traces)]),
+        threshold="arrived",
+        reset="\n".join(["arrived = False", *(f"{trace} += 1" for trace in traces)]),
+        name=name,
+    )
+    decay = np.exp(-float(relay.clock.dt / second) / np.asarray(taus, dtype=float))
+    relay.run_regularly(
+        "\n".join(
+            f"{trace} = {trace}*{float(factor)!r}"
+            for trace, factor in zip(traces, decay, strict=True)
+        ),
+        when="start",
+        name=f"{name}_decay",
+    )
+    relay.run_regularly(
+        "\n".join(f"{trace} = 0" for trace in traces),
+        dt=period,
+        when="start",
+        order=1,
+        name=f"{name}_sample_start",
+    )
+    arrival = Synapses(inputs, relay, on_pre="arrived_post = True", name=f"{name}_arrival")
+    arrival.connect(j="i")
+    # arrival, the relay's spike and its reset all come before the pathways (order -1)
+    arrival.pre.order = -4
+    relay.thresholder["spike"].when, relay.thresholder["spike"].order = "synapses", -3
+    relay.resetter["spike"].when, relay.resetter["spike"].order = "synapses", -2
+    return relay, arrival
 
 
 def freeze(layer, synapses, test_theta: str = "rereference") -> None:
-    """End training: no more STDP (if ``synapses`` is plastic), threshold adaptation and
+    """End training: no more STDP (if ``synapses`` is plastic: its learning pathways and
+    weight normalisation stop, a transmit-only pathway takes over), threshold adaptation and
     decay; the losers' input kept from now on if the inhibition cleared it in training only;
     the thresholds kept, re-referenced to the lowest of their block at the next step, or
     cleared (``test_theta``: keep, rereference, clear)."""
     if test_theta not in TEST_THETA:
         raise ValueError(f"unknown test_theta {test_theta!r}; choose one of {TEST_THETA}")
     if "A_plus" in synapses.variables:
-        synapses.A_plus = 0
-        synapses.A_minus = 0
+        # no STDP from here on: the pathways and the normalisation that learn stop running
+        normalise = [obj for obj in synapses.contained_objects if obj.name.endswith("_normalise")]
+        for learner in (synapses.pre, synapses.post, *normalise):
+            learner.active = False
+        synapses.transmit.active = True
         layer.learning = False
     layer.theta_plus = 0
     layer.theta_decay = 1
