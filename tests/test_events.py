@@ -117,6 +117,31 @@ def test_emulator_is_deterministic_per_sample_and_cached(tmp_path, emulated):
     assert labels[:3].tolist() == [0, 1, 2]
 
 
+def test_the_translated_view_is_scipys_bilinear_interpolation_of_the_scene():
+    from scipy import ndimage
+
+    images, _ = events.digits_as_mnist(2)
+    scenes = 0.2 + 0.8 * images / 255.0
+    path = events.saccade_path(np.linspace(0, 320, 57))
+    width, height = events.SENSOR
+    x, y = np.meshgrid(np.arange(width), np.arange(height))
+    for step, view in enumerate(events.translated_scenes(scenes, 0.2, path)):
+        rows, columns = y - 1 - path[step, 1], x + 1 - path[step, 0]
+        for scene, seen in zip(scenes, view, strict=True):
+            expected = ndimage.map_coordinates(
+                scene, [rows, columns], order=1, mode="grid-constant", cval=0.2
+            )
+            np.testing.assert_allclose(seen, expected, rtol=0, atol=1e-14)
+
+
+def test_a_recording_does_not_depend_on_the_batch_it_was_emulated_in():
+    images, _ = events.digits_as_mnist(5)
+    together = events.emulate_batch(images, [np.random.default_rng([1, k]) for k in range(5)])
+    for k in (0, 3):
+        alone = events.emulate_saccades(images[k], np.random.default_rng([1, k]))
+        np.testing.assert_array_equal(alone, together[k])
+
+
 def test_the_cache_is_keyed_by_the_image_not_only_by_the_sample_number(tmp_path):
     images, _ = events.digits_as_mnist(2)
     first = events.emulate_images(images[:1], [5], seed=3, cache_dir=tmp_path)

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -157,9 +157,35 @@ def saccade_path(t_ms: np.ndarray) -> np.ndarray:
     return displacement
 
 
-def emulate_saccades(
-    image: np.ndarray,
-    rng: np.random.Generator,
+def emulate_saccades(image: np.ndarray, rng: np.random.Generator, **settings) -> np.ndarray:
+    """An N-MNIST-like recording of one 28x28 image (see ``emulate_batch``)."""
+    return emulate_batch(image[None], [rng], **settings)[0]
+
+
+def translated_scenes(scenes: np.ndarray, black: float, path: np.ndarray) -> Iterator[np.ndarray]:
+    """The sensor's view of each scene (n, 28, 28) at each displacement of ``path``, as
+    (n, height, width) arrays: MNIST pixel (0, 0) sits at sensor (-1, +1) at zero
+    displacement. A translation shifts every pixel by the same fraction, so bilinear
+    interpolation is four weighted slices of the scenes padded with ``black`` (the scene
+    blends into the black surround at its edge). Each step overwrites the array it yields."""
+    width, height = SENSOR
+    pad = max(SENSOR) + int(np.ceil(np.abs(path).max())) + 2
+    padded = np.pad(scenes, ((0, 0), (pad, pad), (pad, pad)), constant_values=black)
+    view, term = np.empty((2, len(scenes), height, width))
+    for dx, dy in path:
+        row, col = -1 - dy, 1 - dx  # scene coordinates of sensor pixel (0, 0)
+        r0, c0 = int(np.floor(row)), int(np.floor(col))
+        fr, fc = row - r0, col - c0
+        corner = padded[:, pad + r0 : pad + r0 + height + 1, pad + c0 : pad + c0 + width + 1]
+        np.multiply(corner[:, :-1, :-1], (1 - fr) * (1 - fc), out=view)
+        for (r, c), weight in (((1, 0), fr * (1 - fc)), ((0, 1), (1 - fr) * fc), ((1, 1), fr * fc)):
+            view += np.multiply(corner[:, r : r + height, c : c + width], weight, out=term)
+        yield view
+
+
+def emulate_batch(
+    images: np.ndarray,
+    rngs: list[np.random.Generator],
     contrast: float = 0.30,
     black: float = 0.20,
     blur: float = 0.8,
@@ -167,65 +193,79 @@ def emulate_saccades(
     step_us: int = 200,
     refractory_us: int = 1000,
     jitter_us: float = 100.0,
-) -> np.ndarray:
-    """An N-MNIST-like recording of a 28x28 image (data.md §5): log-intensity pixels with
-    per-pixel thresholds, at most one event per refractory period, N-MNIST polarity."""
+) -> list[np.ndarray]:
+    """N-MNIST-like recordings of 28x28 images (data.md §5), image k drawing its randomness
+    from ``rngs[k]`` only, so a recording does not depend on the batch it was emulated in:
+    log-intensity pixels with per-pixel thresholds, at most one event per refractory period,
+    N-MNIST polarity. The images share the saccade path, so each step is one array operation
+    over the whole batch."""
     from scipy import ndimage
 
     width, height = SENSOR
-    scene = black + (1 - black) * ndimage.gaussian_filter(image / 255.0, blur)
-    times_us = np.arange(0, RECORDING_US, step_us)
-    path = saccade_path(times_us / 1000.0)
-    sensor_x, sensor_y = np.meshgrid(np.arange(width), np.arange(height))
-    # MNIST pixel (0, 0) sits at sensor (-1, +1) at t = 0, then moves with the path.
-    columns = sensor_x[None] + 1 - path[:, 0, None, None]
-    rows = sensor_y[None] - 1 - path[:, 1, None, None]
-    intensity = ndimage.map_coordinates(
-        scene, [rows.ravel(), columns.ravel()], order=1, cval=black
-    ).reshape(len(times_us), height, width)
-    log_intensity = np.log(intensity)
-    threshold = np.clip(rng.normal(contrast, 0.03, (height, width)), 0.05, None)
-    reference = log_intensity[0] + rng.uniform(-0.5, 0.5, (height, width)) * threshold
-    blocked_until = np.full((height, width), -1)
-    found = []
-    for k in range(1, len(times_us)):
-        before, now = log_intensity[k - 1], log_intensity[k]
-        change = now - reference
-        crossings = np.floor(np.abs(change) / threshold)
-        fire = (crossings > 0) & (times_us[k] >= blocked_until)
-        if not fire.any():
-            continue
-        sign = np.sign(change[fire])
-        # time of the first threshold crossing within the step, by linear interpolation
-        start = before[fire] - reference[fire]
-        fraction = np.clip(
-            (sign * threshold[fire] - start) / (now[fire] - before[fire] + 1e-12), 0, 1
-        )
-        t = times_us[k - 1] + fraction * step_us
-        found.append(np.stack([sensor_x[fire], sensor_y[fire], t, sign > 0], axis=1))
-        reference[fire] += sign * crossings[fire] * threshold[fire]
-        blocked_until[fire] = t + refractory_us
-    emitted = np.concatenate(found) if found else np.zeros((0, 4))
-    n_noise = rng.poisson(noise_hz * width * height * RECORDING_US * 1e-6)
-    noise = np.stack(
-        [
-            rng.integers(0, width, n_noise),
-            rng.integers(0, height, n_noise),
-            rng.uniform(0, RECORDING_US, n_noise),
-            rng.integers(0, 2, n_noise),
-        ],
-        axis=1,
+    scenes = black + (1 - black) * ndimage.gaussian_filter(
+        np.asarray(images, dtype=float) / 255.0, (0, blur, blur)
     )
-    all_events = np.concatenate([emitted, noise])
-    events = np.zeros(len(all_events), dtype=EVENT_DTYPE)
-    events["x"], events["y"] = all_events[:, 0], all_events[:, 1]
-    jittered = all_events[:, 2] + rng.normal(0, jitter_us, len(all_events))
-    events["t"] = np.clip(np.round(jittered), 0, RECORDING_US - 1)
-    events["p"] = 1 - all_events[:, 3]  # N-MNIST: ON lies on the trailing edge of white strokes
-    return events[np.argsort(events["t"], kind="stable")]
+    times_us = np.arange(0, RECORDING_US, step_us)
+    views = translated_scenes(scenes, black, saccade_path(times_us / 1000.0))
+    before = np.log(next(views))
+    threshold = np.empty_like(before)
+    reference = np.empty_like(before)
+    for k, rng in enumerate(rngs):
+        threshold[k] = np.clip(rng.normal(contrast, 0.03, (height, width)), 0.05, None)
+        reference[k] = before[k] + rng.uniform(-0.5, 0.5, (height, width)) * threshold[k]
+    blocked_until = np.full(before.shape, -np.inf)
+    found = []
+    for k, view in enumerate(views, start=1):
+        now = np.log(view)
+        change = now - reference
+        fire = np.abs(change) >= threshold
+        fire &= times_us[k] >= blocked_until
+        where = np.flatnonzero(fire)
+        if where.size:
+            change_at, threshold_at = change.flat[where], threshold.flat[where]
+            crossings = np.floor(np.abs(change_at) / threshold_at)
+            sign = np.sign(change_at)
+            # time of the first threshold crossing within the step, by linear interpolation
+            start = before.flat[where] - reference.flat[where]
+            fraction = np.clip(
+                (sign * threshold_at - start) / (now.flat[where] - before.flat[where] + 1e-12), 0, 1
+            )
+            t = times_us[k - 1] + fraction * step_us
+            sample, y, x = np.unravel_index(where, fire.shape)
+            found.append(np.stack([sample, x, y, t, sign > 0], axis=1))
+            reference.flat[where] += sign * crossings * threshold_at
+            blocked_until.flat[where] = t + refractory_us
+        before = now
+    emitted = np.concatenate(found) if found else np.zeros((0, 5))
+    # per image: its events in time order of the steps, row-major within a step
+    emitted = emitted[np.argsort(emitted[:, 0], kind="stable")]
+    bounds = np.searchsorted(emitted[:, 0], np.arange(len(rngs) + 1))
+    recordings = []
+    for k, rng in enumerate(rngs):
+        own = emitted[bounds[k] : bounds[k + 1], 1:]
+        n_noise = rng.poisson(noise_hz * width * height * RECORDING_US * 1e-6)
+        noise = np.stack(
+            [
+                rng.integers(0, width, n_noise),
+                rng.integers(0, height, n_noise),
+                rng.uniform(0, RECORDING_US, n_noise),
+                rng.integers(0, 2, n_noise),
+            ],
+            axis=1,
+        )
+        all_events = np.concatenate([own, noise])
+        events = np.zeros(len(all_events), dtype=EVENT_DTYPE)
+        events["x"], events["y"] = all_events[:, 0], all_events[:, 1]
+        jittered = all_events[:, 2] + rng.normal(0, jitter_us, len(all_events))
+        events["t"] = np.clip(np.round(jittered), 0, RECORDING_US - 1)
+        events["p"] = 1 - all_events[:, 3]  # N-MNIST: ON lies on the trailing edge of white strokes
+        recordings.append(events[np.argsort(events["t"], kind="stable")])
+    return recordings
 
 
-EMULATOR_VERSION = 1  # bump when the emulator's output changes: cached samples are keyed by it
+EMULATOR_VERSION = 2  # bump when the emulator's output changes: cached samples are keyed by it
+#: Images emulated together (each step is one array operation over them): ~25 MB of arrays.
+EMULATOR_BATCH = 256
 
 
 def emulated_nmnist(
@@ -261,21 +301,22 @@ def emulate_images(
         settings = ",".join(f"{key}={emulator[key]!r}" for key in sorted(emulator))
         key = f"v{EMULATOR_VERSION}-seed{seed}-" + hashlib.sha256(settings.encode()).hexdigest()[:8]
         cache = Path(cache_dir) / "emulated_nmnist" / key
-    samples = []
-    for image, number in zip(images, sample_numbers, strict=True):
-        path = None
-        if cache is not None:
+    paths = [None] * len(images)
+    if cache is not None:
+        for k, image in enumerate(images):
             image_key = hashlib.sha256(np.ascontiguousarray(image, dtype=float).tobytes())
-            path = cache / f"{number}-{image_key.hexdigest()[:12]}.bin"
-        if path is not None and path.exists():
-            samples.append(read_nmnist(path))
-        else:
-            events = emulate_saccades(image, np.random.default_rng([seed, number]), **emulator)
-            if path is not None:
-                write_nmnist(path, events)
-            samples.append(events)
+            paths[k] = cache / f"{sample_numbers[k]}-{image_key.hexdigest()[:12]}.bin"
+    samples = [read_nmnist(path) if path and path.exists() else None for path in paths]
+    missing = [k for k, sample in enumerate(samples) if sample is None]
+    for first in range(0, len(missing), EMULATOR_BATCH):
+        batch = missing[first : first + EMULATOR_BATCH]
+        rngs = [np.random.default_rng([seed, sample_numbers[k]]) for k in batch]
+        for k, events in zip(batch, emulate_batch(images[batch], rngs, **emulator), strict=True):
+            if paths[k] is not None:
+                write_nmnist(paths[k], events)
+            samples[k] = events
         if progress is not None:
-            progress(len(samples), len(images))
+            progress(len(images) - len(missing) + first + len(batch), len(images))
     return samples
 
 
