@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/event_features.py
 	$(BIN)/python benchmarks/diehl_cook.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/neuron_traces.py
 	$(BIN)/python benchmarks/readme_table.py
 
 lint: $(STAMP)

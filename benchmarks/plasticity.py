@@ -107,8 +107,9 @@ def initial_weights(case: Case, w_max: float) -> np.ndarray:
     return np.random.default_rng(case.seed + 1).uniform(0.0, w_max, size=case.synapses)
 
 
-def models(n_inputs: int):
-    """stdplab's Song neuron and pair-STDP records, the STDP scaled to ``n_inputs``."""
+def models(n_inputs: int, traces: str = "per_synapse"):
+    """stdplab's Song neuron and pair-STDP records, the STDP scaled to ``n_inputs``, its traces
+    kept per synapse or per neuron (the neuron then keeps the postsynaptic one)."""
     from models.neurons import get_neuron
     from models.plasticity import PAIR_STDP_SETS, pair_stdp
 
@@ -117,7 +118,8 @@ def models(n_inputs: int):
         key: value * scale if key in ("A_plus", "A_minus", "w_max") else value
         for key, value in PAIR_STDP_SETS["song"].items()
     }
-    return get_neuron("lif_cond"), pair_stdp("all_to_all", "additive", **params)
+    rule = pair_stdp("all_to_all", "additive", traces, **params)
+    return get_neuron("lif_cond").with_rule_state(rule), rule
 
 
 def brian2_delays():
@@ -159,7 +161,7 @@ def nest_synapse_params(rule) -> tuple[dict, float]:
     neuron's tau_minus (ms). NEST's step is lambda * Wmax (LTP) and alpha * lambda * Wmax (LTD)."""
     from brian2 import ms
 
-    if rule.options != {"pairing": "all_to_all", "bounds": "additive"}:
+    if (rule.options["pairing"], rule.options["bounds"]) != ("all_to_all", "additive"):
         raise ValueError(f"NEST's stdp_synapse_hom has no twin of {rule.name}")
     p = rule.params
     w_max = float(p["w_max"])
@@ -178,13 +180,15 @@ def nest_synapse_params(rule) -> tuple[dict, float]:
     return synapse, float(p["tau_minus"] / ms)
 
 
-def brian2_network(case: Case, spikes, weights):
+def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=None):
+    """(network, synapses, output monitor); ``delays`` default: NEST's timing
+    (``brian2_delays``)."""
     from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms
 
     from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = DT_MS * ms
-    neuron, rule = models(case.n_inputs)
+    neuron, rule = models(case.n_inputs, traces)
     source = SpikeGeneratorGroup(case.n_inputs, spikes[0], spikes[1] * DT_MS * ms, name="inputs")
     targets = neuron_group(neuron, case.n_outputs, name="neurons")
     pre, post = np.divmod(np.arange(case.synapses, dtype=np.int32), case.n_outputs)
@@ -197,11 +201,12 @@ def brian2_network(case: Case, spikes, weights):
         transmit="g_e_post += w",
         connect={"i": pre, "j": post},
         w_init=weights,
-        delay=brian2_delays(),
+        delay=brian2_delays() if delays is None else delays,
         transmit_first=False,
     )
     monitor = SpikeMonitor(targets, name="output_spikes")
-    return Network(source, targets, synapses, monitor), synapses, monitor
+    relay = synapses.relay if traces == "per_neuron" else ()
+    return Network(source, targets, synapses, *relay, monitor), synapses, monitor
 
 
 def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -> dict:

@@ -138,6 +138,33 @@ def sweep_section(run: dict) -> list[str]:
     return [*lines, "", "![sweep](last_run/sweep.png)", ""]
 
 
+def neuron_traces_section(run: dict) -> list[str]:
+    lines = [
+        "### Pair-STDP traces per neuron against per synapse (`neuron_traces.py`)",
+        "",
+        f"Each form compiled once, then the two binaries run alternately, {run['repeats']} "
+        "times each; ratio: per-synapse simulation time / per-neuron, per repeat, leaving out "
+        f"repeats during which other processes kept more than {run['contention_cores']:g} "
+        "cores busy.",
+        "",
+        "| network | synapses | bio s | per-synapse events/s | per-neuron events/s | ratio "
+        "min / median / max | contended repeats | max weight difference (of w_max) |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in run["results"]:
+        if "error" in r:
+            lines.append(f"| {r['network']} | {r['synapses']:,} | failed: {r['error']} ||||||")
+            continue
+        spread = " / ".join(f"{x:.2f}" for x in r["ratio_min_median_max"] or []) or "–"
+        lines.append(
+            f"| {r['network']} | {r['synapses']:,} | {r['duration_s']:g} | "
+            f"{r['events_per_s']['per_synapse']:.3g} | {r['events_per_s']['per_neuron']:.3g} | "
+            f"{spread} | {r['contended_repeats']} | "
+            f"{r['max_weight_difference']:.1e} ({r['max_weight_difference'] / r['w_max']:.0e}) |"
+        )
+    return [*lines, "", "![neuron_traces](last_run/neuron_traces.png)", ""]
+
+
 #: Benchmark name -> its section of the README; a benchmark not in this run keeps its section.
 SECTIONS = {
     "plasticity": plasticity_section,
@@ -147,6 +174,7 @@ SECTIONS = {
         "Diehl & Cook training, largest N_e", run, "examples/s"
     ),
     "sweep": sweep_section,
+    "neuron_traces": neuron_traces_section,
 }
 
 
@@ -162,10 +190,15 @@ def _sections_now(block: str) -> dict[str, list[str]]:
     return sections
 
 
-def _measured(record: dict) -> str:
+def _measured(run: dict) -> str:
+    record, machine = run["provenance"], run["machine"]
     commit = (record.get("git_commit") or "?")[:10]
     dirty = " (dirty tree)" if record.get("git_dirty") else ""
-    return f"_Measured {record['finished_at']}, stdplab commit {commit}{dirty}._"
+    return (
+        f"_Measured {record['finished_at']} on {machine['cpu']}, {machine['cpus']} cores, "
+        f"{machine['memory_gib']:.0f} GiB; Python {record['python']}, Brian2 "
+        f"{record['brian2']}, numpy {record['numpy']}; stdplab commit {commit}{dirty}._"
+    )
 
 
 def main(argv=None) -> None:
@@ -176,14 +209,12 @@ def main(argv=None) -> None:
     runs = {path.stem: json.loads(path.read_text()) for path in args.results.glob("*.json")}
     if not runs:
         sys.exit(f"no results in {args.results}; run `make bench` first")
-    any_run = next(iter(runs.values()))
-    machine, versions = any_run["machine"], any_run["provenance"]
     lines = [
         START,
         "",
-        f"Machine: {machine['cpu']}, {machine['cpus']} cores, {machine['memory_gib']:.0f} GiB; "
-        f"Python {versions['python']}, Brian2 {versions['brian2']}, numpy {versions['numpy']}. "
-        "Each section says when it was measured; a benchmark not rerun keeps its section.",
+        "Each section says when and on which machine it was measured (absolute rates do not "
+        "transfer between machines; ratios measured in one run do); a benchmark not rerun "
+        "keeps its section.",
         "",
     ]
     text = args.readme.read_text()
@@ -193,7 +224,7 @@ def main(argv=None) -> None:
     for name, section in SECTIONS.items():
         if name in runs:
             heading, *body = section(runs[name])
-            lines += [heading, "", _measured(runs[name]["provenance"]), *body]
+            lines += [heading, "", _measured(runs[name]), *body]
         elif name in kept:
             lines += kept[name]
     lines.append(END)

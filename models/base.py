@@ -317,10 +317,14 @@ class Record:
                 f"parameter (it has {', '.join(sorted(self.params))})"
             )
         declarations = []
-        for key, value in self.params.items():
+        for key, value in self.declared_params().items():
             flags = "constant" if key in per_neuron else "shared, constant"
             declarations.append(f"{key} : {unit_string(value)} ({flags})")
         return Equations("\n".join(self.equation_lines() + declarations))
+
+    def declared_params(self) -> Mapping:
+        """The parameters that ``brian_equations`` declares."""
+        return self.params
 
     def to_dict(self) -> dict:
         """A JSON-serialisable description, part of every result's config (and its hash)."""
@@ -415,14 +419,33 @@ class NeuronModel(Record):
 
     def with_rule_state(self, rule: PlasticityRule) -> NeuronModel:
         """This neuron with the state that ``rule`` keeps per postsynaptic neuron: its
-        variables, their initial values and the reset code that updates them."""
-        if not rule.post_equations:
+        variables, their initial values and the reset code that updates them; each
+        postsynaptic neuron trace is set by the reset and decays once per step after it
+        (an event of every step, so that the decay is exact whatever the model's method)."""
+        traces = rule.traces_on("post")
+        if not rule.post_equations and not traces:
             return self
         model = self
         for line in rule.post_equations.splitlines():
             if line.split("#", 1)[0].strip():
                 model = model.with_equation(line)
-        model = dataclasses.replace(model, reset=f"{model.reset}\n{rule.post_reset}".strip())
+        resets, events, params = [rule.post_reset], dict(model.events), dict(model.params)
+        for trace, (tau, update) in traces.items():
+            if tau in params and params[tau] != rule.params[tau]:
+                raise ModelError(
+                    f"{rule.name}'s trace {trace} decays with {tau} = {rule.params[tau]!r}, "
+                    f"but {self.name} has its own {tau} = {params[tau]!r}: rename one of them"
+                )
+            model = model.with_equation(f"{trace} : 1  # {rule.name}'s postsynaptic trace")
+            resets.append(f"{trace} {TRACE_UPDATES[update]} 1")
+            events[f"{trace}_decay"] = ("True", f"{trace} = {trace}*exp(-dt/{tau})")
+            params[tau] = rule.params[tau]
+        model = dataclasses.replace(
+            model,
+            reset="\n".join([model.reset, *resets]).strip(),
+            events=events,
+            params=params,
+        )
         return model.with_initial(**rule.post_initial_values)
 
     def scale_values(self) -> dict:
@@ -451,6 +474,10 @@ class NeuronModel(Record):
         return values
 
 
+#: What a spike does to a neuron trace (``PlasticityRule.neuron_traces``): its operator with 1.
+TRACE_UPDATES = {"add": "+=", "set": "="}
+
+
 @dataclasses.dataclass(frozen=True)
 class PlasticityRule(Record):
     """A synaptic plasticity rule: synapse equations and the pre/post event code.
@@ -468,7 +495,37 @@ class PlasticityRule(Record):
     post_equations: str = ""
     post_reset: str = ""
     post_initial_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Exponential traces kept once per neuron instead of once per synapse (exact where a trace
+    # follows its own neuron's spikes only, as in all-to-all and nearest pair rules): name ->
+    # (side "pre" or "post", the parameter that is its time constant, what a spike does to
+    # it: "add" 1, all-to-all, or "set" it to 1, nearest).
+    # The synapse code reads them as name_pre or name_post. A presynaptic trace lives in a
+    # relay group that repeats the source's spikes (experiments.networks.build), a
+    # postsynaptic one in the target (NeuronModel.with_rule_state).
+    neuron_traces: Mapping[str, tuple[str, str, str]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "post_initial_values", _freeze(self.post_initial_values))
+        object.__setattr__(self, "neuron_traces", _freeze(self.neuron_traces))
+        for trace, (side, tau, update) in self.neuron_traces.items():
+            if side not in ("pre", "post") or tau not in self.params or update not in TRACE_UPDATES:
+                raise ModelError(
+                    f"{self.name}: neuron trace {trace!r} needs side 'pre' or 'post', a "
+                    f"time-constant parameter of the rule and an update of "
+                    f"{', '.join(TRACE_UPDATES)}; got {side!r}, {tau!r}, {update!r}"
+                )
+
+    def declared_params(self) -> Mapping:
+        """The parameters the synapses hold: not the time constants of neuron traces, which
+        the groups that keep the traces hold."""
+        taus = {tau for _, tau, _ in self.neuron_traces.values()}
+        return {key: value for key, value in self.params.items() if key not in taus}
+
+    def traces_on(self, side: str) -> dict:
+        """The neuron traces kept on ``side`` ("pre" or "post"): name -> (tau's name, update)."""
+        return {
+            trace: (tau, update)
+            for trace, (trace_side, tau, update) in self.neuron_traces.items()
+            if trace_side == side
+        }

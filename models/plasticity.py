@@ -36,40 +36,77 @@ PAIR_STDP_SETS = {
 }
 
 
-def pair_stdp(pairing: str = "all_to_all", bounds: str = "additive", **params) -> PlasticityRule:
+#: Where a rule keeps its traces (``pair_stdp``, ``triplet_stdp``).
+TRACE_LOCATIONS = ("per_synapse", "per_neuron")
+
+
+def _check_traces(traces: str) -> None:
+    if traces not in TRACE_LOCATIONS:
+        raise ModelError(
+            f"unknown trace location {traces!r}; choose one of {', '.join(TRACE_LOCATIONS)}"
+        )
+
+
+def pair_stdp(
+    pairing: str = "all_to_all", bounds: str = "additive", traces: str = "per_synapse", **params
+) -> PlasticityRule:
     """Pair STDP with two exponentials (Bi & Poo time constants by default).
 
     ``bounds='additive'``: changes independent of w, clipped to [0, w_max]; w_max is
     unbounded unless given, so no protocol is clipped by a bound nobody chose.
     ``bounds='multiplicative'``: LTP scales with (w_max - w), LTD with w (soft bounds); it
     needs a finite w_max.
+
+    ``traces='per_neuron'`` keeps the presynaptic trace once per input neuron and the
+    postsynaptic one once per target neuron instead of both on every synapse (Brian2's
+    event-driven form): a trace follows its own neuron's spikes only, so this is the same rule
+    with one per-synapse array (the weight) instead of three, and no exponential per synaptic
+    event. The target must be built from ``model.with_rule_state(rule)``.
     """
     if bounds not in BOUNDS:
         raise ModelError(f"unknown bounds {bounds!r}; choose one of {', '.join(BOUNDS)}")
+    _trace_update("apre", pairing)  # refuses an unknown pairing
+    _check_traces(traces)
     if bounds == "multiplicative" and not math.isfinite(float(params.get("w_max", math.inf))):
         raise ModelError(
             "multiplicative bounds scale LTP by (w_max - w): give a finite w_max, e.g. "
             "pair_stdp(bounds='multiplicative', w_max=1.0)"
         )
+    apre, apost = ("apre", "apost") if traces == "per_synapse" else ("apre_pre", "apost_post")
     if bounds == "additive":
-        ltd, ltp = "A_minus*apost", "A_plus*apre"
+        ltd, ltp = f"A_minus*{apost}", f"A_plus*{apre}"
     else:
-        ltd, ltp = "A_minus*apost*w", "A_plus*apre*(w_max - w)"
+        ltd, ltp = f"A_minus*{apost}*w", f"A_plus*{apre}*(w_max - w)"
+    if traces == "per_synapse":
+        equations = """
+            w : 1  # weight, dimensionless
+            dapre/dt = -apre/tau_plus : 1 (event-driven)  # presynaptic trace, drives LTP
+            dapost/dt = -apost/tau_minus : 1 (event-driven)  # postsynaptic trace, drives LTD
+        """
+        on_pre = f"{_trace_update('apre', pairing)}\nw = clip(w - {ltd}, 0, w_max)"
+        on_post = f"{_trace_update('apost', pairing)}\nw = clip(w + {ltp}, 0, w_max)"
+        neuron_traces = {}
+    else:
+        equations = "w : 1  # weight, dimensionless"
+        on_pre = f"w = clip(w - {ltd}, 0, w_max)"
+        on_post = f"w = clip(w + {ltp}, 0, w_max)"
+        update = "add" if pairing == "all_to_all" else "set"
+        neuron_traces = {
+            "apre": ("pre", "tau_plus", update),
+            "apost": ("post", "tau_minus", update),
+        }
     rule = PlasticityRule(
         name=f"pair_stdp_{pairing}_{bounds}",
         citation=(
             "Bi & Poo (1998) J. Neurosci. 18:10464; trace form: Song, Miller & Abbott (2000) "
             "Nat. Neurosci. 3:919; Morrison, Diesmann & Gerstner (2008) Biol. Cybern. 98:459"
         ),
-        equations="""
-            w : 1  # weight, dimensionless
-            dapre/dt = -apre/tau_plus : 1 (event-driven)  # presynaptic trace, drives LTP
-            dapost/dt = -apost/tau_minus : 1 (event-driven)  # postsynaptic trace, drives LTD
-        """,
-        on_pre=f"{_trace_update('apre', pairing)}\nw = clip(w - {ltd}, 0, w_max)",
-        on_post=f"{_trace_update('apost', pairing)}\nw = clip(w + {ltp}, 0, w_max)",
+        equations=equations,
+        on_pre=on_pre,
+        on_post=on_post,
         params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
-        options={"pairing": pairing, "bounds": bounds},
+        options={"pairing": pairing, "bounds": bounds, "traces": traces},
+        neuron_traces=neuron_traces,
     )
     return rule.with_params(**params) if params else rule
 
@@ -134,42 +171,57 @@ TRIPLET_SETS = {
 }
 
 
-def triplet_stdp(parameter_set: str = "visual_all_to_all_full", **params) -> PlasticityRule:
+def triplet_stdp(
+    parameter_set: str = "visual_all_to_all_full", traces: str = "per_synapse", **params
+) -> PlasticityRule:
     """Triplet STDP (Pfister & Gerstner 2006) with one of ``TRIPLET_SETS``.
 
     The second detectors (r2, o2) are read before the current spike increments them. Weights
-    are clipped to [0, w_max], w_max unbounded unless given.
+    are clipped to [0, w_max], w_max unbounded unless given. ``traces='per_neuron'`` keeps
+    the four detectors once per neuron (see ``pair_stdp``).
     """
     if parameter_set not in TRIPLET_SETS:
         raise ModelError(
             f"unknown triplet parameter set {parameter_set!r}; choose one of "
             f"{', '.join(TRIPLET_SETS)}"
         )
+    _check_traces(traces)
     values = dict(TRIPLET_SETS[parameter_set])
     pairing = values.pop("pairing")
+    taus = {"r1": "tau_plus", "r2": "tau_x", "o1": "tau_minus", "o2": "tau_y"}
+    if traces == "per_synapse":
+        r1, r2, o1, o2 = "r1", "r2", "o1", "o2"
+        equations = """
+            w : 1  # weight, dimensionless
+            dr1/dt = -r1/tau_plus : 1 (event-driven)  # presynaptic pair detector
+            dr2/dt = -r2/tau_x : 1 (event-driven)  # presynaptic triplet detector
+            do1/dt = -o1/tau_minus : 1 (event-driven)  # postsynaptic pair detector
+            do2/dt = -o2/tau_y : 1 (event-driven)  # postsynaptic triplet detector
+        """
+        pre_updates = f"\n{_trace_update('r1', pairing)}\n{_trace_update('r2', pairing)}"
+        post_updates = f"\n{_trace_update('o1', pairing)}\n{_trace_update('o2', pairing)}"
+        neuron_traces = {}
+    else:
+        r1, r2, o1, o2 = "r1_pre", "r2_pre", "o1_post", "o2_post"
+        equations = "w : 1  # weight, dimensionless"
+        pre_updates = post_updates = ""
+        update = "add" if pairing == "all_to_all" else "set"
+        neuron_traces = {
+            trace: ("pre" if trace[0] == "r" else "post", tau, update)
+            for trace, tau in taus.items()
+        }
     rule = PlasticityRule(
         name=f"triplet_stdp_{parameter_set}",
         citation=(
             "Pfister & Gerstner (2006) Triplets of spikes in a model of spike timing-dependent "
             "plasticity, J. Neurosci. 26:9673, doi:10.1523/JNEUROSCI.1425-06.2006"
         ),
-        equations="""
-            w : 1  # weight, dimensionless
-            dr1/dt = -r1/tau_plus : 1 (event-driven)  # presynaptic pair detector
-            dr2/dt = -r2/tau_x : 1 (event-driven)  # presynaptic triplet detector
-            do1/dt = -o1/tau_minus : 1 (event-driven)  # postsynaptic pair detector
-            do2/dt = -o2/tau_y : 1 (event-driven)  # postsynaptic triplet detector
-        """,
-        on_pre=(
-            "w = clip(w - o1*(A2_minus + A3_minus*r2), 0, w_max)\n"
-            f"{_trace_update('r1', pairing)}\n{_trace_update('r2', pairing)}"
-        ),
-        on_post=(
-            "w = clip(w + r1*(A2_plus + A3_plus*o2), 0, w_max)\n"
-            f"{_trace_update('o1', pairing)}\n{_trace_update('o2', pairing)}"
-        ),
+        equations=equations,
+        on_pre=f"w = clip(w - {o1}*(A2_minus + A3_minus*{r2}), 0, w_max){pre_updates}",
+        on_post=f"w = clip(w + {r1}*(A2_plus + A3_plus*{o2}), 0, w_max){post_updates}",
         params={**values, "tau_plus": 16.8 * ms, "tau_minus": 33.7 * ms, "w_max": math.inf},
-        options={"pairing": pairing, "parameter_set": parameter_set},
+        options={"pairing": pairing, "parameter_set": parameter_set, "traces": traces},
+        neuron_traces=neuron_traces,
     )
     return rule.with_params(**params) if params else rule
 

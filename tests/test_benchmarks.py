@@ -247,3 +247,23 @@ def test_a_failed_case_is_a_row_of_the_table_not_the_end_of_the_benchmark(tmp_pa
     assert "error" in failed and failed["synapses"] == 10 * plasticity.LAYER_OUTPUTS
     plasticity.print_row(failed)
     assert "layer         1000 no-such-engine   0.1  failed:" in capsys.readouterr().out
+
+
+@pytest.mark.standalone
+def test_trace_benchmark_times_both_forms_alternately_and_they_learn_alike(tmp_path):
+    output = tmp_path / "bench"
+    _load("neuron_traces").main(
+        ["--sizes", "layer:200", "--repeats", "2", "--contention", "99", "--output", str(output)]
+    )
+    (row,) = json.loads((output / "neuron_traces.json").read_text())["results"]
+    assert row["synapses"] == 200 * plasticity.LAYER_OUTPUTS and row["events"] > 0
+    assert [len(row["runs"][form]) for form in ("per_synapse", "per_neuron")] == [2, 2]
+    assert len(row["ratios"]) == 2 and all(ratio > 0 for ratio in row["ratios"])
+    # the same rule, the same inputs: the same spikes and weights to rounding
+    assert row["post_spikes"]["per_synapse"] == row["post_spikes"]["per_neuron"] > 0
+    assert row["max_weight_difference"] < 1e-12 * row["w_max"] * 1e3
+    table = _load("readme_table")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{table.START}\n{table.END}\n")
+    table.main(["--results", str(output), "--readme", str(readme)])
+    assert "| layer | 20,000 | " in readme.read_text()

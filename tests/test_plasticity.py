@@ -189,3 +189,111 @@ def test_plastic_synapses_take_their_own_time_step_as_neuron_groups_do():
     coarse = plastic_synapses(pair_stdp(), pre, post, name="coarse", dt=0.5 * ms)
     assert coarse.clock.dt == 0.5 * ms
     assert plastic_synapses(pair_stdp(), pre, post, name="fine").clock.dt == 0.1 * ms
+
+
+def _forced_targets(spike_steps, rule, dt):
+    """A group of neurons that spike at ``spike_steps`` (steps x neurons, boolean) and keep
+    ``rule``'s postsynaptic state."""
+    from brian2 import TimedArray
+
+    from experiments.networks.build import neuron_group
+    from models.base import NeuronModel
+
+    forced = NeuronModel(
+        name="forced",
+        equations="x : 1",
+        params={},
+        citation="a test's spike source",
+        threshold="forced(t, i) > 0.5",
+        method="euler",
+    ).with_rule_state(rule)
+    group = neuron_group(forced, spike_steps.shape[1], name="targets")
+    group.namespace["forced"] = TimedArray(spike_steps.astype(float), dt=dt)
+    return group
+
+
+@pytest.mark.parametrize(
+    "make_rule",
+    [
+        lambda traces: pair_stdp("all_to_all", traces=traces, A_plus=0.01, A_minus=0.012),
+        lambda traces: pair_stdp("nearest", traces=traces, A_plus=0.01, A_minus=0.012),
+        lambda traces: pair_stdp(
+            "all_to_all", "multiplicative", traces, A_plus=0.2, A_minus=0.25, w_max=3.0
+        ),
+        lambda traces: triplet_stdp("hippocampal_all_to_all_full", traces),
+        lambda traces: triplet_stdp("visual_nearest_full", traces),
+    ],
+    ids=["pair-all", "pair-nearest", "pair-multiplicative", "triplet-all", "triplet-nearest"],
+)
+@pytest.mark.parametrize("delay_ms", [0.0, 3.0])
+def test_per_neuron_traces_learn_what_per_synapse_traces_learn(make_rule, delay_ms):
+    """Traces kept once per neuron (a relay holds the presynaptic ones) against Brian2's
+    per-synapse event-driven traces and, without bounds, the exact event-by-event reference,
+    on 6 x 4 all-to-all synapses with random trains, coincidences included."""
+    from brian2 import prefs
+
+    prefs.codegen.target = "numpy"
+    dt = 1 * ms
+    defaultclock.dt = dt
+    rng = np.random.default_rng(11)
+    steps = 400
+    pre_steps = rng.random((steps, 6)) < 0.04
+    post_steps = rng.random((steps, 4)) < 0.03
+    post_steps[pre_steps[:, 0].nonzero()[0][:3], 1] = True  # some coincidences
+    delay = {"pre": delay_ms * ms} if delay_ms else None
+    weights = {}
+    for traces in ("per_synapse", "per_neuron"):
+        rule = make_rule(traces)
+        step, neuron = np.nonzero(pre_steps)
+        sources = SpikeGeneratorGroup(6, neuron, step * dt, name="sources")
+        targets = _forced_targets(post_steps, rule, dt)
+        synapses = plastic_synapses(
+            rule, sources, targets, name="synapses", connect="True", w_init=1.0, delay=delay
+        )
+        relay = synapses.relay if traces == "per_neuron" else ()
+        Network(sources, targets, synapses, *relay).run(steps * dt, namespace={})
+        weights[traces] = np.array(synapses.w[:]), np.array(synapses.i[:]), np.array(synapses.j[:])
+    np.testing.assert_allclose(weights["per_neuron"][0], weights["per_synapse"][0], atol=1e-12)
+    w, i, j = weights["per_neuron"]
+    if not np.isfinite(float(rule.params["w_max"])):
+        kwargs = {key: float(rule.params.get(key, 0.0)) for key in TRIPLET_PARAMS}
+        if "A_plus" in rule.params:
+            kwargs.update(
+                A2_plus=float(rule.params["A_plus"]), A2_minus=float(rule.params["A_minus"])
+            )
+            kwargs.update(tau_x=1.0, tau_y=1.0)
+        for synapse in range(len(w)):
+            # in steps, so that a delayed arrival and a post spike of one step are equal
+            arrival = pre_steps[:, i[synapse]].nonzero()[0] + round(delay_ms)
+            pre_t = arrival[arrival < steps] * 1e-3  # arrivals after the end never happen
+            post_t = post_steps[:, j[synapse]].nonzero()[0] * 1e-3
+            exact = 1 + triplet_weight_change(
+                pre_t, post_t, pairing=rule.options["pairing"], **kwargs
+            )
+            assert w[synapse] == pytest.approx(exact, abs=1e-9)
+
+
+def test_per_neuron_traces_refuse_what_they_cannot_do_exactly_before_any_build(tmp_path):
+    from brian2 import NeuronGroup
+
+    from experiments.runner.devices import simulation
+    from models.base import ModelError
+
+    with pytest.raises(ModelError, match="unknown trace location 'per_cell'; choose one of"):
+        triplet_stdp(traces="per_cell")
+    rule = pair_stdp(traces="per_neuron")
+    with simulation("cpp_standalone", tmp_path / "build") as sim:
+        sources = SpikeGeneratorGroup(2, [0, 1], [1, 2] * ms, name="sources")
+        bare = NeuronGroup(2, "v : 1", threshold="v > 1", name="bare")
+        with pytest.raises(ModelError, match="lacks: build the target from model.with_rule_"):
+            plastic_synapses(rule, sources, bare, name="unkept")
+        targets = _forced_targets(np.zeros((10, 2), dtype=bool), rule, defaultclock.dt)
+        # a postsynaptic trace moves at its neuron's spike, not a delay later
+        with pytest.raises(ModelError, match="give the post pathway no delay"):
+            plastic_synapses(rule, sources, targets, name="late", delay={"post": 1 * ms})
+        synapses = plastic_synapses(rule, sources, targets, name="synapses")
+        # without its relay's input the relay would never spike, and nothing would be learnt
+        net = Network(sources, targets, synapses, synapses.relay[0])
+        with pytest.raises(ModelError, match=r"add them \(Network\(\.\.\., synapses, \*synapses"):
+            sim.run(net, 10 * ms)
+    assert not (tmp_path / "build" / "main").exists()

@@ -17,7 +17,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from models.base import ModelError, NeuronModel, PlasticityRule
+from models.base import TRACE_UPDATES, ModelError, NeuronModel, PlasticityRule
 
 logger = get_logger(__name__)
 
@@ -182,17 +182,30 @@ def plastic_synapses(
     presynaptic spike with the weight from before this spike's update, or with the updated
     weight (as NEST does) when ``transmit_first`` is False. ``delay`` maps pathways to
     homogeneous delays, e.g. ``{'pre': 1*ms, 'post': 2*ms}``. ``dt`` gives the synapses
-    their own clock, as ``neuron_group``'s does to a group (default: the default clock)."""
-    missing = [
-        variable
-        for variable in Equations(rule.post_equations).names
-        if variable not in target.variables
-    ]
+    their own clock, as ``neuron_group``'s does to a group (default: the default clock).
+
+    A rule with presynaptic neuron traces gets them in a relay group that repeats ``source``'s
+    spikes (``presynaptic_relay``): the synapses start from the relay and hold it, with its
+    input synapses, as ``synapses.relay``; add both to the network
+    (``Network(..., synapses, *synapses.relay)``: standalone builds only the synapses a
+    network holds itself). ``transmit`` then reads no variable of ``source``."""
+    post_state = Equations(rule.post_equations).names | set(rule.traces_on("post"))
+    missing = [variable for variable in sorted(post_state) if variable not in target.variables]
     if missing:
         raise ModelError(
             f"{rule.name} keeps {', '.join(missing)} on each postsynaptic neuron, which "
             f"{target.name} lacks: build the target from model.with_rule_state(rule)"
         )
+    relay = ()
+    if rule.traces_on("pre"):
+        if delay and "post" in delay:
+            raise ModelError(
+                f"{rule.name} keeps its traces per neuron, where a postsynaptic trace changes "
+                "when its neuron spikes, not after a delay: give the post pathway no delay, "
+                "or use the rule's per-synapse traces"
+            )
+        relay = presynaptic_relay(rule, source, name=f"{name}_relay", delay=delay, dt=dt)
+        source, delay = relay[0], None
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
     on_pre = "\n".join(code for code in steps if code)
     synapses = Synapses(
@@ -206,15 +219,98 @@ def plastic_synapses(
         delay=delay,
         dt=dt,
     )
+    if relay:
+        # the pre pathway reads the relay's traces from before this step's spikes, the post
+        # pathway after them (the per-synapse form: the pre pathway updates its traces, then
+        # the post pathway runs)
+        synapses.pre.order, relay[0].resetter["spike"].order, synapses.post.order = 0, 1, 2
+    synapses.add_attribute("relay")
+    synapses.relay = relay
     if isinstance(connect, dict):
         synapses.connect(**connect)
     else:
         synapses.connect(connect)
-    for key, value in {**rule.params, **rule.initial_values}.items():
+    for key, value in {**rule.declared_params(), **rule.initial_values}.items():
         setattr(synapses, key, value)
     if w_init is not None:
         synapses.w = w_init
     return synapses
+
+
+#: A relay's traces are kept scaled by exp((t - t_scale)/tau) and rescaled every this many
+#: of their shortest time constant: e**100 is far from overflow, and no step pays a decay.
+RESCALE_TAUS = 100
+
+
+def presynaptic_relay(rule: PlasticityRule, source, name: str, delay=None, dt=None) -> tuple:
+    """(relay, its synapses from ``source``): a group that repeats each spike of ``source``
+    (after the ``pre`` delay, if any) within the synapse slot of the same step and keeps
+    ``rule``'s presynaptic traces. The caller orders the relay's reset among the pathways that
+    read the traces.
+
+    An input fans out to many synapses but most inputs are silent in most steps, so no trace
+    decays step by step: each is kept as ``TRACE_scaled``, the trace times
+    exp((t - t_scale)/tau), which only spikes change, and read as the subexpression ``TRACE``,
+    whose factor exp(-(t - t_scale)/tau) is one number per step (Brian2 computes it once per
+    code object). Every ``RESCALE_TAUS`` time constants the stored values are rescaled to the
+    current time."""
+    from brian2 import NeuronGroup, second
+
+    traces = rule.traces_on("pre")
+    taus = sorted({tau for tau, _ in traces.values()})
+    scale = {trace: f"exp((t - t_scale)/{tau})" for trace, (tau, _) in traces.items()}
+    relay = NeuronGroup(
+        len(source),
+        "\n".join(
+            [
+                "arrived : boolean",
+                "t_scale : second (shared)  # when the stored traces were last rescaled",
+                *(f"{trace}_scaled : 1" for trace in traces),
+                *(f"{trace} = {trace}_scaled/{scale[trace]} : 1" for trace in traces),
+                *(f"{tau} : second (shared, constant)" for tau in taus),
+            ]
+        ),
+        threshold="arrived",
+        reset="\n".join(
+            [
+                "arrived = False",
+                *(
+                    f"{trace}_scaled {TRACE_UPDATES[update]} {scale[trace]}"
+                    for trace, (_, update) in traces.items()
+                ),
+            ]
+        ),
+        name=name,
+        dt=dt,
+    )
+    for tau in taus:
+        setattr(relay, tau, rule.params[tau])
+    step = float(relay.clock.dt / second)
+    shortest = min(float(rule.params[tau] / second) for tau in taus)
+    period = max(round(RESCALE_TAUS * shortest / step), 1) * step * second
+    # two operations: Brian2 runs a code block's shared assignments before its vector ones
+    relay.run_regularly(
+        "\n".join(f"{trace}_scaled = {trace}" for trace in traces),
+        dt=period,
+        when="start",
+        order=0,
+        name=f"{name}_rescale",
+    )
+    relay.run_regularly("t_scale = t", dt=period, when="start", order=1, name=f"{name}_rescaled")
+    arrival = Synapses(
+        source,
+        relay,
+        on_pre="arrived_post = True",
+        delay=(delay or {}).get("pre"),
+        name=f"{name}_arrival",
+        dt=dt,
+    )
+    arrival.connect(j="i")
+    # the arrival and the relay's spike come before any pathway of the synapse slot
+    arrival.pre.order = -3
+    relay.thresholder["spike"].when, relay.thresholder["spike"].order = "synapses", -2
+    relay.resetter["spike"].when = "synapses"
+    return relay, arrival
 
 
 def check_model(model: NeuronModel | PlasticityRule) -> None:
@@ -230,7 +326,18 @@ def check_model(model: NeuronModel | PlasticityRule) -> None:
                 from brian2 import SpikeGeneratorGroup
 
                 spikes = SpikeGeneratorGroup(1, [], [] * ms, name="checked_source")
-                objects = [spikes, plastic_synapses(model, spikes, spikes, name="checked_synapses")]
+                # a target that keeps what the rule keeps per postsynaptic neuron
+                holder = NeuronModel(
+                    name="rule_state",
+                    equations="v : 1",
+                    params={},
+                    citation="the target of a rule being checked",
+                    threshold="v > 1",
+                    method="euler",
+                ).with_rule_state(model)
+                target = neuron_group(holder, 1, name="checked_target")
+                synapses = plastic_synapses(model, spikes, target, name="checked_synapses")
+                objects = [spikes, target, synapses, *synapses.relay]
             Network(*objects).run(0 * ms, namespace={})
         except Exception as err:  # Brian2 wraps the cause in BrianObjectException
             cause = err

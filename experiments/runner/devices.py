@@ -212,6 +212,7 @@ class Simulation:
         self._networks.append(net)
         total_s = sum(float(duration) for duration, _ in phases)
         _check_steps(net, total_s)
+        _check_relays(net)
         nonfinite.watch(net)
         if rerunnable and self.device == "runtime":
             net.store(_INITIAL_STATE)
@@ -437,6 +438,21 @@ def _check_steps(net, total_s: float) -> None:
             raise ConfigError(
                 f"the time step {dt_s * 1e3:.4g} ms is longer than the whole run "
                 f"({total_s * 1e3:.4g} ms); choose a shorter dt_ms"
+            )
+
+
+def _check_relays(net) -> None:
+    """ModelError, before anything is built, for plastic synapses whose per-neuron traces'
+    relay (``experiments.networks.build.plastic_synapses``) the network lacks: the relay
+    would never spike, and the rule would learn from traces that stay at zero."""
+    from models.base import ModelError
+
+    for obj in net.objects:
+        missing = [part.name for part in getattr(obj, "relay", ()) if part not in net.objects]
+        if missing:
+            raise ModelError(
+                f"{obj.name} keeps its presynaptic traces in {', '.join(missing)}, which the "
+                f"network does not hold: add them (Network(..., {obj.name}, *{obj.name}.relay))"
             )
 
 
