@@ -9,17 +9,22 @@ import math
 
 from brian2 import ms
 
-from models.base import ModelError, PlasticityRule
+from models.base import TRACE_UPDATES, ModelError, PlasticityRule
 
 PAIRINGS = ("all_to_all", "nearest")
 BOUNDS = ("additive", "multiplicative")
 
 
-def _trace_update(trace: str, pairing: str) -> str:
+def _spike_update(pairing: str) -> str:
+    """What a spike does to a trace (``models.base.TRACE_UPDATES``): all-to-all, every earlier
+    spike counts (add 1); nearest, only the latest one does (set to 1)."""
     if pairing not in PAIRINGS:
         raise ModelError(f"unknown pairing {pairing!r}; choose one of {', '.join(PAIRINGS)}")
-    # all-to-all: every earlier spike counts; nearest: only the latest one does.
-    return f"{trace} += 1" if pairing == "all_to_all" else f"{trace} = 1"
+    return "add" if pairing == "all_to_all" else "set"
+
+
+def _trace_update(trace: str, pairing: str) -> str:
+    return f"{trace} {TRACE_UPDATES[_spike_update(pairing)]} 1"
 
 
 #: Pair-STDP parameter sets. A+/A- are the weight changes of one pairing.
@@ -65,7 +70,7 @@ def pair_stdp(
     """
     if bounds not in BOUNDS:
         raise ModelError(f"unknown bounds {bounds!r}; choose one of {', '.join(BOUNDS)}")
-    _trace_update("apre", pairing)  # refuses an unknown pairing
+    update = _spike_update(pairing)
     _check_traces(traces)
     if bounds == "multiplicative" and not math.isfinite(float(params.get("w_max", math.inf))):
         raise ModelError(
@@ -90,7 +95,6 @@ def pair_stdp(
         equations = "w : 1  # weight, dimensionless"
         on_pre = f"w = clip(w - {ltd}, 0, w_max)"
         on_post = f"w = clip(w + {ltp}, 0, w_max)"
-        update = "add" if pairing == "all_to_all" else "set"
         neuron_traces = {
             "apre": ("pre", "tau_plus", update),
             "apost": ("post", "tau_minus", update),
@@ -205,7 +209,7 @@ def triplet_stdp(
         r1, r2, o1, o2 = "r1_pre", "r2_pre", "o1_post", "o2_post"
         equations = "w : 1  # weight, dimensionless"
         pre_updates = post_updates = ""
-        update = "add" if pairing == "all_to_all" else "set"
+        update = _spike_update(pairing)
         neuron_traces = {
             trace: ("pre" if trace[0] == "r" else "post", tau, update)
             for trace, tau in taus.items()

@@ -204,7 +204,11 @@ def plastic_synapses(
                 "when its neuron spikes, not after a delay: give the post pathway no delay, "
                 "or use the rule's per-synapse traces"
             )
-        relay = presynaptic_relay(rule, source, name=f"{name}_relay", delay=delay, dt=dt)
+        traces = {
+            trace: (rule.params[tau], update)
+            for trace, (tau, update) in rule.traces_on("pre").items()
+        }
+        relay = presynaptic_relay(source, traces, name=f"{name}_relay", delay=delay, dt=dt)
         source, delay = relay[0], None
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
     on_pre = "\n".join(code for code in steps if code)
@@ -242,11 +246,12 @@ def plastic_synapses(
 RESCALE_TAUS = 100
 
 
-def presynaptic_relay(rule: PlasticityRule, source, name: str, delay=None, dt=None) -> tuple:
+def presynaptic_relay(source, traces: dict, name: str, delay=None, dt=None) -> tuple:
     """(relay, its synapses from ``source``): a group that repeats each spike of ``source``
-    (after the ``pre`` delay, if any) within the synapse slot of the same step and keeps
-    ``rule``'s presynaptic traces. The caller orders the relay's reset among the pathways that
-    read the traces.
+    (after the ``pre`` delay, if any) within the synapse slot of the same step and keeps the
+    presynaptic STDP ``traces`` (name -> (time constant, "add" or "set": what a spike does,
+    ``models.base.TRACE_UPDATES``)). The caller orders the relay's reset among the pathways
+    that read the traces.
 
     An input fans out to many synapses but most inputs are silent in most steps, so no trace
     decays step by step: each is kept as ``TRACE_scaled``, the trace times
@@ -256,9 +261,7 @@ def presynaptic_relay(rule: PlasticityRule, source, name: str, delay=None, dt=No
     current time."""
     from brian2 import NeuronGroup, second
 
-    traces = rule.traces_on("pre")
-    taus = sorted({tau for tau, _ in traces.values()})
-    scale = {trace: f"exp((t - t_scale)/{tau})" for trace, (tau, _) in traces.items()}
+    scale = {trace: f"exp((t - t_scale)/tau_{trace})" for trace in traces}
     relay = NeuronGroup(
         len(source),
         "\n".join(
@@ -267,7 +270,7 @@ def presynaptic_relay(rule: PlasticityRule, source, name: str, delay=None, dt=No
                 "t_scale : second (shared)  # when the stored traces were last rescaled",
                 *(f"{trace}_scaled : 1" for trace in traces),
                 *(f"{trace} = {trace}_scaled/{scale[trace]} : 1" for trace in traces),
-                *(f"{tau} : second (shared, constant)" for tau in taus),
+                *(f"tau_{trace} : second (shared, constant)" for trace in traces),
             ]
         ),
         threshold="arrived",
@@ -283,10 +286,10 @@ def presynaptic_relay(rule: PlasticityRule, source, name: str, delay=None, dt=No
         name=name,
         dt=dt,
     )
-    for tau in taus:
-        setattr(relay, tau, rule.params[tau])
+    for trace, (tau, _) in traces.items():
+        setattr(relay, f"tau_{trace}", tau)
     step = float(relay.clock.dt / second)
-    shortest = min(float(rule.params[tau] / second) for tau in taus)
+    shortest = min(float(tau / second) for tau, _ in traces.values())
     period = max(round(RESCALE_TAUS * shortest / step), 1) * step * second
     # two operations: Brian2 runs a code block's shared assignments before its vector ones
     relay.run_regularly(

@@ -6,7 +6,8 @@ presents one sample per ``period``. At each sample start the neurons return to r
 afferent weights are L1-normalised to ``w_sum`` (Diehl & Cook), the STDP traces cleared and
 the adaptive thresholds decayed by exp(-period/tau_theta). Learning is all-to-all additive pair
 STDP with its traces kept per neuron, not per synapse: a presynaptic trace depends on its
-input's spikes only (a relay group repeats them and holds it) and a postsynaptic one on its
+input's spikes only (``experiments.networks.build.presynaptic_relay``, the relay group of the
+per-neuron pair and triplet rules, repeats them and holds it) and a postsynaptic one on its
 neuron's, so the synapses hold a weight and their pathways compute no exponentials (exact for
 this pairing and bound; tests/test_event_features.py replays it event by event).
 
@@ -116,7 +117,7 @@ def competitive_layer(
         raise ValueError(f"unknown inhibition {inhibition!r}; choose one of {INHIBITION}")
     from brian2 import Equations, SpikeMonitor, Synapses, amp, second, volt
 
-    from experiments.networks.build import neuron_group
+    from experiments.networks.build import neuron_group, presynaptic_relay
 
     if initial.ndim == 2:
         initial = np.broadcast_to(initial, (blocks, *initial.shape))
@@ -233,8 +234,20 @@ def competitive_layer(
     inhibition.connect(i=sources, j=targets)
     transmit = f"{model.synaptic_input}_post += w*input_gain_post"
     if plastic:
-        traces = presynaptic_traces(inputs, taus, period, name=f"{name}_presynaptic")
+        traces = presynaptic_relay(
+            inputs,
+            {f"apre_{k}": (tau * second, "add") for k, tau in enumerate(taus)},
+            name=f"{name}_presynaptic",
+        )
         relay = traces[0]
+        relay.resetter["spike"].order = -1  # the traces take this step's spike before LTP
+        relay.run_regularly(
+            "\n".join(f"apre_{k}_scaled = 0" for k in range(len(taus))),
+            dt=period,
+            when="start",
+            order=2,
+            name=f"{name}_presynaptic_sample_start",
+        )
         # all-to-all additive pair STDP: LTD at a presynaptic spike by the postsynaptic
         # trace, LTP at a postsynaptic one by the presynaptic trace of the block's tau+
         apre = " + ".join(f"apre_{k}_pre*int(trace_index_post == {k})" for k in range(len(taus)))
@@ -281,45 +294,6 @@ def competitive_layer(
         synapses.w_max = w_max
         return Layer(layer, synapses, inhibition, monitor, traces)
     return Layer(layer, synapses, inhibition, monitor)
-
-
-def presynaptic_traces(inputs, taus, period, name: str) -> tuple:
-    """(relay, its synapses from ``inputs``): a group that repeats each spike of ``inputs`` in
-    the same step (before the synaptic pathways run) and keeps its STDP traces ``apre_k``, one
-    per time constant ``taus[k]``, cleared at each sample start."""
-    from brian2 import NeuronGroup, Synapses, second
-
-    traces = [f"apre_{k}" for k in range(len(taus))]
-    relay = NeuronGroup(
-        len(inputs),
-        "\n".join(["arrived : boolean", *(f"{trace} : 1" for trace in traces)]),
-        threshold="arrived",
-        reset="\n".join(["arrived = False", *(f"{trace} += 1" for trace in traces)]),
-        name=name,
-    )
-    decay = np.exp(-float(relay.clock.dt / second) / np.asarray(taus, dtype=float))
-    relay.run_regularly(
-        "\n".join(
-            f"{trace} = {trace}*{float(factor)!r}"
-            for trace, factor in zip(traces, decay, strict=True)
-        ),
-        when="start",
-        name=f"{name}_decay",
-    )
-    relay.run_regularly(
-        "\n".join(f"{trace} = 0" for trace in traces),
-        dt=period,
-        when="start",
-        order=1,
-        name=f"{name}_sample_start",
-    )
-    arrival = Synapses(inputs, relay, on_pre="arrived_post = True", name=f"{name}_arrival")
-    arrival.connect(j="i")
-    # arrival, the relay's spike and its reset all come before the pathways (order -1)
-    arrival.pre.order = -4
-    relay.thresholder["spike"].when, relay.thresholder["spike"].order = "synapses", -3
-    relay.resetter["spike"].when, relay.resetter["spike"].order = "synapses", -2
-    return relay, arrival
 
 
 def freeze(layer, synapses, test_theta: str = "rereference") -> None:
