@@ -20,8 +20,9 @@ $(STAMP): setup.cfg pyproject.toml
 figures: $(STAMP)
 	$(BIN)/stdplab figures --scale $(SCALE) --device $(DEVICE)
 
+# one worker per core; worksteal evens out tests that take seconds and minutes
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plasticity.py

@@ -17,6 +17,7 @@ import numpy as np
 
 from analysis.stdp import TRIPLET_PARAMS, pairing_times
 from experiments.networks.build import plastic_synapses
+from experiments.networks.inputs import bernoulli_inputs
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.plasticity import (
@@ -171,9 +172,7 @@ def _pair_conditions(lags_s, rates_hz, n_pairs):
 
 def simulate(config: Config, sim) -> dict:
     from brian2 import (
-        Hz,
         Network,
-        PoissonGroup,
         SpikeGeneratorGroup,
         defaultclock,
         ms,
@@ -230,8 +229,11 @@ def simulate(config: Config, sim) -> dict:
         net.add(synapses)
 
     drift_rates = np.repeat(config.drift_post_rates_hz, config.drift_synapses_per_rate)
-    drift_pre = PoissonGroup(len(drift_rates), config.drift_pre_rate_hz * Hz, name="drift_pre")
-    drift_post = PoissonGroup(len(drift_rates), drift_rates * Hz, name="drift_post")
+    step_s = config.dt_ms * 1e-3  # Poisson spike probability per step: rate x dt
+    drift_pre = bernoulli_inputs(
+        np.full(len(drift_rates), config.drift_pre_rate_hz * step_s), "drift_pre"
+    )
+    drift_post = bernoulli_inputs(drift_rates * step_s, "drift_post")
     drift_rule = triplet_stdp(config.drift_set, w_max=10 * config.drift_w0)
     drift_synapses = plastic_synapses(
         drift_rule, drift_pre, drift_post, name="drift_synapses", w_init=config.drift_w0

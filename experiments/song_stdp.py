@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.networks.build import neuron_group, plastic_synapses
+from experiments.networks.inputs import bernoulli_inputs
 from models.base import ModelError
 from models.neurons import SONG_2000_PARAMS, get_neuron
 from models.plasticity import PAIR_STDP_SETS, pair_stdp
@@ -83,9 +84,7 @@ def check(config: Config) -> None:
 
 def simulate(config: Config, sim) -> dict:
     from brian2 import (
-        Hz,
         Network,
-        PoissonGroup,
         SpikeMonitor,
         StateMonitor,
         defaultclock,
@@ -97,7 +96,9 @@ def simulate(config: Config, sim) -> dict:
     defaultclock.dt = config.dt_ms * ms
     seed(config.seed)
     rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS[config.rule_set])
-    inputs = PoissonGroup(config.n_inputs, rates=config.input_rate_hz * Hz, name="inputs")
+    inputs = bernoulli_inputs(
+        _probabilities(config, config.input_rate_hz, config.n_inputs), "inputs"
+    )
     neuron = neuron_group(get_neuron(config.neuron), 1, name="neuron")
     synapses = plastic_synapses(
         rule, inputs, neuron, name="synapses", transmit="g_e_post += w", connect="True"
@@ -124,10 +125,17 @@ def simulate(config: Config, sim) -> dict:
     }
 
 
+def _probabilities(config: Config, rates_hz, n: int | None = None) -> np.ndarray:
+    """Poisson inputs at ``rates_hz`` (one rate for ``n`` inputs, or one per input) as
+    PoissonGroup's spike probabilities per step, rate x dt (see experiments.networks.inputs)."""
+    rates = np.asarray(rates_hz, dtype=float)
+    return np.broadcast_to(rates, (n,) if n else rates.shape) * config.dt_ms * 1e-3
+
+
 def _paper_protocol(config: Config, net) -> dict:
     """Add the paper-parameter neurons (STDP and static twins) to ``net``; return readers of
     their results, to be called after the run."""
-    from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, second
+    from brian2 import SpikeMonitor, Synapses, second
 
     n_rates = len(config.paper_rates_hz)
     rule = pair_stdp("all_to_all", "additive", **PAIR_STDP_SETS["song_2000"])
@@ -136,7 +144,7 @@ def _paper_protocol(config: Config, net) -> dict:
     # Neurons 0..n-1 learn; neurons n..2n-1 are their static twins.
     neurons = neuron_group(model, 2 * n_rates, name="paper_neurons")
     rates = np.repeat(config.paper_rates_hz, config.n_inputs)
-    inputs = PoissonGroup(len(rates), rates * Hz, name="paper_inputs")
+    inputs = bernoulli_inputs(_probabilities(config, rates), "paper_inputs")
     sources = np.arange(len(rates))
     targets = sources // config.n_inputs
     initial = np.random.default_rng(config.seed).uniform(0, g_max, len(rates))
@@ -154,10 +162,9 @@ def _paper_protocol(config: Config, net) -> dict:
     )
     static.connect(i=sources, j=targets + n_rates)
     static.w = initial
-    inhibitory = PoissonGroup(
-        config.paper_inhibitory_inputs,
-        config.paper_inhibitory_rate_hz * Hz,
-        name="paper_inhibitory",
+    inhibitory = bernoulli_inputs(
+        _probabilities(config, config.paper_inhibitory_rate_hz, config.paper_inhibitory_inputs),
+        "paper_inhibitory",
     )
     inhibition = Synapses(
         inhibitory,

@@ -38,6 +38,7 @@ from experiments.networks.competition import (
     freeze,
     neuron_scales,
 )
+from experiments.networks.inputs import bernoulli_hazards, bernoulli_inputs
 from experiments.networks.tuning import calibrated_gain, tuning_rules
 from models.base import ModelError
 
@@ -267,13 +268,13 @@ def train_epoch(params, x, pseudo, rng, *, learning_rate: float, batch_size: int
 
 
 def stimulus_table(config: Config, rates_hz: np.ndarray) -> np.ndarray:
-    """Input rates (rows of ``slot`` ms, inputs) for the learning then the labelling pass:
-    each sample's rates for sample_ms, then zeros for rest_ms."""
+    """Input spike probabilities per step (rows of ``slot`` ms, inputs) for the learning then
+    the labelling pass: each sample's rates x dt for sample_ms, then zeros for rest_ms."""
     slot = math.gcd(config.sample_ms, config.rest_ms)
     on, off = config.sample_ms // slot, config.rest_ms // slot
     silence = np.zeros((len(rates_hz), off, rates_hz.shape[1]))
     period = np.concatenate([np.repeat(rates_hz[:, None], on, axis=1), silence], axis=1)
-    one_pass = period.reshape(-1, rates_hz.shape[1])
+    one_pass = period.reshape(-1, rates_hz.shape[1]) * config.dt_ms * 1e-3
     return np.concatenate([one_pass, one_pass])
 
 
@@ -336,7 +337,7 @@ class ClusteringNetwork:
     """The STDP layers of every K on one Poisson input; built once, run once per input."""
 
     def __init__(self, config: Config, rates_hz: np.ndarray, sim):
-        from brian2 import Hz, Network, PoissonGroup, TimedArray, defaultclock, ms, seed
+        from brian2 import Network, defaultclock, ms, seed
 
         defaultclock.dt = config.dt_ms * ms
         seed(config.seed)  # the Poisson draws (standalone: every run of the binary)
@@ -344,17 +345,12 @@ class ClusteringNetwork:
         self.model = resolve_neuron(config.neuron, config.overrides)
         self.period_ms = config.sample_ms + config.rest_ms
         self.n_samples = len(rates_hz)
-        self.stimulus = TimedArray(
-            stimulus_table(config, rates_hz) * Hz,
-            dt=math.gcd(config.sample_ms, config.rest_ms) * ms,
-            name="stimulus",
+        inputs = bernoulli_inputs(
+            stimulus_table(config, rates_hz),
+            "inputs",
+            period=math.gcd(config.sample_ms, config.rest_ms) * ms,
         )
-        inputs = PoissonGroup(
-            N_FEATURES,
-            rates="stimulus(t, i)",
-            namespace={"stimulus": self.stimulus},
-            name="inputs",
-        )
+        self.stimulus = inputs.hazards
         self.net = Network(inputs)
         self.layers, self.rules, self.initial, self.replicas, self.oracles = {}, {}, {}, {}, {}
         for k in config.cluster_sizes:
@@ -425,12 +421,12 @@ class ClusteringNetwork:
         """Learning then labelling pass; the first call compiles (standalone) and runs with the
         rates given at construction, later calls re-run with ``rates_hz`` and re-derived rules,
         and, if ``warm_start``, the previous run's weights. {K: (counts, first spike ms)}."""
-        from brian2 import Hz, amp, volt
+        from brian2 import amp, volt
 
         if rates_hz is None:
             self.sim.run_phases(self.net, self.phases, rerunnable=True)
         else:
-            values = {self.stimulus: stimulus_table(self.config, rates_hz) * Hz}
+            values = {self.stimulus: bernoulli_hazards(stimulus_table(self.config, rates_hz))}
             for k, (layer, synapses, *_) in self.layers.items():
                 weights = self.initial[k]
                 if warm_start:

@@ -34,6 +34,7 @@ import numpy as np
 
 from analysis.vq_features import frozen_label, label_of
 from experiments.data import events, patches
+from experiments.networks.inputs import bernoulli_inputs
 from experiments.runner.configs import ConfigError
 from models.base import ModelError
 from models.plasticity import vq_stdp
@@ -379,19 +380,14 @@ def bernoulli_input(probabilities: np.ndarray, patch_period, name: str):
     """Inputs that spike at each step with their patch's probability, one patch per
     ``patch_period``; ``active`` flags the inputs that spiked in the previous step (the
     window of VQ-STDP for a layer that answers one step later)."""
-    from brian2 import NeuronGroup, TimedArray, defaultclock
+    from brian2 import defaultclock
 
-    patch_probability = TimedArray(probabilities, dt=patch_period)
-    group = NeuronGroup(
-        probabilities.shape[1],
-        """
-        spiked : 1  # spiked in this step
-        active : 1  # spiked in the previous step
-        """,
-        threshold="rand() < patch_probability(t, i)",
+    group = bernoulli_inputs(
+        probabilities,
+        name,
+        period=patch_period,
+        model="spiked : 1  # spiked in this step\nactive : 1  # spiked in the previous step",
         reset="spiked = 1",
-        namespace={"patch_probability": patch_probability},
-        name=name,
     )
     group.run_regularly(
         "active = spiked\nspiked = 0", dt=defaultclock.dt, when="start", name=f"{name}_window"

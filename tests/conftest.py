@@ -1,8 +1,11 @@
 """Shared fixtures: a clean Brian2 state per test, the tiny experiments run once, and a folder
 that cannot be written."""
 
+import fcntl
+import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -22,22 +25,33 @@ def fresh_brian_state():
 
 @pytest.fixture(scope="session")
 def tiny_results(tmp_path_factory):
-    """Every experiment at tiny scale on the numpy runtime: {name: result directory}."""
+    """Every experiment at tiny scale on the numpy runtime: {name: result directory}. Run once
+    per session: under pytest-xdist (``make test``) the first worker to ask runs them in the
+    session's shared folder while the others wait on its lock."""
     from experiments import EXPERIMENTS, get_experiment
     from experiments.runner import harness
 
-    root = tmp_path_factory.mktemp("results")
-    return {
-        name: harness.run(
-            get_experiment(name),
-            get_experiment(name).SCALES["tiny"],
-            device="runtime",
-            results_root=root,
-            build_root=root / "build",
-            scale="tiny",
-        )
-        for name in EXPERIMENTS
-    }
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    shared = root / "tiny_results"
+    listing = shared / "results.json"
+    with open(root / "tiny_results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not listing.exists():
+            results = {
+                name: harness.run(
+                    get_experiment(name),
+                    get_experiment(name).SCALES["tiny"],
+                    device="runtime",
+                    results_root=shared,
+                    build_root=shared / "build",
+                    scale="tiny",
+                )
+                for name in EXPERIMENTS
+            }
+            listing.write_text(json.dumps({name: str(path) for name, path in results.items()}))
+    return {name: Path(path) for name, path in json.loads(listing.read_text()).items()}
 
 
 @pytest.fixture

@@ -90,6 +90,8 @@ def test_a_model_record_in_a_config_becomes_its_name_and_overrides():
             "tiny",
             "--device",
             "runtime",
+            "--runtime-target",
+            "numpy",
             "--set",
             "lif.initial.v=5*ms",
             "--results-dir",

@@ -107,6 +107,8 @@ def test_the_cli_names_an_empty_recording_and_builds_nothing(tmp_path):
             "event_features",
             "--device",
             "runtime",
+            "--runtime-target",
+            "numpy",
             "--scale",
             "tiny",
             "--config",

@@ -112,6 +112,8 @@ def test_a_named_configuration_goes_to_its_own_folder(saved, tmp_path, monkeypat
         "tiny",
         "--device",
         "runtime",
+        "--runtime-target",
+        "numpy",
         "--neuron",
         "lif",
         "--set",
