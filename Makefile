@@ -4,20 +4,26 @@
 PYTHON ?= $(shell .ci/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
+# the package alone (make figures), then the test and benchmark extras (make test, make bench)
+BASE_STAMP := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 SCALE ?= quick
 DEVICE ?= cpp_standalone
 
 .PHONY: figures test bench lint clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(BASE_STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-figures: $(STAMP)
+figures: $(BASE_STAMP)
 	$(BIN)/stdplab figures --scale $(SCALE) --device $(DEVICE)
 
 # one worker per core; worksteal evens out tests that take seconds and minutes

@@ -3,7 +3,8 @@
 Never imports Brian2, so a figure can be restyled without re-simulating.
 """
 
-#: Experiment name -> analysis module with ``evaluate(config, data)`` and ``FIGURES``.
+#: Experiment name -> analysis module with ``evaluate(config, data)`` and ``FIGURES`` (figure
+#: name -> ``plot(config, data, metrics)``, given what ``evaluate`` returned).
 ANALYSES = (
     "plasticity_curves",
     "song_stdp",

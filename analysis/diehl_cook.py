@@ -339,7 +339,7 @@ def _released_theta_target(config: dict, percentiles: list, paper_protocol: bool
     ]
 
 
-def plot_receptive_fields(config: dict, data: dict):
+def plot_receptive_fields(config: dict, data: dict, metrics: dict):
     """Each excitatory neuron's 784 afferent weights as a 28 x 28 image, labelled with the
     class it was assigned."""
     import matplotlib.pyplot as plt
@@ -365,7 +365,7 @@ def plot_receptive_fields(config: dict, data: dict):
     return fig
 
 
-def plot_thresholds(config: dict, data: dict):
+def plot_thresholds(config: dict, data: dict, metrics: dict):
     """The adaptive thresholds θ over training (median and quartiles over neurons) and their
     final distribution."""
     import matplotlib.pyplot as plt
@@ -393,11 +393,10 @@ def plot_thresholds(config: dict, data: dict):
     return fig
 
 
-def plot_accuracy(config: dict, data: dict):
+def plot_accuracy(config: dict, data: dict, metrics: dict):
     """Test accuracy against N_e beside the paper's values, and the confusion matrix."""
     import matplotlib.pyplot as plt
 
-    metrics = evaluate(config, data)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     sizes = sorted(PAPER_ACCURACY)
     left.plot(

@@ -204,7 +204,7 @@ def _izhikevich_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
     ]
 
 
-def plot_izhikevich(config: dict, data: dict):
+def plot_izhikevich(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     lags, window = data["izhikevich_lags_ms"], data["izhikevich_window"]
@@ -245,7 +245,7 @@ def plot_izhikevich(config: dict, data: dict):
     return fig
 
 
-def plot_two_halves(config: dict, data: dict):
+def plot_two_halves(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     models = ("lif", "stdp_lif")
@@ -287,7 +287,7 @@ def plot_two_halves(config: dict, data: dict):
     return fig
 
 
-def plot(config: dict, data: dict):
+def plot(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     lags = data["lags"]

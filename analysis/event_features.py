@@ -511,7 +511,7 @@ def sweep_point_name(point: dict) -> str:
     return ", ".join(changed) or "the rules' setting"
 
 
-def plot_receptive_fields(config: dict, data: dict):
+def plot_receptive_fields(config: dict, data: dict, metrics: dict):
     """ON and OFF afferent weights of every neuron of the first model's STDP layer, before and
     after training."""
     import matplotlib.pyplot as plt
@@ -548,13 +548,12 @@ def plot_receptive_fields(config: dict, data: dict):
     return fig
 
 
-def plot_accuracy(config: dict, data: dict):
+def plot_accuracy(config: dict, data: dict, metrics: dict):
     """Test accuracy per neuron model: STDP vs the frozen random controls (at STDP's spikes per
     sample, and at the best gain), linear readout and label assignment, with the raw-frame
     classifier as a ceiling."""
     import matplotlib.pyplot as plt
 
-    metrics = evaluate(config, data)
     labels = _labels(config)
     models = metrics["models"]
 
@@ -597,12 +596,11 @@ def plot_accuracy(config: dict, data: dict):
     return fig
 
 
-def plot_controls_and_sweep(config: dict, data: dict):
+def plot_controls_and_sweep(config: dict, data: dict, metrics: dict):
     """Left: the frozen random control against its input gain, beside the STDP layer. Right:
     the sweep around the rules' setting (first model), sorted by accuracy."""
     import matplotlib.pyplot as plt
 
-    metrics = evaluate(config, data)
     label = _labels(config)[0]
     result = metrics["models"][label]
     has_sweep = "sweep" in result

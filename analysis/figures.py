@@ -75,60 +75,84 @@ def save_atomic(fig, path: Path) -> None:
         raise
 
 
+def render_figures(
+    experiment: str,
+    config: dict,
+    data: dict,
+    metrics: dict,
+    figures_dir: str | Path,
+    formats: tuple[str, ...] = ("png", "pdf"),
+) -> list[Path]:
+    """Write one experiment's figures of a result into ``figures_dir`` (each atomically);
+    ``metrics`` is what today's ``evaluate`` made of the result. Returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    analysis = importlib.import_module(f"analysis.{experiment}")
+    Path(figures_dir).mkdir(parents=True, exist_ok=True)
+    written = []
+    with plt.style.context(STYLE):
+        for figure_name, plot in analysis.FIGURES.items():
+            fig = plot(config, data, metrics)
+            for extension in formats:
+                path = Path(figures_dir) / f"{figure_name}.{extension}"
+                save_atomic(fig, path)
+                written.append(path)
+            plt.close(fig)
+    return written
+
+
 def render_all(
     results: dict[str, Path | None],
     figures_dir: str | Path = "figures",
     formats: tuple[str, ...] = ("png", "pdf"),
     configuration: str = "",
+    rendered: frozenset[str] = frozenset(),
 ) -> tuple[list[Path], dict[str, str]]:
     """Render the figures of each experiment's result in ``results`` and rewrite REPORT.md.
 
     An experiment whose result is None or cannot be read keeps its figures and its section
     of the existing REPORT.md as they were (a report never loses an experiment because it
     was not run here). ``configuration`` says in REPORT.md which configuration the results
-    are of. Returns (files written, {experiment: why it was kept}).
+    are of. The experiments in ``rendered`` were evaluated and rendered into ``figures_dir``
+    by the run that saved their result, with this code (``stdplab figures``): their saved
+    metrics are today's. Returns (files written, {experiment: why it was kept}).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     report = figures_dir / "REPORT.md"
     earlier = sections_of(report.read_text()) if report.exists() else {}
     written, sections, kept = [], [], {}
-    with plt.style.context(STYLE):
-        for experiment in ANALYSES:
-            if experiment not in results and experiment not in earlier:
-                continue
-            directory = results.get(experiment)
-            try:
-                if directory is None:
-                    raise UnreadableResult("no saved result")
-                config, data, saved = load_result(directory)
-            except UnreadableResult as err:
-                kept[experiment] = str(err)
-                if experiment in earlier:
-                    sections.append((experiment, earlier[experiment]))
+    for experiment in ANALYSES:
+        if experiment not in results and experiment not in earlier:
+            continue
+        directory = results.get(experiment)
+        try:
+            if directory is None:
+                raise UnreadableResult("no saved result")
+            config, data, saved = load_result(directory)
+        except UnreadableResult as err:
+            kept[experiment] = str(err)
+            if experiment in earlier:
+                sections.append((experiment, earlier[experiment]))
+        else:
+            analysis = importlib.import_module(f"analysis.{experiment}")
+            if experiment in rendered:
+                metrics = saved
+                written += [
+                    figures_dir / f"{name}.{extension}"
+                    for name in analysis.FIGURES
+                    for extension in formats
+                ]
             else:
-                analysis = importlib.import_module(f"analysis.{experiment}")
-                sections.append(
-                    (experiment, recomputed_metrics(analysis.evaluate, config, data, saved))
-                )
-                for figure_name, plot in analysis.FIGURES.items():
-                    fig = plot(config, data)
-                    for extension in formats:
-                        path = figures_dir / f"{figure_name}.{extension}"
-                        save_atomic(fig, path)
-                        written.append(path)
-                    plt.close(fig)
-            # runs published beside the reference one (stdplab report --publish) stay
-            sections += [
-                (name, text)
-                for name, text in earlier.items()
-                if name.startswith(experiment + PUBLISHED)
-            ]
+                metrics = recomputed_metrics(analysis.evaluate, config, data, saved)
+                written += render_figures(experiment, config, data, metrics, figures_dir, formats)
+            sections.append((experiment, metrics))
+        # runs published beside the reference one (stdplab report --publish) stay
+        published = experiment + PUBLISHED
+        sections += [(name, text) for name, text in earlier.items() if name.startswith(published)]
     write_atomic(report, render(sections, references.PENDING_TARGETS, configuration))
     written.append(report)
     return written, kept

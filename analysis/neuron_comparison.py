@@ -205,7 +205,7 @@ def _onset_target(curve: dict, record_rheobase: float) -> dict:
 
 
 # --- figures -------------------------------------------------------------------------------
-def plot_gallery(config: dict, data: dict):
+def plot_gallery(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     names = [str(n) for n in data["gallery_sets"]]
@@ -239,7 +239,7 @@ def plot_gallery(config: dict, data: dict):
     return fig
 
 
-def plot_fi(config: dict, data: dict):
+def plot_fi(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     curves = fi_curves(config, data)

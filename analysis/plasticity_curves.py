@@ -289,7 +289,7 @@ def _triplet_targets(config: dict, data: dict, metrics: dict) -> list[dict]:
 
 
 # --- figures -------------------------------------------------------------------------------
-def plot_window(config: dict, data: dict):
+def plot_window(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     lags_ms = data["window_lags_s"] * 1e3
@@ -319,7 +319,7 @@ def plot_window(config: dict, data: dict):
     return fig
 
 
-def plot_triplet(config: dict, data: dict):
+def plot_triplet(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     table = triplet_table(data)
@@ -353,7 +353,7 @@ def plot_triplet(config: dict, data: dict):
     return fig
 
 
-def plot_drift(config: dict, data: dict):
+def plot_drift(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     summary = drift_summary(config, data)

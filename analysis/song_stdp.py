@@ -136,7 +136,7 @@ def _paper_targets(config: dict, data: dict, metrics: dict, judged: bool) -> lis
     ]
 
 
-def plot(config: dict, data: dict):
+def plot(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     w_max = float(data["w_max"])
@@ -181,7 +181,7 @@ def plot(config: dict, data: dict):
     return fig
 
 
-def plot_paper(config: dict, data: dict):
+def plot_paper(config: dict, data: dict, metrics: dict):
     import matplotlib.pyplot as plt
 
     fig, (ax_rate, ax_weight) = plt.subplots(1, 2, figsize=(9, 3.6))

@@ -351,7 +351,7 @@ def evaluate(config: dict, data: dict) -> dict:
     return metrics
 
 
-def plot_clustering_comparison(config: dict, data: dict):
+def plot_clustering_comparison(config: dict, data: dict, metrics: dict):
     """NMI, ACC, ARI and cluster-size entropy per K, STDP layer versus k-means (D1)."""
     import matplotlib.pyplot as plt
 
@@ -389,7 +389,7 @@ def plot_clustering_comparison(config: dict, data: dict):
     return fig
 
 
-def plot_pseudo_label_epochs(config: dict, data: dict):
+def plot_pseudo_label_epochs(config: dict, data: dict, metrics: dict):
     """Both arms of the pseudo-label loop per epoch: NMI of the pseudo-labels to the truth,
     epoch-to-epoch NMI, linear-probe accuracy of the body, cluster-size entropy and the
     fraction of samples left without a label."""

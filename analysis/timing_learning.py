@@ -402,7 +402,7 @@ def _panels(variants: int, rows_per_variant: int, height: float, **shared):
     return fig, per_variant
 
 
-def plot_rasters(config: dict, data: dict):
+def plot_rasters(config: dict, data: dict, metrics: dict):
     """Output spikes of one run per variant (middle learning rate, first seed) over training."""
 
     labels = _labels(config)
@@ -442,7 +442,7 @@ def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (total - shifted[..., : values.shape[-1]]) / counts
 
 
-def plot_learning_curves(config: dict, data: dict):
+def plot_learning_curves(config: dict, data: dict, metrics: dict):
     """Per variant and learning rate: the loss (median and quartiles over seeds, every run
     thin and faint) and the fraction of runs successful, averaged over the last 50 trials."""
     import matplotlib.pyplot as plt
@@ -481,7 +481,7 @@ def plot_learning_curves(config: dict, data: dict):
     return fig
 
 
-def plot_comparison(config: dict, data: dict):
+def plot_comparison(config: dict, data: dict, metrics: dict):
     """The comparison table: outcomes per variant and learning rate."""
     import matplotlib.pyplot as plt
 

@@ -390,7 +390,7 @@ def _montage(weights: np.ndarray, dataset: str, size: int) -> np.ndarray:
     return image
 
 
-def plot_receptive_fields(config: dict, data: dict):
+def plot_receptive_fields(config: dict, data: dict, metrics: dict):
     """The weights of the largest layer of each dataset at four points of training."""
     import matplotlib.pyplot as plt
 
@@ -426,12 +426,11 @@ def plot_receptive_fields(config: dict, data: dict):
     return fig
 
 
-def plot_reconstruction(config: dict, data: dict):
+def plot_reconstruction(config: dict, data: dict, metrics: dict):
     """Reconstruction error against K for each competition (mean ± s.d. over weight seeds),
     k-means and PCA; sparsity and the threshold of the first competition's first seed."""
     import matplotlib.pyplot as plt
 
-    metrics = evaluate(config, data)
     fig, axes = plt.subplots(1, 3, figsize=(13, 5.2), layout="constrained")
     markers = {"digits": "o", "natural": "s"}
     first = config["competitions"][0]

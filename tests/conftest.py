@@ -2,7 +2,6 @@
 that cannot be written."""
 
 import fcntl
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -25,33 +24,40 @@ def fresh_brian_state():
 
 @pytest.fixture(scope="session")
 def tiny_results(tmp_path_factory):
-    """Every experiment at tiny scale on the numpy runtime: {name: result directory}. Run once
-    per session: under pytest-xdist (``make test``) the first worker to ask runs them in the
-    session's shared folder while the others wait on its lock."""
+    """Every experiment at tiny scale on the numpy runtime: {name: result directory}. Each
+    is run once per session: under pytest-xdist (``make test``) in the session's shared
+    folder, by the first worker to take its lock; workers take the experiments in opposite
+    orders, so two of them run half each instead of one waiting for all."""
     from experiments import EXPERIMENTS, get_experiment
     from experiments.runner import harness
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if worker:
         root = root.parent  # the session's folder, above each worker's own
     shared = root / "tiny_results"
-    listing = shared / "results.json"
-    with open(root / "tiny_results.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not listing.exists():
-            results = {
-                name: harness.run(
-                    get_experiment(name),
-                    get_experiment(name).SCALES["tiny"],
+    shared.mkdir(exist_ok=True)
+    names = list(EXPERIMENTS)
+    if worker and int(worker.removeprefix("gw")) % 2:
+        names.reverse()
+    found = {}
+    for name in names:
+        saved = shared / f"{name}.path"
+        with open(shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not saved.exists():
+                module = get_experiment(name)
+                result = harness.run(
+                    module,
+                    module.SCALES["tiny"],
                     device="runtime",
                     results_root=shared,
-                    build_root=shared / "build",
+                    build_root=shared / "build" / name,
                     scale="tiny",
                 )
-                for name in EXPERIMENTS
-            }
-            listing.write_text(json.dumps({name: str(path) for name, path in results.items()}))
-    return {name: Path(path) for name, path in json.loads(listing.read_text()).items()}
+                saved.write_text(str(result))
+        found[name] = Path(saved.read_text())
+    return {name: found[name] for name in EXPERIMENTS}
 
 
 @pytest.fixture

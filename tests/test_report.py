@@ -112,8 +112,6 @@ def test_a_named_configuration_goes_to_its_own_folder(saved, tmp_path, monkeypat
         "tiny",
         "--device",
         "runtime",
-        "--runtime-target",
-        "numpy",
         "--neuron",
         "lif",
         "--set",
@@ -122,7 +120,7 @@ def test_a_named_configuration_goes_to_its_own_folder(saved, tmp_path, monkeypat
         str(saved),
         "--quiet",
     ]
-    assert main(argv) == 0
+    assert main([*argv, "--runtime-target", "numpy"]) == 0
     capsys.readouterr()
     report_argv = ["report", "neuron_comparison", *argv[2:]]
     assert main(report_argv) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.figures import load_result, render_all
-from experiments import EXPERIMENTS, get_experiment
+from experiments import EXPERIMENTS, get_analysis, get_experiment
 from experiments.runner import results
 from experiments.runner.cli import EXIT_BAD_INPUT, main
 
@@ -398,8 +398,6 @@ def test_a_data_folder_is_recorded_by_its_content_not_only_its_path(tmp_path):
 def test_every_experiment_and_its_analysis_follow_the_protocol(name):
     """What the harness and the reports call: the experiment builds and runs, its analysis
     (found by name, not re-exported) evaluates and draws."""
-    from experiments import get_analysis
-
     experiment, analysis = get_experiment(name), get_analysis(name)
     assert experiment.NAME == name
     assert {"tiny", "quick", "paper"} <= set(experiment.SCALES)
@@ -433,6 +431,9 @@ def test_figures_runs_experiments_side_by_side_and_keeps_going_past_a_failed_one
     )
     report = (tmp_path / "figures" / "REPORT.md").read_text()
     assert "## eligibility_windows" in report
+    # the run rendered its own figures as it ended, from the metrics it saved
+    for name in get_analysis("eligibility_windows").FIGURES:
+        assert (tmp_path / "figures" / f"{name}.png").exists()
 
 
 def test_figures_starts_the_experiment_the_last_report_timed_longest_first(tmp_path):

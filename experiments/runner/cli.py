@@ -23,7 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.figures import UnreadableResult, load_result, recomputed_metrics, render_all
+from analysis.figures import (
+    UnreadableResult,
+    load_result,
+    recomputed_metrics,
+    render_all,
+    render_figures,
+)
 from analysis.report import (
     VERDICT,
     format_value,
@@ -111,7 +117,9 @@ def _check_folders(args, *options: str) -> None:
 
 
 def _command_run(args) -> int:
-    _run_one(
+    if args.render_figures is not None:
+        check_writable(args.render_figures, "--render-figures")
+    result = _run_one(
         args,
         args.experiment,
         args.scale,
@@ -120,6 +128,8 @@ def _command_run(args) -> int:
         sets=args.set or [],
         config_values=args.config or [],
     )
+    if args.render_figures is not None:
+        render_figures(args.experiment, *load_result(result), args.render_figures)
     return 0
 
 
@@ -195,14 +205,15 @@ def _command_figures(args) -> int:
             for name in EXPERIMENTS
         }
         return _render(results, figures_dir, _configuration(args.scale, args.device))
-    results, failed = _run_experiments_in_parallel(args, workers, figures_dir / "REPORT.md")
-    rendered = _render(
+    results, failed = _run_experiments_in_parallel(args, workers, figures_dir)
+    status = _render(
         results,
         figures_dir,
         _configuration(args.scale, args.device),
         rerun=f"--scale {args.scale} --device {args.device}",
+        rendered=frozenset(name for name, result in results.items() if result is not None),
     )
-    return failed or rendered
+    return failed or status
 
 
 def _local_workers(args) -> int:
@@ -212,17 +223,18 @@ def _local_workers(args) -> int:
     return args.workers or max(1, (os.cpu_count() or 1) // max(1, args.threads))
 
 
-def _run_experiments_in_parallel(args, workers: int, report: Path) -> tuple[dict, int]:
+def _run_experiments_in_parallel(args, workers: int, figures_dir: Path) -> tuple[dict, int]:
     """Every experiment in its own ``stdplab run`` process, ``workers`` at a time, the
-    longest first (by its last wall time: its saved result's, else the one ``report`` gives
-    it), so the slowest does not start last. Returns
+    longest first (by its last wall time: its saved result's, else the one the REPORT.md in
+    ``figures_dir`` gives it), so the slowest does not start last; each run renders its
+    figures into ``figures_dir`` as it ends, while the others go on. Returns
     {experiment: result folder, or None where its run failed} and the first failed run's exit
     status (0 if none failed). Each run's output goes to <build-dir>/logs/<experiment>.log."""
 
     logs = args.build_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     expected = {name: _reference_result(args, name) for name in EXPERIMENTS}
-    reported = _reported_wall_times(report)
+    reported = _reported_wall_times(figures_dir / "REPORT.md")
     order = sorted(
         EXPERIMENTS,
         key=lambda name: -_last_wall_time(expected[name], reported.get(name, float("inf"))),
@@ -243,6 +255,7 @@ def _run_experiments_in_parallel(args, workers: int, report: Path) -> tuple[dict
             *("--scale", args.scale, "--device", args.device),
             *("--results-dir", str(args.results_dir), "--build-dir", str(args.build_dir)),
             *("--threads", str(args.threads), "--runtime-target", args.runtime_target),
+            *("--render-figures", str(figures_dir)),
         ]
         started = time.perf_counter()
         with open(logs / f"{name}.log", "w") as log:
@@ -514,9 +527,15 @@ class _HelpWithConfigFields(argparse.Action):
         parser.exit()
 
 
-def _render(results: dict, figures_dir: Path, configuration: str, rerun: str = "") -> int:
-
-    written, kept = render_all(results, figures_dir, configuration=configuration)
+def _render(
+    results: dict,
+    figures_dir: Path,
+    configuration: str,
+    rerun: str = "",
+    rendered: frozenset[str] = frozenset(),
+) -> int:
+    """Figures, REPORT.md and models.md; ``rendered``: as ``render_all`` takes it."""
+    written, kept = render_all(results, figures_dir, configuration=configuration, rendered=rendered)
     for name, why in kept.items():
         print(
             f"stdplab: {name}: {why}; its figures and REPORT.md section are kept as they were"
@@ -614,6 +633,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         help="override an experiment config field, e.g. duration_s=100 (repeatable; "
         "run EXPERIMENT -h lists the fields)",
+    )
+    run.add_argument(
+        "--render-figures",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the result's figures into FOLDER, from the metrics this run just "
+        "computed (stdplab figures renders each experiment so, beside the runs still going)",
     )
     common(run)
     run.set_defaults(handler=_command_run)
