@@ -22,14 +22,35 @@ def fresh_brian_state():
     prefs._restore()
 
 
+def _run_tiny(name: str, root: Path) -> Path:
+    from experiments import get_experiment
+    from experiments.runner import harness
+
+    module = get_experiment(name)
+    return harness.run(
+        module,
+        module.SCALES["tiny"],
+        device="runtime",
+        results_root=root,
+        build_root=root / "build" / name,
+        scale="tiny",
+    )
+
+
+@pytest.fixture(scope="session")
+def run_tiny():
+    """``run_tiny(name, folder)``: one experiment at tiny scale on the numpy runtime, saved
+    under ``folder``, as every result of ``tiny_results`` was made. Returns its directory."""
+    return _run_tiny
+
+
 @pytest.fixture(scope="session")
 def tiny_results(tmp_path_factory):
     """Every experiment at tiny scale on the numpy runtime: {name: result directory}. Each
     is run once per session: under pytest-xdist (``make test``) in the session's shared
     folder, by the first worker to take its lock; workers take the experiments in opposite
     orders, so two of them run half each instead of one waiting for all."""
-    from experiments import EXPERIMENTS, get_experiment
-    from experiments.runner import harness
+    from experiments import EXPERIMENTS
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
     root = tmp_path_factory.getbasetemp()
@@ -46,16 +67,7 @@ def tiny_results(tmp_path_factory):
         with open(shared / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not saved.exists():
-                module = get_experiment(name)
-                result = harness.run(
-                    module,
-                    module.SCALES["tiny"],
-                    device="runtime",
-                    results_root=shared,
-                    build_root=shared / "build" / name,
-                    scale="tiny",
-                )
-                saved.write_text(str(result))
+                saved.write_text(str(_run_tiny(name, shared)))
         found[name] = Path(saved.read_text())
     return {name: found[name] for name in EXPERIMENTS}
 

@@ -8,8 +8,7 @@ import pytest
 
 from analysis.figures import load_result
 from analysis.report import MACHINE_MEASUREMENTS
-from experiments import EXPERIMENTS, get_experiment
-from experiments.runner import harness
+from experiments import EXPERIMENTS
 
 
 def _model_results(metrics: dict, prefix: str = "") -> dict:
@@ -28,16 +27,8 @@ def _model_results(metrics: dict, prefix: str = "") -> dict:
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_the_same_config_and_seed_give_identical_results(name, tiny_results, tmp_path):
-    module = get_experiment(name)
-    again = harness.run(
-        module,
-        module.SCALES["tiny"],
-        device="runtime",
-        results_root=tmp_path,
-        build_root=tmp_path / "build",
-        scale="tiny",
-    )
+def test_the_same_config_and_seed_give_identical_results(name, tiny_results, run_tiny, tmp_path):
+    again = run_tiny(name, tmp_path)
     assert again.name == tiny_results[name].name  # the same config gets the same label
     first_config, first, first_metrics = load_result(tiny_results[name])
     second_config, second, second_metrics = load_result(again)

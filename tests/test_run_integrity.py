@@ -395,7 +395,9 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(option, tmp_path
         ("plasticity_curves", "window_rate_hz=1e-9", "more than Brian2's 2147483647"),
         ("plasticity_curves", "dt_ms=1e-9", "more than Brian2's 2147483647"),
         ("song_stdp", "duration_s=1e9", "more than Brian2's 2147483647"),
-        ("song_stdp", "dt_ms=1e9", "longer than the whole run"),  # a StopIteration traceback
+        ("neuron_comparison", "dt_ms=1e9", "longer than the whole run"),  # was StopIteration
+        # p = rate x dt = 1.5e7: refused by the input encoder, before any build
+        ("song_stdp", "dt_ms=1e9", "spike probabilities per step must lie in [0, 1]"),
     ],
 )
 def test_a_run_no_clock_can_step_through_is_refused_before_it_runs(
