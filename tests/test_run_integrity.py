@@ -214,6 +214,8 @@ def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulatio
         build_dirs.add(metrics["provenance"]["build_dir"])
         compiler = metrics["provenance"]["compiler"]
         assert compiler["version"] and "-O3" in compiler["flags"]  # read from the makefile
+        if "-include" in compiler["flags"]:  # GCC: the precompiled header's makefile
+            assert compiler["per_file_flags"] == {"objects.cpp": ["-O0"]}
         # the f–I curve matches the closed form of this run's own tau_m
         assert all(row["passed"] for row in metrics["targets"]), metrics["targets"]
         rates[tau] = metrics["fi"]["lif"]["max_rate_hz"]

@@ -241,7 +241,8 @@ class Simulation:
 
     def compiler(self) -> dict | None:
         """The compiler, its version and the flags the generated code was compiled with
-        (``-march=native -ffast-math`` can change results from one machine to another)."""
+        (``-march=native -ffast-math`` can change results from one machine to another), and
+        the files compiled with other flags than the rest (``per_file_flags``)."""
         from brian2 import prefs
 
         if self.device == "runtime":
@@ -257,6 +258,10 @@ class Simulation:
         else:
             command = os.environ.get("CXX", "g++")  # make's default for $(CXX)
             flags = _makefile_flags(self.build_dir / "makefile")
+        per_file = {}
+        if self.device != "runtime" and (self.build_dir / PRECOMPILED_MAKEFILE).exists():
+            flags = [*flags, "-include", PRECOMPILED_HEADER]  # same code, headers parsed once
+            per_file = {"objects.cpp": ["-O0"]}  # only allocates, loads and writes arrays
         executable = shlex.split(command)[0]
         version = None
         if shutil.which(executable):
@@ -265,7 +270,8 @@ class Simulation:
             )
             lines = [line for line in probe.stdout.splitlines() if line.strip()]
             version = lines[-1 if executable == "nvcc" else 0] if lines else None
-        return {"command": command, "version": version, "flags": flags}
+        compiler = {"command": command, "version": version, "flags": flags}
+        return compiler | ({"per_file_flags": per_file} if per_file else {})
 
     def rerun(self, net, phases, values: dict) -> None:
         """Run again what ``run_phases(net, phases, rerunnable=True)`` ran, from the initial
