@@ -34,7 +34,8 @@ def rule_derivation(
 
 
 def sample_counts(config: dict, data: dict, layer: str, blocks: int = 1) -> np.ndarray:
-    """Spike counts (blocks x samples x neurons) of ``layer`` in phase 2 (plasticity off)."""
+    """Spike counts (blocks x samples x neurons) of ``layer`` in the readout presentations
+    (plasticity off), which follow the n_train training presentations."""
     period = config["sample_ms"] + config["rest_ms"]
     start = config["n_train"] * period
     times, neurons = data[f"{layer}_spike_t_ms"], data[f"{layer}_spike_i"]

@@ -4,7 +4,7 @@ The STDP layer of ``experiments.event_features`` (2312 event inputs -> 100 LIF n
 winner-take-all, plus its frozen control) is trained on emulated N-MNIST samples as one
 cpp_standalone run, and the same network is driven one sample per runtime ``run()`` call, as
 a user looping in Python would. Both side by side in one process; samples per second of
-training (phase 1) are compared.
+training are compared.
 
     python benchmarks/event_features.py [--samples 200] [--loop-samples 5]
 """
@@ -42,14 +42,17 @@ def _config(samples: int, neurons: int):
 
 
 def compiled(config, build_dir: Path) -> dict:
-    """Training only (phase 1): the network is built for both phases, the second is empty."""
+    """Training only: the first run of the binary (all training samples, at most
+    chunk_samples)."""
     from brian2 import device
 
-    samples = event_features.load_samples(config, cache_dir=DATA_CACHE)
+    presented = event_features.present(
+        config, event_features.sample_batches(config, cache_dir=DATA_CACHE)
+    )
     with simulation("cpp_standalone", build_dir) as sim:
-        net, _, phases = event_features.build_network(config, samples)
+        net, _, presentation = event_features.build_network(config, presented)
         started = time.perf_counter()
-        sim.run_phases(net, phases[:1])
+        sim.run_phases(net, presentation.phases)  # the first run of the binary: all training
         total = time.perf_counter() - started
         simulation_s = float(device._last_run_time)
     return {"samples": config.n_train, "total_s": total, "simulation_s": simulation_s}
@@ -58,10 +61,12 @@ def compiled(config, build_dir: Path) -> dict:
 def python_loop(config, runtime_target: str) -> dict:
     from brian2 import ms
 
-    samples = event_features.load_samples(config, cache_dir=DATA_CACHE)
+    presented = event_features.present(
+        config, event_features.sample_batches(config, cache_dir=DATA_CACHE)
+    )
     period = (config.sample_ms + config.rest_ms) * ms
     with simulation("runtime", runtime_target=runtime_target):
-        net, _, _ = event_features.build_network(config, samples)
+        net, _, _ = event_features.build_network(config, presented)
         net.run(0 * ms, namespace={})  # code generation, not part of any sample
         started = time.perf_counter()
         for _ in range(config.n_train):

@@ -8,19 +8,24 @@ and R5 with the corrections C1-C4 (science notes, features.md §1, which replace
 computed from the training data's own statistics.
 
 One network, one compile: 34x34x2 event inputs drive two layers of N neurons, the STDP layer
-a control with the same initial weights that never learns and, for the first model, a
+and a control with the same initial weights that never learns and, for the first model, a
 k-means-prototype oracle (features.md C5: the training frames' k-means centroids as frozen
-weights, the ideal layer against which STDP's prototypes are measured); every sample is presented in
-sequence (V and traces reset between samples). Phase 1 trains on the training samples;
-phase 2, with plasticity off, presents the training and test samples again to read the spike
-counts. The readout (scikit-learn) runs in ``analysis``.
+weights, the ideal layer against which STDP's prototypes are measured); every sample is
+presented in sequence (V and traces reset between samples). Training presents the training
+samples; then, with plasticity off, the training and test samples are presented again to read
+the spike counts (the readout, scikit-learn, runs in ``analysis``). The samples go in through
+the inputs' event table, ``chunk_samples`` at a time, each chunk a run of the same compiled
+binary (``Presentation``): a dataset of any size, 60,000 N-MNIST digits at the paper's scale,
+needs one compile and memory for one chunk's events.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,7 +36,6 @@ from experiments.networks.build import resolve_neuron
 from experiments.networks.competition import (
     check_layer_options,
     competitive_layer,
-    freeze,
     neuron_scales,
 )
 from experiments.networks.tuning import calibrated_gain, tuning_rules
@@ -151,12 +155,32 @@ class Config:
     #: so a point and the rules' setting are compared seed by seed): (threshold, tau+/tau_m,
     #: learning step, theta+) multiples of the rules' setting; () is off
     sweep: tuple[tuple[float, float, float, float], ...] = ONE_AT_A_TIME
+    #: most samples one run of the compiled binary presents: the network is compiled once and
+    #: run again with the next samples' events (and the weights and thresholds so far) as
+    #: run_args, so that no run holds a whole large dataset. Training runs present the largest
+    #: divisor of n_train that is not above it.
+    chunk_samples: int = 5000
 
 
 SCALES = {
     "tiny": Config(n_train=12, n_test=8, n_neurons=10, neurons=("lif", "izhikevich"), replicas=1),
     "quick": Config(),
-    "paper": Config(n_train=2000, n_test=1000, sweep=FULL_GRID),
+    # Issue 14's paper scale: one layer of 400 on the 60,000 MNIST training digits emulated as
+    # N-MNIST, read out on the 10,000 test digits; the frozen control beside it
+    "paper": Config(
+        dataset="emulated_mnist",
+        dataset_folder="../shared/data/mnist",
+        n_train=60_000,
+        n_test=10_000,
+        n_neurons=400,
+        neurons=("lif",),
+        frozen_gains=(1.0,),
+        sweep=(),
+        replicas=0,
+        oracle=False,
+    ),
+    # features.md S5: the full grid around the rules' setting, on more of the embedded digits
+    "grid": Config(n_train=2000, n_test=1000, sweep=FULL_GRID),
 }
 
 
@@ -200,6 +224,8 @@ def check(config: Config) -> None:
         raise ModelError(
             f"unknown gain_rule {config.gain_rule!r}; choose one of {', '.join(GAIN_RULES)}"
         )
+    if config.chunk_samples < 1:
+        raise ModelError(f"chunk_samples must be at least 1; got {config.chunk_samples}")
     if config.replicas < 0:
         raise ModelError(f"replicas must be 0 or more; got {config.replicas}")
     if config.n_train < 2 or config.n_test < 1 or config.n_neurons < 2:
@@ -296,11 +322,35 @@ def load_samples(
 ) -> tuple[list, np.ndarray, list, np.ndarray]:
     """(train events, train labels, test events, test labels); emulated samples are kept in
     ``cache_dir`` (if given) for the next run; ``progress`` (an ``experiments.runner.progress.
-    Progress``) counts the samples read."""
+    Progress``) counts the samples read. All recordings in memory at once (about 125 kB
+    each): ``present`` reads a large dataset in batches instead."""
+    loaded = {"train": ([], []), "test": ([], [])}
+    for split, samples, labels in sample_batches(config, cache_dir, progress):
+        loaded[split][0].extend(samples)
+        loaded[split][1].append(labels)
+    return tuple(
+        part
+        for samples, labels in loaded.values()
+        for part in (samples, np.concatenate(labels).astype(int))
+    )
 
-    def counted(what):
-        return None if progress is None else lambda done, total: progress.count(done, total, what)
 
+#: Recordings read and binned at a time: a batch of raw events is about 125 kB per sample.
+BATCH = 2000
+
+
+def sample_batches(config: Config, cache_dir=None, progress=None):
+    """(split, recordings, labels) for the training samples, then the test samples, in
+    batches of at most ``BATCH``."""
+
+    def counted(what, done_before=0, total=None):
+        if progress is None:
+            return None
+        return lambda done, batch_total: progress.count(
+            done_before + done, total or batch_total, what
+        )
+
+    wanted = {"train": config.n_train, "test": config.n_test}
     if config.dataset == "emulated":
         samples, labels = events.emulated_nmnist(
             config.n_train + config.n_test,
@@ -308,51 +358,115 @@ def load_samples(
             cache_dir=cache_dir,
             progress=counted("emulated samples"),
         )
-        return (
-            samples[: config.n_train],
-            labels[: config.n_train],
-            samples[config.n_train :],
-            labels[config.n_train :],
-        )
-    if config.dataset == "emulated_mnist":
-        loaded = []
-        for split, count in (("train", config.n_train), ("test", config.n_test)):
+        yield "train", samples[: config.n_train], labels[: config.n_train]
+        yield "test", samples[config.n_train :], labels[config.n_train :]
+        return
+    for split, count in wanted.items():
+        if config.dataset == "emulated_mnist":
             images, labels = load_mnist(config.dataset_folder, split, limit=count)
             numbers = events.sample_number(np.arange(count), split)
-            samples = events.emulate_images(
-                images.astype(float),
-                numbers,
-                config.seed,
-                cache_dir,
-                counted(f"{split} images emulated"),
-            )
-            loaded += [samples, labels]
-        return tuple(loaded)
-    train, train_labels = events.load_nmnist_folder(
-        config.dataset_folder, "train", limit=config.n_train, progress=counted("train recordings")
+        else:
+            files, labels = events.nmnist_folder_files(config.dataset_folder, split)
+            files, labels = files[:count], np.asarray(labels[:count])
+        for first in range(0, count, BATCH):
+            part = slice(first, min(first + BATCH, count))
+            if config.dataset == "emulated_mnist":
+                samples = events.emulate_images(
+                    images[part].astype(float),
+                    numbers[part],
+                    config.seed,
+                    cache_dir,
+                    counted(f"{split} images emulated", first, count),
+                )
+            else:
+                report = counted(f"{split} recordings", first, count)
+                samples = []
+                for path in files[part]:
+                    samples.append(events.read_nmnist(path))
+                    if report:
+                        report(len(samples), count)
+            yield split, samples, labels[part]
+
+
+#: Samples whose events the data statistics (profile, ON/OFF offsets) are taken from: all of
+#: them concatenated would not fit in memory at the paper's scale.
+STATISTICS_SAMPLES = 3000
+
+
+class Presented(NamedTuple):
+    """The samples as the network receives them: each recording's events before sample_ms,
+    binned to (input, time step) pairs (``events.bin_events``), samples end to end, training
+    samples first; and the statistics of the recordings themselves."""
+
+    neurons: np.ndarray  # input of each event (int32)
+    steps: np.ndarray  # its time step within its sample (int32)
+    starts: np.ndarray  # sample k's events are [starts[k], starts[k + 1])
+    labels: np.ndarray
+    n_train: int
+    events_per_sample: np.ndarray  # in the recording, before binning
+    on_fraction: np.ndarray
+    statistics: dict  # events.event_statistics of the first STATISTICS_SAMPLES
+
+    def sample(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self.neurons[self.starts[k] : self.starts[k + 1]],
+            self.steps[self.starts[k] : self.starts[k + 1]],
+        )
+
+    def frames(self) -> np.ndarray:
+        """Event counts per sample and input (samples x N_INPUTS)."""
+        frames = np.zeros((len(self.labels), N_INPUTS), dtype=np.int32)
+        for first in range(0, len(frames), BATCH):
+            stop = min(first + BATCH, len(frames))
+            span = slice(self.starts[first], self.starts[stop])
+            owner = np.repeat(np.arange(stop - first), np.diff(self.starts[first : stop + 1]))
+            np.add.at(frames[first:stop], (owner, self.neurons[span]), 1)
+        return frames
+
+
+def present(config: Config, batches) -> Presented:
+    """``Presented`` from ``sample_batches`` (or any (split, recordings, labels) batches,
+    training ones first): recordings are binned as they are read, so that only the binned
+    events of the whole dataset (8 bytes each) are held."""
+    dt_us = round(config.dt_ms * 1000)
+    neurons, steps, counts, labels, per_sample, on, kept = [], [], [], [], [], [], []
+    n_train = 0
+    for split, samples, batch_labels in batches:
+        for sample in samples:
+            neuron, step = events.bin_events(sample[sample["t"] < config.sample_ms * 1000], dt_us)
+            neurons.append(neuron.astype(np.int32))
+            steps.append(step.astype(np.int32))
+            counts.append(len(neuron))
+            per_sample.append(len(sample))
+            on.append(sample["p"].mean() if len(sample) else np.nan)
+            if len(kept) < STATISTICS_SAMPLES:
+                kept.append(sample)
+        labels.append(np.asarray(batch_labels))
+        n_train += len(samples) * (split == "train")
+    return Presented(
+        np.concatenate(neurons),
+        np.concatenate(steps),
+        np.concatenate([[0], np.cumsum(counts)]),
+        np.concatenate(labels).astype(int),
+        n_train,
+        np.array(per_sample),
+        np.array(on),
+        events.event_statistics(kept),
     )
-    test, test_labels = events.load_nmnist_folder(
-        config.dataset_folder, "test", limit=config.n_test, progress=counted("test recordings")
-    )
-    return train, train_labels, test, test_labels
 
 
 def simulate(config: Config, sim) -> dict:
     # build/<experiment>/<device>: the emulated data is kept beside, in build/data
+    cache_dir = sim.build_dir.parent.parent / "data"
     sim.progress.phase(f"reading {config.n_train + config.n_test} samples ({config.dataset})")
-    samples = load_samples(
-        config, cache_dir=sim.build_dir.parent.parent / "data", progress=sim.progress
-    )
+    presented = present(config, sample_batches(config, cache_dir, sim.progress))
     comparison = {}
     if config.compare_mnist_folder:
         sim.progress.phase("emulating the recordings' own digits from MNIST")
-        comparison = compare_with_emulation(
-            config, samples, sim.build_dir.parent.parent / "data", sim.progress
-        )
+        comparison = compare_with_emulation(config, load_samples(config), cache_dir, sim.progress)
     sim.progress.phase("building the network")
-    net, readers, phases = build_network(config, samples)
-    sim.run_phases(net, phases)
-    readers["simulation_s"] = sim.run_seconds
+    net, readers, presentation = build_network(config, presented)
+    readers["simulation_s"] = presentation.run(sim)
     results = {key: np.asarray(read() if callable(read) else read) for key, read in readers.items()}
     return results | {f"compare_{key}": value for key, value in comparison.items()}
 
@@ -381,30 +495,24 @@ def compare_with_emulation(config: Config, samples, cache_dir=None, progress=Non
     return events.compare_recordings(real, emulated)
 
 
-def build_network(config: Config, samples):
-    """(network, readers of the results, phases) for ``samples`` = (train events, train
-    labels, test events, test labels): phase 1 trains, phase 2 (plasticity off) reads."""
-    from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms
+def build_network(config: Config, presented: Presented):
+    """(network, readers of the results, ``Presentation``) for the ``present``-ed samples:
+    the presentation's ``run(sim)`` trains, then reads out with plasticity off."""
+    from brian2 import Network, defaultclock, ms
+
+    from experiments.networks.inputs import event_inputs
 
     defaultclock.dt = config.dt_ms * ms
-    train, train_labels, test, test_labels = samples
-    dt_us = round(config.dt_ms * 1000)
     period_steps = round((config.sample_ms + config.rest_ms) / config.dt_ms)
-    binned = [
-        events.bin_events(sample[sample["t"] < config.sample_ms * 1000], dt_us, SENSOR)
-        for sample in [*train, *test]
-    ]
-    frames = np.zeros((len(binned), N_INPUTS), dtype=np.int32)
-    for k, (neuron, _) in enumerate(binned):
-        np.add.at(frames[k], neuron, 1)
+    frames = presented.frames()
     rates_hz = frames[: config.n_train].mean(axis=0) / (config.sample_ms * 1e-3)
+    calibration = [
+        presented.sample(k) for k in range(min(config.calibration_samples, config.n_train))
+    ]
     # The input gain needs drive: the empirical rule the median calibration sample's (counted
     # as calibrated_gain counts it), the closed form any training event (else it divides by 0).
     if config.gain_rule == "empirical":
-        steps = round(config.sample_ms / config.dt_ms)
-        calibration = binned[: min(config.calibration_samples, config.n_train)]
-        drive = np.sort([np.count_nonzero(step < steps) for _, step in calibration])
-        drive = drive[len(drive) // 2]
+        drive = np.sort([len(neuron) for neuron, _ in calibration])[len(calibration) // 2]
     else:
         drive = frames[: config.n_train].sum()
     if drive == 0:
@@ -413,26 +521,24 @@ def build_network(config: Config, samples):
             f"derive the input gain ({config.gain_rule} rule); raise sample_ms (N-MNIST "
             "recordings last about 300 ms)"
         )
-    # Phase 1 presents the training samples, phase 2 the training then the test samples.
-    sequence = [*binned[: config.n_train], *binned]
-    indices = np.concatenate([neuron for neuron, _ in sequence])
-    steps = np.concatenate([step + k * period_steps for k, (_, step) in enumerate(sequence)])
-    inputs = SpikeGeneratorGroup(N_INPUTS, indices, steps * config.dt_ms * ms, name="inputs")
+    chunk = training_chunk(config.n_train, config.chunk_samples)
+    net = Network()
+    presentation = Presentation(presented, config, net, None, chunk, period_steps)
+    inputs = event_inputs(N_INPUTS, presentation.capacity(), "inputs", *presentation.events(0))
+    presentation.inputs = inputs
+    net.add(inputs)
     initial = initial_weights(config, config.seed)
-    net = Network(inputs)
-    statistics = events.event_statistics([*train, *test])
     readers = {
         # the data notes' statistics of what was presented (data.md §4, target 3)
-        "data_events_per_sample": lambda: np.array([len(sample) for sample in [*train, *test]]),
-        "data_on_fraction": lambda: np.array([sample["p"].mean() for sample in [*train, *test]]),
-        "data_profile_10ms": lambda: np.array(statistics["profile_10ms"]),
-        "data_on_off_offsets": lambda: np.array(statistics["on_off_offsets"]),
+        "data_events_per_sample": lambda: presented.events_per_sample,
+        "data_on_fraction": lambda: presented.on_fraction,
+        "data_profile_10ms": lambda: np.array(presented.statistics["profile_10ms"]),
+        "data_on_off_offsets": lambda: np.array(presented.statistics["on_off_offsets"]),
         "frames": lambda: frames,
-        "labels": lambda: np.concatenate([train_labels, test_labels]),
+        "labels": lambda: presented.labels,
         "initial_weights": lambda: initial.astype(np.float32),
     }
     period_ms = period_steps * config.dt_ms
-    layers = []
     aliases = twin_layers(config)
     for index, name in enumerate(config.neurons):
         if name in aliases:
@@ -456,7 +562,7 @@ def build_network(config: Config, samples):
         rules["threshold_distance_V"] = float(scales["threshold_distance"])
         if config.gain_rule == "empirical":
             rules["gain_A"] = calibrated_gain(
-                binned[: min(config.calibration_samples, config.n_train)],
+                calibration,
                 initial,
                 resistance=float(scales["resistance"]),
                 tau_syn=float(scales["tau_syn"]),
@@ -511,13 +617,15 @@ def build_network(config: Config, samples):
                 inhibition=config.inhibition,
             )
             net.add(objects)
-            synapses, monitor = objects.afferents, objects.monitor
-            layers.append(objects[:2])
-            readers[f"{label}_{arm}_spike_i"] = lambda m=monitor: np.asarray(m.i)
-            readers[f"{label}_{arm}_spike_t_ms"] = lambda m=monitor: np.asarray(m.t / ms)
+            key = f"{label}_{arm}"
+            presentation.layers.append(
+                (objects.group, objects.afferents if plastic else None, objects.monitor, key)
+            )
+            readers[f"{key}_spike_i"] = presentation.spike_reader(key, "i")
+            readers[f"{key}_spike_t_ms"] = presentation.spike_reader(key, "t_ms")
             if arm == "stdp":
-                readers[f"{label}_weights"] = lambda s=synapses: np.asarray(
-                    s.w[:], dtype=np.float32
+                readers[f"{label}_weights"] = lambda s=objects.afferents: np.asarray(
+                    presentation.final_state[f"{s.name}.w"], dtype=np.float32
                 ).reshape(N_INPUTS, config.n_neurons)
 
     for name, twin in aliases.items():
@@ -526,21 +634,136 @@ def build_network(config: Config, samples):
             readers[f"{name}_{key[len(twin) + 1 :]}"] = readers[key]
         readers[f"{name}_same_as"] = np.array(twin)
 
-    def freeze_all():
-        for layer, synapses in layers:
-            freeze(layer, synapses, config.test_theta)
+    return net, readers, presentation
 
-    phases = [
-        (config.n_train * period_ms * ms, None),
-        (len(binned) * period_ms * ms, freeze_all),
-    ]
-    return net, readers, phases
+
+def training_chunk(n_train: int, chunk_samples: int) -> int:
+    """Samples per run of the binary: the largest divisor of ``n_train`` not above
+    ``chunk_samples``, so that every training run presents as many samples as the binary's
+    compiled duration (a padded training run would decay theta over its empty samples)."""
+    return max(d for d in range(1, min(n_train, chunk_samples) + 1) if n_train % d == 0)
+
+
+@dataclass
+class Presentation:
+    """How ``build_network``'s network presents the samples: in runs of one compiled binary
+    (``Simulation.rerun``), each ``chunk`` samples long, the events of its samples in the
+    inputs' table (``experiments.networks.inputs.event_inputs``). Training runs present the
+    training samples with STDP on, carrying the weights and thresholds from run to run; the
+    readout runs present the training and then the test samples again, frozen
+    (``competition.frozen_values``), the last run padded with empty samples. Spike times are
+    kept as if all had been one run: presentation p starts at p x period."""
+
+    presented: Presented
+    config: Config
+    net: Any
+    inputs: Any
+    chunk: int
+    period_steps: int
+    #: (group, its plastic synapses or None, its spike monitor, the spike readers' key)
+    layers: list = dataclasses.field(default_factory=list)
+    #: key -> ([spike indices per run], [spike times in ms per run])
+    spikes: dict = dataclasses.field(default_factory=dict)
+    #: run_args name -> value, what training ended with
+    final_state: dict = dataclasses.field(default_factory=dict)
+
+    def capacity(self) -> int:
+        """Table entries the largest run needs: its events and one end marker per input."""
+        counts = np.diff(self.presented.starts)
+        n_train, n_all = self.presented.n_train, len(counts)
+        sizes = [counts[a : a + self.chunk].sum() for a in range(0, n_all, self.chunk)]
+        sizes += [counts[a : a + self.chunk].sum() for a in range(0, n_train, self.chunk)]
+        return int(max(sizes)) + N_INPUTS
+
+    def events(self, first: int) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, steps) of the run that presents samples first, first + 1, ... (at most
+        ``chunk``), steps counted from the run's start."""
+        stop = min(first + self.chunk, len(self.presented.labels))
+        span = slice(self.presented.starts[first], self.presented.starts[stop])
+        offsets = np.repeat(
+            np.arange(stop - first, dtype=np.int64) * self.period_steps,
+            np.diff(self.presented.starts[first : stop + 1]),
+        )
+        return self.presented.neurons[span], self.presented.steps[span] + offsets
+
+    @property
+    def phases(self) -> list:
+        """The phases of one run of the binary: ``chunk`` sample periods."""
+        from brian2 import ms
+
+        return [(self.chunk * self.period_steps * self.config.dt_ms * ms, None)]
+
+    def run(self, sim) -> float:
+        """Run every chunk; returns the wall seconds simulated (all runs)."""
+        from brian2 import ms, volt
+
+        from experiments.networks.competition import frozen_values
+        from experiments.networks.inputs import event_values
+
+        n_train, n_all = self.presented.n_train, len(self.presented.labels)
+        period_ms = self.period_steps * self.config.dt_ms
+        phases = self.phases
+        runs = [(first, True) for first in range(0, n_train, self.chunk)]
+        runs += [(first, False) for first in range(0, n_all, self.chunk)]
+        # name -> (variable, value): a VariableView is a new object at each access
+        seconds, state, frozen = 0.0, {}, None
+        for number, (first, learning) in enumerate(runs):
+            shown = min(self.chunk, (n_train if learning else n_all) - first)
+            sim.progress.phase(
+                f"run {number + 1} of {len(runs)} of the binary: "
+                + ("training on" if learning else "frozen, reading out")
+                + f" samples {first} to {first + shown - 1}"
+            )
+            if number == 0:  # the network was built with the first run's events
+                sim.run_phases(self.net, phases, rerunnable=True)
+            else:
+                if not learning and frozen is None:
+                    frozen = dict(state)
+                    for layer, _, _, _ in self.layers:
+                        theta = state[f"{layer.name}.theta"][1]
+                        frozen |= _named(
+                            frozen_values(
+                                layer, theta, self.config.n_neurons, self.config.test_theta
+                            )
+                        )
+                values = _named(event_values(self.inputs, *self.events(first)))
+                values |= state if learning else frozen
+                sim.rerun(self.net, phases, dict(values.values()))
+            seconds += sim.run_seconds
+            offset = (first if learning else n_train + first) * period_ms
+            for layer, synapses, monitor, key in self.layers:
+                t_ms = np.array(monitor.t / ms)
+                kept = t_ms < shown * period_ms - 1e-9  # not a padded run's empty samples
+                i_all, t_all = self.spikes.setdefault(key, ([], []))
+                i_all.append(np.array(monitor.i)[kept])
+                t_all.append(t_ms[kept] + offset)
+                if learning:
+                    carried = {layer.theta: np.array(layer.theta_[:]) * volt}
+                    if synapses is not None:
+                        carried[synapses.w] = np.array(synapses.w[:])
+                        carried[layer.w_total] = np.array(layer.w_total[:])
+                    state |= _named(carried)
+        self.final_state = {name: value for name, (_, value) in state.items()}
+        return seconds
+
+    def spike_reader(self, key: str, what: str):
+        """A reader of all runs' spikes of ``key``: ``what`` is 'i' or 't_ms'."""
+        column = 0 if what == "i" else 1
+        return lambda: np.concatenate(self.spikes[key][column])
 
 
 def initial_weights(config: Config, seed: int) -> np.ndarray:
     """Uniform random afferent weights (inputs x N), L1-normalised per neuron to w_sum."""
     initial = np.random.default_rng(seed).uniform(0, 1, (N_INPUTS, config.n_neurons))
     return initial * config.w_sum / initial.sum(axis=0)
+
+
+def _named(values: dict) -> dict:
+    """``{variable or TimedArray: value}`` as {run_args name: (variable, value)}."""
+    return {
+        f"{key.group_name}.{key.name}" if hasattr(key, "group_name") else key.name: (key, value)
+        for key, value in values.items()
+    }
 
 
 def twin_layers(config: Config) -> dict:

@@ -551,3 +551,57 @@ def test_the_closeness_row_summarises_the_saved_comparison():
     assert closeness["spatial_r"] == pytest.approx(1)
     assert closeness["spatial_r_mismatched"] < 0.95
     assert emulation_row(closeness)["key"] == "E0c"
+
+
+def _chunked(target: str, build_dir, chunk_samples: int) -> dict:
+    """The learned weights, thresholds and every spike of a small event_features network
+    trained and read out in runs of ``chunk_samples``."""
+    from brian2 import volt
+
+    from experiments.runner.devices import simulation
+
+    config = dataclasses.replace(
+        event_features.SCALES["tiny"],
+        n_train=8,
+        n_test=3,
+        n_neurons=6,
+        neurons=("lif",),
+        frozen_gains=(2.0,),
+        sweep=(),
+        replicas=0,
+        oracle=False,
+        chunk_samples=chunk_samples,
+    )
+    presented = event_features.present(config, event_features.sample_batches(config))
+    with simulation(target, build_dir) as sim:
+        _, readers, presentation = event_features.build_network(config, presented)
+        presentation.run(sim)
+        return {
+            "chunk": presentation.chunk,
+            "weights": readers["lif_weights"](),
+            "theta_V": np.asarray(presentation.final_state["lif_stdp.theta"] / volt),
+            **{key: readers[key]() for key in readers if key.endswith(("_spike_i", "_spike_t_ms"))},
+        }
+
+
+@pytest.mark.parametrize(
+    "target", ["runtime", pytest.param("cpp_standalone", marks=pytest.mark.standalone)]
+)
+def test_a_dataset_presented_in_chunks_trains_and_reads_out_as_in_one_run(target, tmp_path):
+    """Chunks are runs of one compiled binary with the next samples' events, and the weights
+    and thresholds so far, as run_args: splitting the training samples over 1, 2 or 4 runs
+    and the readout over 2, 4 or 6 (the last padded with empty samples) must give the same
+    weights (to rounding: the traces' time origin moves), the same spikes at the same times
+    (shifted back to one time line)."""
+    whole = _chunked(target, tmp_path / "a", chunk_samples=8)
+    assert whole["chunk"] == 8
+    assert len(whole["lif_stdp_spike_i"]) > 0 and len(whole["lif_frozen_spike_i"]) > 0
+    for chunk, size in ((5, 4), (3, 2)):  # divisors of n_train = 8
+        split = _chunked(target, tmp_path / str(chunk), chunk_samples=chunk)
+        assert split["chunk"] == size
+        np.testing.assert_allclose(split["weights"], whole["weights"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(split["theta_V"], whole["theta_V"], rtol=1e-9, atol=1e-18)
+        for key in [key for key in whole if key.endswith("_spike_i")]:
+            times = key.replace("_spike_i", "_spike_t_ms")
+            np.testing.assert_array_equal(split[key], whole[key])
+            np.testing.assert_allclose(split[times], whole[times], atol=1e-6)

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 from brian2 import Network, SpikeMonitor, defaultclock, ms, prefs, seed, set_device
 
-from experiments.networks.inputs import bernoulli_hazards, bernoulli_inputs
+from experiments.networks.inputs import (
+    bernoulli_hazards,
+    bernoulli_inputs,
+    event_inputs,
+    event_values,
+)
 from models.base import ModelError
 
 STEPS = 4000
@@ -74,3 +79,60 @@ def test_a_table_needs_its_period_and_hazards_match_the_closed_form():
         bernoulli_inputs(np.zeros((2, 3)), "inputs")
     p = np.array([0.0, 0.1, 0.5])
     assert np.allclose(1 - np.exp(-bernoulli_hazards(p)), p, rtol=1e-15, atol=0)
+
+
+def _random_events(seed: int, n_inputs: int, steps: int, draws: int) -> tuple:
+    """(inputs, steps) of up to ``draws`` events, one per input and step at most."""
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(
+        np.stack([rng.integers(0, steps, draws), rng.integers(0, n_inputs, draws)], axis=1), axis=0
+    )
+    return pairs[:, 1], pairs[:, 0]
+
+
+@pytest.mark.parametrize(
+    "target", ["numpy", pytest.param("cpp_standalone", marks=pytest.mark.standalone)]
+)
+def test_event_inputs_fire_as_a_spike_generator_group_also_after_new_events(target, tmp_path):
+    """Each event once, in its step, as SpikeGeneratorGroup fires it; on cpp_standalone the
+    compiled binary runs again with other events (more, fewer, some inputs silent) through
+    run_args and fires those."""
+    from brian2 import SpikeGeneratorGroup, device
+
+    if target == "cpp_standalone":
+        set_device("cpp_standalone", directory=str(tmp_path / "build"))
+    else:
+        prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.5 * ms
+    neurons, steps = _random_events(1, 60, 300, 4000)
+    inputs = event_inputs(60, 5000, "inputs", neurons, steps)
+    reference = SpikeGeneratorGroup(60, neurons, steps * defaultclock.dt)
+    spikes, expected = SpikeMonitor(inputs), SpikeMonitor(reference)
+    Network(inputs, reference, spikes, expected).run(320 * defaultclock.dt)
+
+    def fired(monitor):
+        steps = np.round(np.array(monitor.t / defaultclock.dt)).astype(int)
+        return sorted(zip(steps, np.array(monitor.i), strict=True))
+
+    assert len(spikes.i) == len(neurons)
+    assert fired(spikes) == fired(expected)
+    if target == "cpp_standalone":
+        for seed, draws in ((2, 4600), (3, 50)):
+            neurons, steps = _random_events(seed, 59, 300, draws)  # input 59 silent
+            device.run(run_args=event_values(inputs, neurons, steps))
+            assert fired(spikes) == sorted(zip(steps, neurons, strict=True))
+
+
+@pytest.mark.parametrize(
+    "neurons, steps, message",
+    [
+        ([0, 0], [3, 3], "two events in one time step"),
+        ([0, 5], [1, 2], r"must lie in \[0, 5\)"),
+        ([0, 1], [1, -2], "event steps must lie in"),
+        (np.zeros(8, int), np.arange(8), "do not fit a table of 10"),
+        ([0], [1, 2], "1 event inputs but 2 event steps"),
+    ],
+)
+def test_bad_events_are_refused_with_what_to_change(neurons, steps, message):
+    with pytest.raises(ModelError, match=message):
+        event_inputs(5, 10, "inputs", neurons, steps)

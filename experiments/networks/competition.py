@@ -269,7 +269,9 @@ def competitive_layer(
         synapses.transmit.active = False
         synapses.run_regularly(
             # Clipping can leave the sum below w_sum, so the new sum is counted, not assumed.
-            f"w = clip(w*{w_sum!r}/w_total_post, 0, w_max)\nw_total_next_post += w",
+            # A frozen layer (learning false) keeps its weights exactly: x*1 + 0 = x.
+            f"w = clip(int(learning_post)*w*{w_sum!r}/w_total_post + int(not learning_post)*w, "
+            "0, w_max)\nw_total_next_post += w",
             dt=period,
             when="start",
             order=0,
@@ -294,6 +296,34 @@ def competitive_layer(
         synapses.w_max = w_max
         return Layer(layer, synapses, inhibition, monitor, traces)
     return Layer(layer, synapses, inhibition, monitor)
+
+
+def frozen_values(layer, theta, block_size: int, test_theta: str = "rereference") -> dict:
+    """What ``freeze`` sets, as ``{variable: value}`` for a run of the compiled network that
+    starts frozen (``Simulation.rerun``), from the thresholds ``theta`` (volt, one per neuron)
+    that training ended with: no STDP (a frozen layer's weights stay put, see the
+    normalisation) and no threshold adaptation, and the thresholds kept, re-referenced to the
+    lowest of their block of ``block_size`` or cleared. The transmit-only pathway that
+    ``freeze`` switches to is structure, not a value: here the learning pathway runs on, with
+    nothing to learn (its postsynaptic trace stays 0)."""
+    from brian2 import volt
+
+    if test_theta not in TEST_THETA:
+        raise ValueError(f"unknown test_theta {test_theta!r}; choose one of {TEST_THETA}")
+    theta = np.asarray(theta / volt, dtype=float)
+    if test_theta == "rereference":
+        theta = theta - np.repeat(theta.reshape(-1, block_size).min(axis=1), block_size)
+    elif test_theta == "clear":
+        theta = np.zeros_like(theta)
+    values = {
+        layer.theta: theta * volt,
+        layer.theta_plus: 0 * volt,
+        layer.theta_decay: 1.0,
+        layer.input_kept_at_loss: np.asarray(layer.input_kept_at_test[:], dtype=float),
+    }
+    if "learning" in layer.variables:
+        values[layer.learning] = False
+    return values
 
 
 def freeze(layer, synapses, test_theta: str = "rereference") -> None:
