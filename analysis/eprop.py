@@ -1,4 +1,5 @@
-"""Pure-numpy reference of the e-prop discrete maps (LIF, STDP-LIF) and eligibility windows.
+"""Pure-numpy reference of the e-prop discrete maps (LIF, ALIF, STDP-LIF, Izhikevich) and
+eligibility windows.
 
 An independent second implementation of the maps in the project's timing notes, used to check
 the Brian2 models step by step; plus the spike-timing training loop (``train_reference``) and an
@@ -10,6 +11,9 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+
+#: ALIF's default adaptation decay per step: NEST eprop_iaf_adapt's 10 ms at 1 ms steps.
+ALIF_RHO = float(np.exp(-1 / 10))
 
 
 def run_map(
@@ -25,9 +29,12 @@ def run_map(
     refractory_boundary="exclusive",
     spike_step_h="negative",
     ltd_scale=1.0,
+    beta=1 / 15,
+    rho=ALIF_RHO,
 ) -> dict[str, np.ndarray]:
     """Run one post neuron for ``len(external_input)`` steps (``ltd_scale``: STDP-LIF's
-    depression branch, h = -ltd_scale gamma/v_th).
+    depression branch, h = -ltd_scale gamma/v_th; ``beta``, ``rho``: ALIF's threshold
+    adaptation A = v_th + beta a, a <- rho a + z).
 
     ``pre_spikes`` is (steps, n_pre) of 0/1; a presynaptic spike at step t enters v and eps at
     t + 1. Returns v, z, psi (per step) and eps, e (per step and synapse), eps being the value
@@ -40,11 +47,13 @@ def run_map(
     out = {key: np.zeros(steps) for key in ("v", "z", "psi")}
     out["eps"], out["e"] = np.zeros((steps, n_pre)), np.zeros((steps, n_pre))
     v, eps, since = 0.0, np.zeros(n_pre), 10**9
+    adaptation, eps_a = 0.0, np.zeros(n_pre)  # ALIF's a and its eligibility vector
     for t in range(steps):
         refractory = since < n_ref if refractory_boundary == "exclusive" else since <= n_ref
-        z = float(v > v_th and not refractory)
-        surrogate = gamma / v_th * max(0.0, 1 - abs(v - v_th) / v_th)
-        if model == "lif":
+        threshold = v_th + beta * adaptation if model == "alif" else v_th
+        z = float(v > threshold and not refractory)
+        surrogate = gamma / v_th * max(0.0, 1 - abs(v - threshold) / v_th)
+        if model in ("lif", "alif"):
             psi = 0.0 if refractory else surrogate
             keep = 1.0
         elif model == "stdp_lif":
@@ -55,12 +64,15 @@ def run_map(
         else:
             raise ValueError(f"unknown model {model!r}")
         out["v"][t], out["z"][t], out["psi"][t] = v, z, psi
-        out["eps"][t], out["e"][t] = eps, psi * eps
+        out["eps"][t], out["e"][t] = eps, psi * (eps - beta * eps_a if model == "alif" else eps)
         drive = external_input[t] + pre_spikes[t] @ weights
-        if model == "lif":
+        if model in ("lif", "alif"):
             v = alpha * v + drive - z * v_th
         else:
             v = alpha * v * keep + drive
+        if model == "alif":
+            eps_a = psi * eps + (rho - psi * beta) * eps_a
+            adaptation = rho * adaptation + z
         eps = alpha * keep * eps + pre_spikes[t]
         since = 1 if z else since + 1
     return out
@@ -165,7 +177,7 @@ def izhikevich_pulse(steps, onset, width, amplitude):
     return drive
 
 
-MODELS = ("lif", "stdp_lif", "izhikevich")
+MODELS = ("lif", "stdp_lif", "alif", "izhikevich")
 OPTIMIZERS = ("adam", "gd")
 LEARNING_SIGNALS = ("plain", "rectified")
 
@@ -319,12 +331,17 @@ def bptt_gradient(
         input_gain = dt_step
     else:
         alpha = _option(run_map, model_options, "alpha")
-        if model == "lif":
+        if model in ("lif", "alif"):
             decay = np.full(steps, alpha)
         else:
             r = _refractory_end(z, _option(run_map, model_options, "n_ref"))
             decay = alpha * (1 - np.minimum(1.0, z + r))
+        # ALIF: z^t also enters a^{t+1} = rho a^t + z^t, and dz^t/da^t = -beta psi^t
+        beta, rho = (_option(run_map, model_options, k) for k in ("beta", "rho"))
+        adjoint_a = 0.0  # dE/da^{t+1}
         for t in reversed(range(steps)):
-            adjoint_v[t] = psi[t] * dz[t] + decay[t] * adjoint_v[t + 1]
+            through_z = dz[t] + (adjoint_a if model == "alif" else 0.0)
+            adjoint_v[t] = psi[t] * through_z + decay[t] * adjoint_v[t + 1]
+            adjoint_a = -beta * psi[t] * through_z + rho * adjoint_a
         input_gain = 1.0
     return input_gain * (pre_spikes.T @ adjoint_v[1:])

@@ -12,7 +12,7 @@ import numpy as np
 from analysis.eprop import train_reference
 from analysis.report import target
 
-MODELS = ("lif", "stdp_lif", "izhikevich")
+MODELS = ("lif", "stdp_lif", "alif", "izhikevich")
 #: The team's runs [T] (timing notes §6): 9 per model, lr 1e-3, 3e-3, 1e-2 x 3 seeds.
 TEAM_REFERENCE = {
     "lif": "team [T]: 9/9 reached (86, 226, 329 at lr 3e-3), 5/9 at the end, 0/9 ran away",
@@ -37,6 +37,24 @@ def parse_convention(model: str, convention: str) -> dict:
             "LTD 1 or 1/N (the depression branch's scale), e.g. 'surrogate:1/10'"
         )
     return {"spike_step_h": h, "ltd_scale": 1 / int(denominator or 1)}
+
+
+def map_options(config, model: str, convention: str) -> dict:
+    """The map parameters and conventions of a LIF-family ``model`` (lif, stdp_lif, alif)
+    under ``config``: the keyword arguments of both its Brian2 record (``models.eprop``) and
+    the numpy reference (``analysis.eprop.run_map``)."""
+    options = dict(
+        alpha=float(np.exp(-_get(config, "dt_ms") / _get(config, "tau_m_ms"))),
+        v_th=_get(config, "v_th"),
+        gamma=_get(config, "gamma"),
+        n_ref=_get(config, "n_ref"),
+        refractory_boundary=_get(config, "refractory_boundary"),
+        **parse_convention(model, convention),
+    )
+    if model == "alif":
+        options["beta"] = _get(config, "alif_beta")
+        options["rho"] = float(np.exp(-_get(config, "dt_ms") / _get(config, "alif_tau_a_ms")))
+    return options
 
 
 def variant_label(model: str, signal: str, convention: str = "") -> str:
@@ -151,14 +169,7 @@ def reference_check(
         )
     else:
         scale = 1.0
-        options = dict(
-            alpha=exp(-config["dt_ms"] / config["tau_m_ms"]),
-            v_th=config["v_th"],
-            gamma=config["gamma"],
-            n_ref=config["n_ref"],
-            refractory_boundary=config["refractory_boundary"],
-            **parse_convention(model, convention),
-        )
+        options = map_options(config, model, convention)
     reference = train_reference(
         model,
         pre,
@@ -357,7 +368,7 @@ def _model_targets(config: dict, data: dict, variants: dict) -> list[dict]:
 
 # --- figures -------------------------------------------------------------------------------
 
-_COLORS = {"lif": "C0", "stdp_lif": "C3", "izhikevich": "C2"}
+_COLORS = {"lif": "C0", "stdp_lif": "C3", "alif": "C1", "izhikevich": "C2"}
 
 
 def _lr_note(config: dict) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from experiments.networks.build import check_model, neuron_group, resolve_neuron
 from models.base import ModelError
-from models.neurons import IZHIKEVICH_SETS
+from models.neurons import IZHIKEVICH_SETS, LIF
 
 NAME = "neuron_comparison"
 
@@ -30,7 +30,8 @@ GALLERY_DRIVE_NA = {
     "TC": (0.0, -10.0, 0.0),  # hyperpolarise, then release: rebound burst
     "RZ": (0.0, 0.15, 0.5),  # sub-threshold step: damped ringing (a focus); then spiking
 }
-#: LIF parameters stored with the f–I data for the closed form (SI values; NaN if absent).
+#: LIF parameters stored with the f–I data for the closed form (SI values; NaN if absent or
+#: if the model is not a LIF).
 FI_PARAMS = ("E_L", "v_th", "v_reset", "R_m", "tau_m", "t_ref")
 
 
@@ -42,7 +43,7 @@ class Config:
     dt_ms: float = 0.02
     #: models whose f–I curves are measured, e.g. lif, izhikevich:FS, stdp_lif, or records
     #: in Python (the gallery always shows Izhikevich's seven sets)
-    neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif", "adex")
+    neurons: tuple[str, ...] = ("lif", "izhikevich", "stdp_lif", "adex", "alif")
     #: (model, parameter, 'equation' or 'initial.VARIABLE', value) changes to the models, as
     #: --set makes them;
     #: izhikevich's reach the gallery too
@@ -71,6 +72,17 @@ SCALES = {
     "quick": Config(),
     "paper": Config(dt_ms=0.01, fi_points=81, fi_duration_s=5.0),
 }
+
+
+def _has_lif_f_i_curve(model) -> bool:
+    """Whether the LIF closed form gives ``model``'s f–I curve: its state evolves as LIF's
+    (v and I_syn; stdp_lif's second reset leaves the trajectory unchanged) and it fires at
+    v > v_th. Parameter names alone do not say so: alif has LIF's, and a moving threshold."""
+    from brian2 import Equations
+
+    return model.threshold.strip() == LIF.threshold and set(
+        Equations(model.equations).diff_eq_names
+    ) == {"v", "I_syn"}
 
 
 def _fi_max(config: Config, name: str, model) -> float:
@@ -178,7 +190,10 @@ def simulate(config: Config, sim) -> dict:
         fi_monitors.append(monitor)
         arrays[f"fi_currents_na_{k}"] = currents
         arrays[f"fi_params_{k}"] = np.array(
-            [float(model.params.get(key, np.nan)) for key in FI_PARAMS]
+            [
+                float(model.params.get(key, np.nan)) if _has_lif_f_i_curve(model) else np.nan
+                for key in FI_PARAMS
+            ]
         )
         arrays[f"fi_record_rheobase_na_{k}"] = np.array(_record_rheobase_na(model))
 

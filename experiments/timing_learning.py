@@ -17,11 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.timing_learning import MODELS, parse_convention, run_seeds, task, variant_label
+from analysis.timing_learning import (
+    MODELS,
+    map_options,
+    parse_convention,
+    run_seeds,
+    task,
+    variant_label,
+)
 from experiments.networks.eprop import eligibility_synapses, eprop_group
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.eprop import (
+    EPROP_MAPS,
     IZHIKEVICH_TRACE_GROWTH,
     LEARNING_SIGNALS,
     OPTIMIZERS,
@@ -29,8 +37,6 @@ from models.eprop import (
     SPIKE_STEP_H,
     eprop_training,
     izhikevich_eprop,
-    lif_eprop,
-    stdp_lif_eprop,
 )
 
 NAME = "timing_learning"
@@ -46,8 +52,8 @@ class Config:
     learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
     #: training trials per run, one optimizer step after each
     iterations: int = 1000
-    #: (neuron model, learning signal, convention) of each trained variant: lif, stdp_lif or
-    #: izhikevich; plain or rectified; for stdp_lif "H:LTD", H its h at the spike step
+    #: (neuron model, learning signal, convention) of each trained variant: lif, stdp_lif,
+    #: alif or izhikevich; plain or rectified; for stdp_lif "H:LTD", H its h at the spike step
     #: (negative: -gamma/v_th, or surrogate) and LTD the depression branch's gamma-/gamma (1
     #: or 1/N), "" for the others. STDP-LIF runs as the grid of both h and three LTD scales.
     variants: tuple[tuple[str, str, str], ...] = (
@@ -58,6 +64,7 @@ class Config:
             for ltd in ("1", "1/3", "1/10")
         ),
         ("stdp_lif", "rectified", "negative:1"),
+        ("alif", "plain", ""),
         ("izhikevich", "plain", ""),
     )
     #: Poisson inputs per run, frozen: the same spikes every trial
@@ -91,6 +98,11 @@ class Config:
     n_ref: int = 5
     #: exclusive (refractory while t - t_spike < n_ref) or strict (<= n_ref)
     refractory_boundary: str = "exclusive"
+    # ALIF: the LIF above with the threshold v_th + beta a, a +1 per spike, decaying
+    #: threshold rise per unit adaptation, in units of v_th (NEST eprop_iaf_adapt: 1 of 15 mV)
+    alif_beta: float = 1 / 15
+    #: time constant of the threshold adaptation (NEST eprop_iaf_adapt: 10 ms)
+    alif_tau_a_ms: float = 10.0
     # Izhikevich (its e-prop map is in mV and ms)
     #: step of the Izhikevich map (unstable at 1 ms); it must divide dt_ms and trial_ms
     izhikevich_dt_ms: float = 0.5
@@ -182,6 +194,11 @@ def check(config: Config) -> None:
     off_grid = [t for t in config.targets_ms if not _on_grid(t, config.dt_ms)]
     if off_grid:
         raise ModelError(f"target times {off_grid} ms are not multiples of dt_ms = {config.dt_ms}")
+    if config.alif_beta < 0 or config.alif_tau_a_ms <= 0:
+        raise ModelError(
+            f"alif_beta must not be negative and alif_tau_a_ms must be positive; got "
+            f"{config.alif_beta}, {config.alif_tau_a_ms}"
+        )
     if config.iterations < 1 or config.runs_per_setting < 1 or not config.learning_rates:
         raise ModelError("iterations, runs_per_setting and learning_rates must not be empty")
 
@@ -193,21 +210,7 @@ def neuron_model(config: Config, model: str, convention: str = ""):
         return izhikevich_eprop(
             config.izhikevich_trace_growth, d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms
         )
-    params = dict(
-        alpha=float(np.exp(-config.dt_ms / config.tau_m_ms)),
-        v_th=config.v_th,
-        gamma=config.gamma,
-        n_ref=config.n_ref,
-    )
-    if model == "lif":
-        return lif_eprop(config.refractory_boundary, **params)
-    options = parse_convention(model, convention)
-    return stdp_lif_eprop(
-        config.refractory_boundary,
-        options["spike_step_h"],
-        ltd_scale=options["ltd_scale"],
-        **params,
-    )
+    return EPROP_MAPS[model](**map_options(config, model, convention))
 
 
 def training_rule(config: Config, signal: str, step_ms: float):

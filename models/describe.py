@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from models.base import ModelError, Record, unit_string
-from models.eprop import izhikevich_eprop, lif_eprop, stdp_lif_eprop
+from models.eprop import EPROP_MAPS
 from models.neurons import NEURONS, PARAMETER_SETS, get_neuron
 from models.plasticity import diehl_cook_stdp, pair_stdp, triplet_stdp, vq_stdp
 
@@ -19,9 +19,7 @@ RULES = {
     "triplet_stdp": triplet_stdp,
     "vq_stdp": vq_stdp,
     "diehl_cook_stdp": diehl_cook_stdp,
-    "lif_eprop": lif_eprop,
-    "stdp_lif_eprop": stdp_lif_eprop,
-    "izhikevich_eprop": izhikevich_eprop,
+    **{f"{neuron}_eprop": build for neuron, build in EPROP_MAPS.items()},
 }
 MODELS = (*NEURONS, *RULES)
 _NOT_CODE = {"name", "citation", "params", "options", "initial_values", "scales"}

@@ -154,6 +154,50 @@ def stdp_lif_eprop(
     return model.with_params(**params) if params else model
 
 
+#: NEST 3.10's eprop_iaf_adapt: a spike raises the threshold by adapt_beta = 1 mV against its
+#: V_th - E_L = 15 mV, and the rise decays with adapt_tau = 10 ms (one step of 1 ms: rho).
+_ALIF_PARAMS = {**_PARAMS, "beta": 1 / 15, "rho": 0.9048374180359595}  # exp(-1/10)
+_ALIF_ELIGIBILITY_CODE = """
+trace = psi_post*(eps - beta_post*eps_a)
+trace_sum += trace
+eps_a = psi_post*eps + (rho_post - psi_post*beta_post)*eps_a
+eps = alpha_post*eps + pre_spiked
+pre_spiked = 0
+"""
+
+
+def alif_eprop(refractory_boundary: str = "exclusive", **params) -> EpropNeuronModel:
+    """Bellec et al. (2020) adaptive LIF (ALIF): the LIF map with the threshold
+    A^t = v_th + beta a^t, which each spike raises (a^{t+1} = rho a^t + z^t), and an
+    eligibility with the adaptation's path (Methods, eqs. 25-27): e = psi (eps - beta eps_a),
+    eps_a^{t+1} = psi eps + (rho - psi beta) eps_a. The reset still subtracts v_th, and the
+    surrogate is centred on A. Defaults: the LIF map's, beta and rho from NEST 3.10's
+    eprop_iaf_adapt (1 mV of 15, 10 ms)."""
+    model = EpropNeuronModel(
+        name="alif_eprop",
+        citation="Bellec et al. (2020) Nat. Commun. 11:3625, doi:10.1038/s41467-020-17236-y",
+        equations=_STATE
+        + "    a : 1  # threshold adaptation, +1 per spike\n"
+        + "    A : 1  # adaptive threshold of the current step\n",
+        params=_ALIF_PARAMS,
+        spike_code="\n".join(
+            [
+                _refractory(refractory_boundary),
+                "A = v_th + beta*a",
+                "z = int(v > A)*(1 - in_refractory)",
+                f"psi = {_SURROGATE.replace('v - v_th', 'v - A')}*(1 - in_refractory)",
+                "wipe = 0",
+            ]
+        ),
+        state_code=f"v = alpha*v + I_in + I_ext - z*v_th\na = rho*a + z\nI_in = 0\n{_COUNTER}",
+        synapse_equations=SYNAPSE_EQUATIONS + "    eps_a : 1  # eligibility vector of a\n",
+        eligibility_code=_ALIF_ELIGIBILITY_CODE,
+        initial_values={"v": "0", "a": "0", "steps_since_spike": "1000000000"},
+        options={"refractory_boundary": refractory_boundary},
+    )
+    return model.with_params(**params) if params else model
+
+
 _IZHIKEVICH_SYNAPSE_EQUATIONS = SYNAPSE_EQUATIONS + "    eps_u : 1  # eligibility vector of u\n"
 # Jacobian of the map with the reset path dropped (z held fixed): the timing notes' table;
 # {growth} is 0.08 v + 5 (exact) or its negative part (bounded).
@@ -218,6 +262,15 @@ I_in = 0
         options={"trace_growth": trace_growth},
     )
     return model.with_params(**params) if params else model
+
+
+#: The e-prop maps by the name of the neuron model they stand for.
+EPROP_MAPS = {
+    "lif": lif_eprop,
+    "stdp_lif": stdp_lif_eprop,
+    "alif": alif_eprop,
+    "izhikevich": izhikevich_eprop,
+}
 
 
 # --- training: readout, learning signal, optimizer, rate regulariser -----------------------

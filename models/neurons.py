@@ -73,6 +73,31 @@ STDP_LIF = NeuronModel(
     scales=dict(LIF.scales),
 )
 
+# The adaptive LIF (ALIF) of Bellec et al.: the LIF whose threshold each spike raises by beta,
+# the rise decaying with tau_a. Defaults: NEST 3.10's eprop_iaf_adapt (adapt_beta 1 mV,
+# adapt_tau 10 ms); its e-prop map is models.eprop.alif_eprop.
+ALIF = NeuronModel(
+    name="alif",
+    citation=(
+        "Bellec, Salaj, Subramoney, Legenstein, Maass (2018) Long short-term memory and "
+        "learning-to-learn in networks of spiking neurons, NeurIPS 31; Bellec et al. (2020) "
+        "Nat. Commun. 11:3625, doi:10.1038/s41467-020-17236-y"
+    ),
+    equations=f"""
+        dv/dt = (E_L - v + R_m*(I + I_syn))/tau_m : volt (unless refractory)
+        da/dt = -a/tau_a : 1  # threshold adaptation, +1 per spike
+        {_SYNAPTIC_CURRENT}
+        {_DRIVE}
+    """,
+    threshold="v > v_th + beta*a",
+    reset="v = v_reset\na += 1",
+    refractory="t_ref",
+    method="exact",
+    initial_values={"v": "E_L", "a": "0"},
+    scales=dict(LIF.scales),  # at rest a = 0: the LIF's distance to threshold
+    params={**LIF.params, "beta": 1 * mV, "tau_a": 10 * ms},
+)
+
 # Izhikevich 2003 in SI units: v, u in volt; 1 nA of drive through R_in = 1 Mohm is the
 # dimensionless I = 1 of the paper, so the classic I = 10 is 10 nA here.
 IZHIKEVICH = NeuronModel(
@@ -319,6 +344,7 @@ NEURONS = {
     for model in (
         LIF,
         STDP_LIF,
+        ALIF,
         IZHIKEVICH,
         ADEX,
         LIF_COND,
@@ -331,7 +357,7 @@ PARAMETER_SETS = {"izhikevich": IZHIKEVICH_SETS, "adex": ADEX_SETS}
 
 
 def get_neuron(name: str) -> NeuronModel:
-    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``izhikevich``, ``adex``,
+    """The neuron model called ``name`` (``lif``, ``stdp_lif``, ``alif``, ``izhikevich``, ``adex``,
     ``lif_cond``, ``diehl_cook_exc``, ``diehl_cook_inh``), or a named parameter set of one,
     written ``izhikevich:RS`` or ``adex:bursting``."""
     base, _, variant = name.partition(":")

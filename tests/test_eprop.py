@@ -8,10 +8,20 @@ from hypothesis import strategies as st
 from analysis import references
 from analysis.eprop import eligibility_window, run_izhikevich_map, run_map
 from analysis.figures import load_result
-from models.eprop import IZHIKEVICH_TRACE_GROWTH, izhikevich_eprop, lif_eprop, stdp_lif_eprop
+from models.eprop import (
+    IZHIKEVICH_TRACE_GROWTH,
+    alif_eprop,
+    izhikevich_eprop,
+    lif_eprop,
+    stdp_lif_eprop,
+)
 
+BUILDERS = {"lif": lif_eprop, "stdp_lif": stdp_lif_eprop, "alif": alif_eprop}
 VARIANTS = [
     ("lif", {}),
+    ("alif", {}),
+    ("alif", {"beta": 0.5, "rho": 0.98}),  # strong, slow adaptation: its path dominates e
+    ("alif", {"refractory_boundary": "strict", "beta": 0.3}),
     ("stdp_lif", {}),
     ("stdp_lif", {"spike_step_h": "surrogate"}),
     ("stdp_lif", {"refractory_boundary": "strict"}),
@@ -79,8 +89,7 @@ def _assert_same_map(simulated, expected):
 @pytest.mark.parametrize("model_name, options", VARIANTS)
 def test_brian2_map_equals_the_numpy_reference_step_by_step(model_name, options):
     pre, weights, drive = _random_inputs(seed=5)
-    build = lif_eprop if model_name == "lif" else stdp_lif_eprop
-    simulated = _brian_run(build(**options), pre, weights, drive)
+    simulated = _brian_run(BUILDERS[model_name](**options), pre, weights, drive)
     _assert_same_map(simulated, run_map(model_name, drive, pre, weights, **options))
 
 

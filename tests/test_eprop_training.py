@@ -11,6 +11,8 @@ TARGETS = [40, 90, 150]
 TRIAL = {"kappa": KAPPA, "trial_s": 0.2}
 VARIANTS = [
     ("lif", {}),
+    ("alif", {}),
+    ("alif", {"beta": 0.5, "rho": 0.98}),
     ("stdp_lif", {}),
     ("stdp_lif", {"refractory_boundary": "strict"}),
     ("stdp_lif", {"spike_step_h": "surrogate"}),

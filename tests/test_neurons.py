@@ -25,7 +25,10 @@ def test_lif_and_stdp_lif_f_i_curves_equal_the_closed_form(tiny_results):
     config, data, metrics = load_result(tiny_results["neuron_comparison"])
     dt = config["dt_ms"] / 1e3
     checked = 0
-    for curve in fi_curves(config, data):
+    curves = fi_curves(config, data)
+    # the closed form only where the dynamics are LIF's: alif has LIF's parameter names
+    assert {c["name"] for c in curves if c["theory_hz"] is not None} == {"lif", "stdp_lif"}
+    for curve in curves:
         if curve["theory_hz"] is None:
             continue
         usable = curve["counts"] >= 3
@@ -160,5 +163,36 @@ def test_adex_keeps_firing_above_the_rheobase_its_scales_give_and_only_briefly_b
 def test_every_f_i_curve_starts_at_the_rheobase_its_record_implies(tiny_results):
     _, _, metrics = load_result(tiny_results["neuron_comparison"])
     onsets = {row["key"]: row for row in metrics["targets"] if row["key"].startswith("N3-")}
-    assert set(onsets) == {"N3-lif", "N3-izhikevich", "N3-stdp_lif", "N3-adex"}
+    assert set(onsets) == {"N3-lif", "N3-izhikevich", "N3-stdp_lif", "N3-adex", "N3-alif"}
     assert all(row["passed"] for row in onsets.values())
+
+
+def test_alif_spikes_where_its_membrane_meets_the_threshold_each_spike_raised():
+    """Between spikes v and a have closed forms (v relaxes to E_L + R I from v_reset after
+    t_ref; a decays from its value after the last spike, +1 per spike), so each next spike is
+    the root of v(s) = v_th + beta a(s): the intervals lengthen as a builds up."""
+    from scipy.optimize import brentq
+
+    from models.neurons import get_neuron
+
+    model = get_neuron("alif").with_params(tau_a="100*ms", beta="4*mV")
+    p = {key: float(value) for key, value in model.params.items()}
+    current, dt = 0.5e-9, 0.01e-3
+    spikes, _, _ = _run(model, current * 1e9 * nA, 150 * ms, dt=dt * 1e3 * ms)
+    spikes = spikes / 1e3
+    target = p["E_L"] + p["R_m"] * current
+    first = -p["tau_m"] * np.log(1 - (p["v_th"] - p["E_L"]) / (target - p["E_L"]))
+    assert spikes[0] == pytest.approx(first, abs=1.5 * dt)
+    before = 0.0  # a just before the spike that starts each interval
+    for previous, spike in zip(spikes[:-1], spikes[1:], strict=True):
+        after = before + 1
+
+        def gap(s, after=after):
+            v = target + (p["v_reset"] - target) * np.exp(-(s - p["t_ref"]) / p["tau_m"])
+            return v - p["v_th"] - p["beta"] * after * np.exp(-s / p["tau_a"])
+
+        interval = brentq(gap, p["t_ref"] + 1e-9, 0.2)
+        assert spike - previous == pytest.approx(interval, abs=1.5 * dt)
+        before = after * np.exp(-(spike - previous) / p["tau_a"])
+    intervals = np.diff(spikes)
+    assert len(intervals) >= 4 and intervals[-1] > 1.3 * intervals[0]
