@@ -527,12 +527,16 @@ def plot_comparison(config: dict, data: dict, metrics: dict):
         "median final\nspikes",
         "ran away",
     ]
-    fig, ax = plt.subplots(figsize=(10, 0.26 * len(rows) + 0.7), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(rows) + 0.9), layout="constrained")
     ax.axis("off")
-    table = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="center")
+    # the table fills the axes, below the title; the variant column is wide enough for the
+    # longest label ("stdp lif rectified negative ltd1")
+    widths = [0.27] + [0.73 / (len(columns) - 1)] * (len(columns) - 1)
+    table = ax.table(
+        cellText=rows, colLabels=columns, cellLoc="center", colWidths=widths, bbox=[0, 0, 1, 1]
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    table.scale(1, 1.3)
     ax.set_title(
         f"Spike-timing task after {config['iterations']} iterations "
         f"({len(data['seeds'])} seeds per learning rate; targets "
