@@ -336,11 +336,16 @@ def bptt_gradient(
         else:
             r = _refractory_end(z, _option(run_map, model_options, "n_ref"))
             decay = alpha * (1 - np.minimum(1.0, z + r))
-        # ALIF: z^t also enters a^{t+1} = rho a^t + z^t, and dz^t/da^t = -beta psi^t
-        beta, rho = (_option(run_map, model_options, k) for k in ("beta", "rho"))
+        # ALIF: z^t also enters a^{t+1} = rho a^t + z^t, and dz^t/da^t = -beta psi^t; the
+        # other maps have no a (beta = 0, rho = 0 leave its adjoint at 0)
+        beta, rho = (
+            (_option(run_map, model_options, k) for k in ("beta", "rho"))
+            if model == "alif"
+            else (0.0, 0.0)
+        )
         adjoint_a = 0.0  # dE/da^{t+1}
         for t in reversed(range(steps)):
-            through_z = dz[t] + (adjoint_a if model == "alif" else 0.0)
+            through_z = dz[t] + adjoint_a
             adjoint_v[t] = psi[t] * through_z + decay[t] * adjoint_v[t + 1]
             adjoint_a = -beta * psi[t] * through_z + rho * adjoint_a
         input_gain = 1.0

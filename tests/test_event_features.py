@@ -419,6 +419,7 @@ def test_the_rate_matched_control_interpolates_in_log_spikes():
         (dict(test_theta="frozen"), "test_theta one of"),
         (dict(learning_wins=0.0), "learning_wins must be positive"),
         (dict(n_train=5), "k-means oracle needs n_train"),
+        (dict(chunk_samples=0), "chunk_samples must be at least 1"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_built(change, message):

@@ -184,7 +184,9 @@ def competitive_layer(
         # thresholder, which clears not_refractory)
         refractory = " and not_refractory" if model.refractory else ""
         model = dataclasses.replace(
-            model.with_equation("learning : boolean  # STDP's post pathway on; off when frozen"),
+            model.with_equation(
+                "learning : boolean  # STDP's post pathway and the normalisation on; off frozen"
+            ),
             events={
                 **model.events,
                 "learning_spike": (f"learning and ({model.threshold}){refractory}", "apost += 1"),
