@@ -1,10 +1,14 @@
-"""Metrics and figure of the e-prop eligibility windows (LIF vs STDP-LIF)."""
+"""Metrics and figure of the e-prop eligibility windows (LIF vs STDP-LIF, and any other map
+in threshold units: ALIF)."""
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
 from analysis import references
+from analysis.eprop import MODELS as REFERENCE_MAPS
 from analysis.eprop import (
     eligibility_window,
     izhikevich_pulse,
@@ -13,23 +17,41 @@ from analysis.eprop import (
     two_halves_protocol,
 )
 from analysis.report import target
+from models.eprop import EPROP_MAPS
+
+#: The map parameters the window protocol sets: its drive is in threshold units with leak alpha.
+WINDOW_PARAMS = ("alpha", "v_th", "gamma", "n_ref")
 
 
-def _options(config: dict, variant) -> tuple[str, dict]:
+def _get(config, key):
+    return config[key] if isinstance(config, dict) else getattr(config, key)
+
+
+def window_options(config, variant) -> tuple[str, dict]:
+    """(map name, keyword arguments of both its record in ``models.eprop`` and the numpy
+    reference) of one (model, refractory boundary, spike-step h) variant under ``config``.
+    The spike-step h goes to maps that have that option, the threshold adaptation to maps that
+    have one (beta, rho)."""
     model, boundary, spike_step_h = variant
-    options = {key: config[key] for key in ("alpha", "v_th", "gamma", "n_ref")}
+    build = EPROP_MAPS[model]
+    options = {key: _get(config, key) for key in WINDOW_PARAMS}
     options["refractory_boundary"] = boundary
-    if model == "stdp_lif":
+    if "spike_step_h" in inspect.signature(build).parameters:
         options["spike_step_h"] = spike_step_h
+    if "beta" in build().params:
+        options.update(beta=_get(config, "adaptation_beta"), rho=_get(config, "adaptation_rho"))
     return model, options
 
 
 def evaluate(config: dict, data: dict) -> dict:
     lags = data["lags"]
     labels = [str(label) for label in data["variants"]]
-    targets, worst_reference, worst_table = [], 0.0, 0.0
+    targets, worst_reference, worst_table, unchecked = [], 0.0, 0.0, []
     for label, variant in zip(labels, config["variants"], strict=True):
-        model, options = _options(config, variant)
+        model, options = window_options(config, variant)
+        if model not in REFERENCE_MAPS:
+            unchecked.append(label)
+            continue
         reference = eligibility_window(model, lags, steps=config["steps"], **options)
         worst_reference = max(
             worst_reference, float(np.max(np.abs(data[f"{label}_window"] - reference)))
@@ -38,13 +60,15 @@ def evaluate(config: dict, data: dict) -> dict:
             if lag in lags:
                 measured = data[f"{label}_window"][list(lags).index(lag)]
                 worst_table = max(worst_table, abs(float(measured) - value))
+    without = f"; no numpy reference for {', '.join(unchecked)}" if unchecked else ""
+    checked = len(unchecked) < len(labels)
     targets.append(
         target(
             "P8a",
-            "Brian2 map = numpy reference, every variant (max |Σe diff|)",
-            worst_reference,
+            f"Brian2 map = numpy reference, every variant (max |Σe diff|){without}",
+            worst_reference if checked else "not checked",
             "< 1e-9",
-            worst_reference < 1e-9,
+            worst_reference < 1e-9 if checked else None,
         )
     )
     precision = references.ELIGIBILITY_WINDOW_PRECISION
@@ -76,6 +100,23 @@ def evaluate(config: dict, data: dict) -> dict:
                 f"{negative.min()}..{negative.max()}" if len(negative) else "none",
                 f"{2 - config['n_ref']}..1 (n_ref = {config['n_ref']} wide)",
                 width_ok,
+            )
+        )
+    adaptive = [
+        label
+        for label, variant in zip(labels, config["variants"], strict=True)
+        if "beta" in window_options(config, variant)[1]
+    ]
+    if adaptive:
+        lowest = min(float(data[f"{label}_window"].min()) for label in adaptive)
+        targets.append(
+            target(
+                "P8m",
+                f"adaptive threshold ({', '.join(adaptive)}): min Σe, β = "
+                f"{config['adaptation_beta']:.3g}, ρ = {config['adaptation_rho']:.3g}",
+                lowest,
+                "measured (Σe < 0 would be a depression branch)",
+                None,
             )
         )
     if "halves_lif_trace_sum" in data:
@@ -300,6 +341,7 @@ def plot(config: dict, data: dict, metrics: dict):
         "stdp_lif": ("C3", "-"),
         "stdp_lif_surrogate": ("C1", "--"),
         "stdp_lif_strict": ("C4", ":"),
+        "alif": ("C2", "-."),
     }
     for label in labels:
         color, line = styles.get(label, ("0.5", "-"))

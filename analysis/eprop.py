@@ -12,6 +12,14 @@ import inspect
 
 import numpy as np
 
+#: The pseudo-derivatives' shapes f(x), x = |v - threshold|/width (NEST 3.10's names).
+_SURROGATES = {
+    "piecewise_linear": lambda x: max(0.0, 1 - x),
+    "exponential": lambda x: np.exp(-x),
+    "fast_sigmoid_derivative": lambda x: (1 + x) ** -2,
+    "arctan_derivative": lambda x: 1 / (1 + x**2),
+}
+
 #: ALIF's default adaptation decay per step: NEST eprop_iaf_adapt's 10 ms at 1 ms steps.
 ALIF_RHO = float(np.exp(-1 / 10))
 
@@ -31,10 +39,16 @@ def run_map(
     ltd_scale=1.0,
     beta=1 / 15,
     rho=ALIF_RHO,
+    reset="next_step",
+    threshold_rule=">",
+    surrogate="piecewise_linear",
+    surrogate_width=1.0,
 ) -> dict[str, np.ndarray]:
     """Run one post neuron for ``len(external_input)`` steps (``ltd_scale``: STDP-LIF's
     depression branch, h = -ltd_scale gamma/v_th; ``beta``, ``rho``: ALIF's threshold
-    adaptation A = v_th + beta a, a <- rho a + z).
+    adaptation A = v_th + beta a, a <- rho a + z; ``reset``: "next_step" subtracts v_th from
+    v^{t+1}, "spike_step" from v^t before it decays; ``surrogate``: f in
+    psi = gamma/v_th f(|v - A|/(surrogate_width v_th))).
 
     ``pre_spikes`` is (steps, n_pre) of 0/1; a presynaptic spike at step t enters v and eps at
     t + 1. Returns v, z, psi (per step) and eps, e (per step and synapse), eps being the value
@@ -51,15 +65,18 @@ def run_map(
     for t in range(steps):
         refractory = since < n_ref if refractory_boundary == "exclusive" else since <= n_ref
         threshold = v_th + beta * adaptation if model == "alif" else v_th
-        z = float(v > threshold and not refractory)
-        surrogate = gamma / v_th * max(0.0, 1 - abs(v - threshold) / v_th)
+        crossed = v >= threshold if threshold_rule == ">=" else v > threshold
+        z = float(crossed and not refractory)
+        smooth_psi = (
+            gamma / v_th * _SURROGATES[surrogate](abs(v - threshold) / (surrogate_width * v_th))
+        )
         if model in ("lif", "alif"):
-            psi = 0.0 if refractory else surrogate
+            psi = 0.0 if refractory else smooth_psi
             keep = 1.0
         elif model == "stdp_lif":
             r = float(since == n_ref)
             negative = refractory or (z and spike_step_h == "negative")
-            psi = -ltd_scale * gamma / v_th if negative else surrogate
+            psi = -ltd_scale * gamma / v_th if negative else smooth_psi
             keep = 1.0 - min(1.0, z + r)
         else:
             raise ValueError(f"unknown model {model!r}")
@@ -67,7 +84,11 @@ def run_map(
         out["eps"][t], out["e"][t] = eps, psi * (eps - beta * eps_a if model == "alif" else eps)
         drive = external_input[t] + pre_spikes[t] @ weights
         if model in ("lif", "alif"):
-            v = alpha * v + drive - z * v_th
+            v = (
+                alpha * (v - z * v_th) + drive
+                if reset == "spike_step"
+                else alpha * v + drive - z * v_th
+            )
         else:
             v = alpha * v * keep + drive
         if model == "alif":

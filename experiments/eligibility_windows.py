@@ -1,4 +1,5 @@
-"""Single-pairing e-prop eligibility windows of LIF and STDP-LIF (Traub et al. 2020).
+"""Single-pairing e-prop eligibility windows of LIF and STDP-LIF (Traub et al. 2020), and of
+any other e-prop map in threshold units (ALIF).
 
 Traub, Butz, Baayen, Otte (2020), doi:10.1007/978-3-030-61616-8_53, argue that the e-prop
 eligibility of LIF neurons has no depression branch while that of their STDP-aware LIF does.
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.eligibility_windows import WINDOW_PARAMS, window_options
 from analysis.eprop import (
+    ALIF_RHO,
     izhikevich_pulse,
     run_izhikevich_map,
     two_halves_protocol,
@@ -28,11 +31,10 @@ from experiments.networks.eprop import eligibility_synapses, eprop_group
 from experiments.runner.configs import require_values
 from models.base import ModelError
 from models.eprop import (
+    EPROP_MAPS,
     REFRACTORY_BOUNDARIES,
     SPIKE_STEP_H,
     izhikevich_eprop,
-    lif_eprop,
-    stdp_lif_eprop,
 )
 
 NAME = "eligibility_windows"
@@ -48,13 +50,15 @@ class Config:
     lags: tuple[int, ...] = tuple(range(-10, 31))
     #: [steps] length of the window protocol's trial
     steps: int = 140
-    #: (model, refractory boundary, h at the spike step) of each simulated window: lif or
-    #: stdp_lif; exclusive or strict; negative or surrogate
+    #: (model, refractory boundary, h at the spike step) of each simulated window: an e-prop
+    #: map in threshold units (lif, stdp_lif, alif); exclusive or strict; negative or
+    #: surrogate (STDP-LIF's option; ignored by maps without it)
     variants: tuple[tuple[str, str, str], ...] = (
         ("lif", "exclusive", "negative"),
         ("stdp_lif", "exclusive", "negative"),
         ("stdp_lif", "exclusive", "surrogate"),
         ("stdp_lif", "strict", "negative"),
+        ("alif", "exclusive", "negative"),
     )
     #: membrane decay per step of the LIF and STDP-LIF maps, exp(-dt/tau_m)
     alpha: float = 0.9
@@ -64,6 +68,11 @@ class Config:
     gamma: float = 0.3
     #: [steps] refractory period of the LIF and STDP-LIF maps
     n_ref: int = 5
+    #: threshold rise per spike of maps with an adaptive threshold (ALIF), in units of v_th:
+    #: NEST 3.10's eprop_iaf_adapt, 1 mV of its 15
+    adaptation_beta: float = 1 / 15
+    #: decay per step of that threshold rise: exp(-1/10), NEST's 10 ms at 1 ms steps
+    adaptation_rho: float = ALIF_RHO
     #: t_post - t_pre of each pre spike of the Izhikevich window, rounded to its steps
     izhikevich_lags_ms: tuple[float, ...] = (
         -20.0,
@@ -117,23 +126,34 @@ def variant_label(variant) -> str:
 
 
 def _model(config: Config, variant):
-    model, boundary, spike_step_h = variant
-    params = dict(alpha=config.alpha, v_th=config.v_th, gamma=config.gamma, n_ref=config.n_ref)
-    if model == "lif":
-        return lif_eprop(boundary, **params)
-    return stdp_lif_eprop(boundary, spike_step_h, **params)
+    model, options = window_options(config, variant)
+    return EPROP_MAPS[model](**options)
+
+
+def window_maps() -> list[str]:
+    """The e-prop maps the window protocol can drive: those in threshold units."""
+    return [name for name, build in EPROP_MAPS.items() if set(WINDOW_PARAMS) <= set(build().params)]
 
 
 def check(config: Config) -> None:
     for model, boundary, spike_step_h in config.variants:
-        if model not in ("lif", "stdp_lif"):
-            raise ModelError(f"unknown e-prop model {model!r}; choose lif or stdp_lif")
+        if model not in window_maps():
+            raise ModelError(
+                f"no e-prop map {model!r} in threshold units (parameters {WINDOW_PARAMS}) for "
+                f"the window protocol; choose one of {', '.join(window_maps())} or register "
+                "one in models.eprop.EPROP_MAPS"
+            )
         if boundary not in REFRACTORY_BOUNDARIES or spike_step_h not in SPIKE_STEP_H:
             raise ModelError(
                 f"unknown options ({boundary!r}, {spike_step_h!r}); boundaries are "
                 f"{REFRACTORY_BOUNDARIES}, spike-step h {SPIKE_STEP_H}"
             )
     require_values(config, "lags", "izhikevich_lags_ms")
+    if not 0 <= config.adaptation_rho < 1 or config.adaptation_beta < 0:
+        raise ModelError(
+            f"adaptation_rho must lie in [0, 1) and adaptation_beta be >= 0; got "
+            f"{config.adaptation_rho}, {config.adaptation_beta}"
+        )
     if not 0 < config.alpha < 1 or config.v_th <= 0:
         raise ModelError(
             f"alpha = exp(-dt/tau_m) must lie in (0, 1) and v_th above 0 (the maps' voltage "

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.timing_learning import (
-    MODELS,
     map_options,
     parse_convention,
     run_seeds,
@@ -144,8 +143,11 @@ def _on_grid(value_ms: float, step_ms: float) -> bool:
 def check(config: Config) -> None:
     require_values(config, "variants")
     for model, signal, convention in config.variants:
-        if model not in MODELS:
-            raise ModelError(f"unknown e-prop model {model!r}; choose one of {', '.join(MODELS)}")
+        if model not in EPROP_MAPS:
+            raise ModelError(
+                f"unknown e-prop model {model!r}; choose one of {', '.join(EPROP_MAPS)} or "
+                "register a map in models.eprop.EPROP_MAPS"
+            )
         try:
             options = parse_convention(model, convention)
         except ValueError as err:

@@ -13,12 +13,15 @@ as the map itself, run in a fixed order within a step:
 4. ``state_code``: v^{t+1} from v^t, z^t and the step's input, then the counter.
 
 Variables are dimensionless (v in units of the threshold scale, time in steps). Every open
-convention of the timing notes is a named option recorded in the record.
+convention of the timing notes is a named option recorded in the record, and so are the ways NEST
+3.10's ``eprop_iaf`` and ``eprop_iaf_adapt`` differ from Bellec et al. (2020): ``nest_eprop_map``
+builds the map that steps exactly as NEST's model does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 
 from brian2 import Equations
@@ -27,6 +30,20 @@ from models.base import ModelError, Record
 
 REFRACTORY_BOUNDARIES = ("exclusive", "strict")  # refractory while t - t_spike < n_ref / <= n_ref
 SPIKE_STEP_H = ("negative", "surrogate")  # STDP-LIF h at the spike step: -gamma, or the surrogate
+#: Where the reset of a spike at step t acts: "next_step" (Bellec et al. 2020),
+#: v^{t+1} = alpha v^t + I^t - z^t v_th; "spike_step" (NEST 3.10), v_th is subtracted within the
+#: spike step and decays with it, v^{t+1} = alpha (v^t - z^t v_th) + I^t.
+RESETS = ("next_step", "spike_step")
+#: The spike condition: v > threshold (Bellec et al. 2020) or v >= threshold (NEST 3.10).
+THRESHOLDS = (">", ">=")
+#: Pseudo-derivatives psi = (gamma/v_th) f(x) with x = |v - A|/(surrogate_width v_th) and A the
+#: (adaptive) threshold, by NEST 3.10's names; piecewise_linear with width 1 is Bellec et al.'s.
+SURROGATES = {
+    "piecewise_linear": "clip(1 - {x}, 0, 1)",
+    "exponential": "exp(-{x})",
+    "fast_sigmoid_derivative": "1/(1 + {x})**2",
+    "arctan_derivative": "1/(1 + {x}**2)",
+}
 #: Izhikevich eps^v through the upstroke: exact (multiplied by 1 + dt (0.08 v + 5), up to
 #: about 4.7 per step at v_th) or bounded (that factor capped at 1 above -62.5 mV)
 IZHIKEVICH_TRACE_GROWTH = ("exact", "bounded")
@@ -57,7 +74,6 @@ _STATE = """
     I_in : 1  # input of the current step from presynaptic spikes
     I_ext : 1  # external input of the current step (set by the experiment)
 """
-_SURROGATE = "(gamma/v_th)*clip(1 - abs(v - v_th)/v_th, 0, 1)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,23 +98,52 @@ class EpropNeuronModel(Record):
         return "\n".join(f"{name} = {value}" for name, value in self.initial_values.items())
 
 
+def _choice(kind: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise ModelError(f"unknown {kind} {value!r}; choose one of {', '.join(allowed)}")
+    return value
+
+
+def _surrogate(function: str, threshold: str = "v_th") -> str:
+    """psi outside refractoriness, centred on ``threshold``."""
+    x = f"(abs(v - {threshold})/(surrogate_width*v_th))"
+    return f"(gamma/v_th)*{SURROGATES[_choice('surrogate', function, SURROGATES)].format(x=x)}"
+
+
+def _spike(threshold_rule: str, threshold: str = "v_th") -> str:
+    comparison = _choice("threshold rule", threshold_rule, THRESHOLDS)
+    return f"z = int(v {comparison} {threshold})*(1 - in_refractory)"
+
+
+def _membrane(reset: str) -> str:
+    update = {
+        "next_step": "v = alpha*v + I_in + I_ext - z*v_th",
+        "spike_step": "v = alpha*(v - z*v_th) + I_in + I_ext",
+    }
+    return update[_choice("reset", reset, RESETS)]
+
+
 def _refractory(boundary: str) -> str:
-    if boundary not in REFRACTORY_BOUNDARIES:
-        raise ModelError(
-            f"unknown refractory boundary {boundary!r}; choose one of "
-            f"{', '.join(REFRACTORY_BOUNDARIES)}"
-        )
-    comparison = "<" if boundary == "exclusive" else "<="
+    comparison = {"exclusive": "<", "strict": "<="}[
+        _choice("refractory boundary", boundary, REFRACTORY_BOUNDARIES)
+    ]
     return f"in_refractory = int(steps_since_spike {comparison} n_ref)"
 
 
-_PARAMS = {"alpha": 0.9, "v_th": 1.0, "gamma": 0.3, "n_ref": 5}
+_PARAMS = {"alpha": 0.9, "v_th": 1.0, "gamma": 0.3, "n_ref": 5, "surrogate_width": 1.0}
 _COUNTER = "steps_since_spike = steps_since_spike*(1 - int(z)) + 1"
 
 
-def lif_eprop(refractory_boundary: str = "exclusive", **params) -> EpropNeuronModel:
+def lif_eprop(
+    refractory_boundary: str = "exclusive",
+    reset: str = "next_step",
+    threshold_rule: str = ">",
+    surrogate: str = "piecewise_linear",
+    **params,
+) -> EpropNeuronModel:
     """Bellec et al. (2020) LIF: subtractive reset, psi = 0 while refractory, eps = filtered
-    presynaptic train (never wiped)."""
+    presynaptic train (never wiped). ``reset``, ``threshold_rule`` and ``surrogate``: see
+    RESETS, THRESHOLDS and SURROGATES (NEST 3.10's eprop_iaf: spike_step, >=, its function)."""
     model = EpropNeuronModel(
         name="lif_eprop",
         citation="Bellec et al. (2020) Nat. Commun. 11:3625, doi:10.1038/s41467-020-17236-y",
@@ -107,28 +152,34 @@ def lif_eprop(refractory_boundary: str = "exclusive", **params) -> EpropNeuronMo
         spike_code="\n".join(
             [
                 _refractory(refractory_boundary),
-                "z = int(v > v_th)*(1 - in_refractory)",
-                f"psi = {_SURROGATE}*(1 - in_refractory)",
+                _spike(threshold_rule),
+                f"psi = {_surrogate(surrogate)}*(1 - in_refractory)",
                 "wipe = 0",
             ]
         ),
-        state_code=f"v = alpha*v + I_in + I_ext - z*v_th\nI_in = 0\n{_COUNTER}",
-        options={"refractory_boundary": refractory_boundary},
+        state_code=f"{_membrane(reset)}\nI_in = 0\n{_COUNTER}",
+        options={
+            "refractory_boundary": refractory_boundary,
+            "reset": reset,
+            "threshold_rule": threshold_rule,
+            "surrogate": surrogate,
+        },
     )
     return model.with_params(**params) if params else model
 
 
 def stdp_lif_eprop(
-    refractory_boundary: str = "exclusive", spike_step_h: str = "negative", **params
+    refractory_boundary: str = "exclusive",
+    spike_step_h: str = "negative",
+    threshold_rule: str = ">",
+    surrogate: str = "piecewise_linear",
+    **params,
 ) -> EpropNeuronModel:
     """Traub et al. (2020) STDP-aware LIF: integrates while refractory but cannot fire; v and
     eps are reset at the spike and at refractory end (r); h = -ltd_scale gamma/v_th while
     refractory. ``ltd_scale`` (the depression branch's gamma-/gamma, 1 by default) is a free
     convention of the paper: it sets the LTD:LTP ratio of the eligibility window."""
-    if spike_step_h not in SPIKE_STEP_H:
-        raise ModelError(
-            f"unknown spike_step_h {spike_step_h!r}; choose one of {', '.join(SPIKE_STEP_H)}"
-        )
+    _choice("spike_step_h", spike_step_h, SPIKE_STEP_H)
     negative_when = (
         "clip(in_refractory + z, 0, 1)" if spike_step_h == "negative" else "in_refractory"
     )
@@ -140,16 +191,21 @@ def stdp_lif_eprop(
         spike_code="\n".join(
             [
                 _refractory(refractory_boundary),
-                "z = int(v > v_th)*(1 - in_refractory)",
+                _spike(threshold_rule),
                 "r = int(steps_since_spike == n_ref)",
                 f"psi = -(ltd_scale*gamma/v_th)*{negative_when}"
-                f" + {_SURROGATE}*(1 - {negative_when})",
+                f" + {_surrogate(surrogate)}*(1 - {negative_when})",
                 "wipe = clip(z + r, 0, 1)",
             ]
         ),
         # A spike exactly at refractory end resets once, not twice.
         state_code=(f"v = alpha*v*(1 - clip(z + r, 0, 1)) + I_in + I_ext\nI_in = 0\n{_COUNTER}"),
-        options={"refractory_boundary": refractory_boundary, "spike_step_h": spike_step_h},
+        options={
+            "refractory_boundary": refractory_boundary,
+            "spike_step_h": spike_step_h,
+            "threshold_rule": threshold_rule,
+            "surrogate": surrogate,
+        },
     )
     return model.with_params(**params) if params else model
 
@@ -166,13 +222,19 @@ pre_spiked = 0
 """
 
 
-def alif_eprop(refractory_boundary: str = "exclusive", **params) -> EpropNeuronModel:
+def alif_eprop(
+    refractory_boundary: str = "exclusive",
+    reset: str = "next_step",
+    threshold_rule: str = ">",
+    surrogate: str = "piecewise_linear",
+    **params,
+) -> EpropNeuronModel:
     """Bellec et al. (2020) adaptive LIF (ALIF): the LIF map with the threshold
     A^t = v_th + beta a^t, which each spike raises (a^{t+1} = rho a^t + z^t), and an
     eligibility with the adaptation's path (Methods, eqs. 25-27): e = psi (eps - beta eps_a),
     eps_a^{t+1} = psi eps + (rho - psi beta) eps_a. The reset still subtracts v_th, and the
     surrogate is centred on A. Defaults: the LIF map's, beta and rho from NEST 3.10's
-    eprop_iaf_adapt (1 mV of 15, 10 ms)."""
+    eprop_iaf_adapt (1 mV of 15, 10 ms); its conventions are the LIF map's options."""
     model = EpropNeuronModel(
         name="alif_eprop",
         citation="Bellec et al. (2020) Nat. Commun. 11:3625, doi:10.1038/s41467-020-17236-y",
@@ -184,16 +246,21 @@ def alif_eprop(refractory_boundary: str = "exclusive", **params) -> EpropNeuronM
             [
                 _refractory(refractory_boundary),
                 "A = v_th + beta*a",
-                "z = int(v > A)*(1 - in_refractory)",
-                f"psi = {_SURROGATE.replace('v - v_th', 'v - A')}*(1 - in_refractory)",
+                _spike(threshold_rule, "A"),
+                f"psi = {_surrogate(surrogate, 'A')}*(1 - in_refractory)",
                 "wipe = 0",
             ]
         ),
-        state_code=f"v = alpha*v + I_in + I_ext - z*v_th\na = rho*a + z\nI_in = 0\n{_COUNTER}",
+        state_code=f"{_membrane(reset)}\na = rho*a + z\nI_in = 0\n{_COUNTER}",
         synapse_equations=SYNAPSE_EQUATIONS + "    eps_a : 1  # eligibility vector of a\n",
         eligibility_code=_ALIF_ELIGIBILITY_CODE,
         initial_values={"v": "0", "a": "0", "steps_since_spike": "1000000000"},
-        options={"refractory_boundary": refractory_boundary},
+        options={
+            "refractory_boundary": refractory_boundary,
+            "reset": reset,
+            "threshold_rule": threshold_rule,
+            "surrogate": surrogate,
+        },
     )
     return model.with_params(**params) if params else model
 
@@ -262,6 +329,66 @@ I_in = 0
         options={"trace_growth": trace_growth},
     )
     return model.with_params(**params) if params else model
+
+
+#: NEST 3.10's defaults (nest.GetDefaults) of the parameters ``nest_eprop_map`` translates.
+_NEST_LIF_DEFAULTS = {
+    "E_L": -70.0,
+    "V_th": -55.0,
+    "tau_m": 10.0,
+    "t_ref": 2.0,
+    "surrogate_gradient_function": "piecewise_linear",
+    "surrogate_gradient_height": 0.3,
+    "surrogate_gradient_width": 1.0,
+}
+NEST_EPROP_DEFAULTS = {
+    "eprop_iaf": _NEST_LIF_DEFAULTS,
+    "eprop_iaf_adapt": {**_NEST_LIF_DEFAULTS, "adapt_beta": 1.0, "adapt_tau": 10.0},
+}
+
+
+def nest_eprop_map(
+    model: str = "eprop_iaf", resolution_ms: float = 1.0, **nest_params
+) -> EpropNeuronModel:
+    """The map that steps as NEST 3.10's ``model`` (eprop_iaf, or eprop_iaf_adapt for ALIF)
+    does with ``nest_params`` at ``resolution_ms``: v in mV above E_L, weights in mV (NEST's
+    delta synapses), the spike-step reset, the >= threshold and NEST's surrogate, height and
+    width. A current I (pA) enters as the drive tau_m/C_m (1 - alpha) I per step.
+
+    Time: this map's step t is the NEST update recorded at (t + 1) resolution_ms, so a spike of
+    step t is stamped (t + 1) resolution_ms by NEST, and the map's v^t is NEST's V_m - E_L there
+    before the reset (V_m - E_L + z v_th)."""
+    defaults = NEST_EPROP_DEFAULTS.get(model)
+    if defaults is None:
+        raise ModelError(
+            f"no map for NEST model {model!r}; choose one of {', '.join(NEST_EPROP_DEFAULTS)}"
+        )
+    unknown = sorted(set(nest_params) - set(defaults))
+    if unknown:
+        raise ModelError(
+            f"nest_eprop_map translates {', '.join(defaults)} of {model}, not {unknown}; "
+            "give currents (I_e, C_m) as the map's drive instead"
+        )
+    nest = {**defaults, **nest_params}
+    v_th = nest["V_th"] - nest["E_L"]
+    params = dict(
+        alpha=math.exp(-resolution_ms / nest["tau_m"]),
+        v_th=v_th,
+        gamma=nest["surrogate_gradient_height"] * v_th,
+        surrogate_width=nest["surrogate_gradient_width"] / v_th,
+        n_ref=round(nest["t_ref"] / resolution_ms),
+    )
+    build = lif_eprop
+    if model == "eprop_iaf_adapt":
+        build = alif_eprop
+        params.update(beta=nest["adapt_beta"], rho=math.exp(-resolution_ms / nest["adapt_tau"]))
+    return build(
+        "exclusive",
+        reset="spike_step",
+        threshold_rule=">=",
+        surrogate=nest["surrogate_gradient_function"],
+        **params,
+    )
 
 
 #: The e-prop maps by the name of the neuron model they stand for.
