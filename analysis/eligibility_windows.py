@@ -102,6 +102,10 @@ def evaluate(config: dict, data: dict) -> dict:
                 width_ok,
             )
         )
+    if "halves_lif_trace_sum" in data:
+        targets += _halves_targets(config, data, metrics)
+    if "izhikevich_window" in data:
+        targets += _izhikevich_targets(config, data, metrics)
     adaptive = [
         label
         for label, variant in zip(labels, config["variants"], strict=True)
@@ -109,20 +113,22 @@ def evaluate(config: dict, data: dict) -> dict:
     ]
     if adaptive:
         lowest = min(float(data[f"{label}_window"].min()) for label in adaptive)
+        measured, against_lif = [lowest], ""
+        if "lif" in labels:
+            lif_area = float(data["lif_window"].sum())
+            measured += [float(data[f"{label}_window"].sum()) / lif_area for label in adaptive]
+            against_lif = "; area of its window / LIF's"
         targets.append(
             target(
                 "P8m",
-                f"adaptive threshold ({', '.join(adaptive)}): min Σe, β = "
-                f"{config['adaptation_beta']:.3g}, ρ = {config['adaptation_rho']:.3g}",
-                lowest,
+                f"adaptive threshold ({', '.join(adaptive)}, β = "
+                f"{config['adaptation_beta']:.3g}, ρ = {config['adaptation_rho']:.3g}): "
+                f"min Σe{against_lif}",
+                measured,
                 "measured (Σe < 0 would be a depression branch)",
                 None,
             )
         )
-    if "halves_lif_trace_sum" in data:
-        targets += _halves_targets(config, data, metrics)
-    if "izhikevich_window" in data:
-        targets += _izhikevich_targets(config, data, metrics)
     metrics["targets"] = targets
     return metrics
 
