@@ -3,8 +3,6 @@ in threshold units: ALIF)."""
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from analysis import references
@@ -17,7 +15,6 @@ from analysis.eprop import (
     two_halves_protocol,
 )
 from analysis.report import target
-from models.eprop import EPROP_MAPS
 
 #: The map parameters the window protocol sets: its drive is in threshold units with leak alpha.
 WINDOW_PARAMS = ("alpha", "v_th", "gamma", "n_ref")
@@ -28,18 +25,18 @@ def _get(config, key):
 
 
 def window_options(config, variant) -> tuple[str, dict]:
-    """(map name, keyword arguments of both its record in ``models.eprop`` and the numpy
-    reference) of one (model, refractory boundary, spike-step h) variant under ``config``.
-    The spike-step h goes to maps that have that option, the threshold adaptation to maps that
-    have one (beta, rho)."""
+    """(map name, options) of one (model, refractory boundary, spike-step h) variant under
+    ``config``: the protocol's parameters, the variant's conventions and the config's threshold
+    adaptation. Each map takes those it has (``models.eprop.eprop_map``), as does the numpy
+    reference: the spike-step h only STDP-LIF, beta and rho only ALIF."""
     model, boundary, spike_step_h = variant
-    build = EPROP_MAPS[model]
     options = {key: _get(config, key) for key in WINDOW_PARAMS}
-    options["refractory_boundary"] = boundary
-    if "spike_step_h" in inspect.signature(build).parameters:
-        options["spike_step_h"] = spike_step_h
-    if "beta" in build().params:
-        options.update(beta=_get(config, "adaptation_beta"), rho=_get(config, "adaptation_rho"))
+    options.update(
+        refractory_boundary=boundary,
+        spike_step_h=spike_step_h,
+        beta=_get(config, "adaptation_beta"),
+        rho=_get(config, "adaptation_rho"),
+    )
     return model, options
 
 
@@ -107,9 +104,7 @@ def evaluate(config: dict, data: dict) -> dict:
     if "izhikevich_window" in data:
         targets += _izhikevich_targets(config, data, metrics)
     adaptive = [
-        label
-        for label, variant in zip(labels, config["variants"], strict=True)
-        if "beta" in window_options(config, variant)[1]
+        label for label, has_one in zip(labels, data.get("adaptive", ()), strict=False) if has_one
     ]
     if adaptive:
         lowest = min(float(data[f"{label}_window"].min()) for label in adaptive)

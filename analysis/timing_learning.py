@@ -7,14 +7,11 @@ of its target (±1 ms by default); a run *reaches* success at its first such tri
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from analysis.eprop import MODELS as REFERENCE_MAPS
 from analysis.eprop import train_reference
 from analysis.report import target
-from models.eprop import EPROP_MAPS
 
 #: The team's runs [T] (timing notes §6): 9 per model, lr 1e-3, 3e-3, 1e-2 x 3 seeds.
 TEAM_REFERENCE = {
@@ -27,10 +24,9 @@ TEAM_REFERENCE = {
 def parse_convention(model: str, convention: str) -> dict:
     """The conventions of a map with a depression branch (STDP-LIF) from "H:LTD": H its h at
     the spike step (negative or surrogate), LTD the branch's gamma-/gamma written 1 or 1/N;
-    maps without the spike_step_h option take none ("")."""
-    if "spike_step_h" not in inspect.signature(EPROP_MAPS[model]).parameters:
-        if convention:
-            raise ValueError(f"{model} takes no convention (got {convention!r}); give ''")
+    "" for the map's own defaults (the only choice of a map without that branch, which
+    timing_learning's check enforces)."""
+    if not convention:
         return {}
     h, _, ltd = convention.partition(":")
     numerator, _, denominator = ltd.partition("/")
@@ -45,8 +41,9 @@ def parse_convention(model: str, convention: str) -> dict:
 def map_options(config, model: str, convention: str) -> dict:
     """The map parameters and conventions of a ``model`` in threshold units (lif, stdp_lif,
     alif) under ``config``: the keyword arguments of both its Brian2 record (``models.eprop``)
-    and the numpy reference (``analysis.eprop.run_map``). Maps with a threshold adaptation
-    (parameters beta, rho) get the config's alif_beta and alif_tau_a_ms."""
+    and the numpy reference (``analysis.eprop.run_map``); each takes those it has
+    (``models.eprop.eprop_map``): beta and rho, from alif_beta and alif_tau_a_ms, only a map with
+    a threshold adaptation."""
     options = dict(
         alpha=float(np.exp(-_get(config, "dt_ms") / _get(config, "tau_m_ms"))),
         v_th=_get(config, "v_th"),
@@ -55,9 +52,8 @@ def map_options(config, model: str, convention: str) -> dict:
         refractory_boundary=_get(config, "refractory_boundary"),
         **parse_convention(model, convention),
     )
-    if "beta" in EPROP_MAPS[model]().params:
-        options["beta"] = _get(config, "alif_beta")
-        options["rho"] = float(np.exp(-_get(config, "dt_ms") / _get(config, "alif_tau_a_ms")))
+    options["beta"] = _get(config, "alif_beta")
+    options["rho"] = float(np.exp(-_get(config, "dt_ms") / _get(config, "alif_tau_a_ms")))
     return options
 
 

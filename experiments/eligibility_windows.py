@@ -34,6 +34,7 @@ from models.eprop import (
     EPROP_MAPS,
     REFRACTORY_BOUNDARIES,
     SPIKE_STEP_H,
+    eprop_map,
     izhikevich_eprop,
 )
 
@@ -127,7 +128,7 @@ def variant_label(variant) -> str:
 
 def _model(config: Config, variant):
     model, options = window_options(config, variant)
-    return EPROP_MAPS[model](**options)
+    return eprop_map(model, **options)
 
 
 def window_maps() -> list[str]:
@@ -204,6 +205,8 @@ def _add_windows(config: Config, net) -> dict:
         "lags": lambda: lags,
         "drive": lambda: drive,
         "variants": lambda: np.array([variant_label(v) for v in config.variants]),
+        # which maps have a threshold adaptation (analysis reads results, not records)
+        "adaptive": lambda: np.array(["beta" in _model(config, v).params for v in config.variants]),
     }
     for k, variant in enumerate(config.variants):
         label, model = variant_label(variant), _model(config, variant)

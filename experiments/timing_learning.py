@@ -34,8 +34,10 @@ from models.eprop import (
     OPTIMIZERS,
     REFRACTORY_BOUNDARIES,
     SPIKE_STEP_H,
+    eprop_map,
     eprop_training,
     izhikevich_eprop,
+    map_conventions,
 )
 
 NAME = "timing_learning"
@@ -148,6 +150,8 @@ def check(config: Config) -> None:
                 f"unknown e-prop model {model!r}; choose one of {', '.join(EPROP_MAPS)} or "
                 "register a map in models.eprop.EPROP_MAPS"
             )
+        if convention and "spike_step_h" not in map_conventions(model):
+            raise ModelError(f"{model} takes no convention (got {convention!r}); give ''")
         try:
             options = parse_convention(model, convention)
         except ValueError as err:
@@ -212,7 +216,7 @@ def neuron_model(config: Config, model: str, convention: str = ""):
         return izhikevich_eprop(
             config.izhikevich_trace_growth, d=config.izhikevich_d, dt_step=config.izhikevich_dt_ms
         )
-    return EPROP_MAPS[model](**map_options(config, model, convention))
+    return eprop_map(model, **map_options(config, model, convention))
 
 
 def training_rule(config: Config, signal: str, step_ms: float):

@@ -21,6 +21,7 @@ builds the map that steps exactly as NEST's model does.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Mapping
 
@@ -398,6 +399,25 @@ EPROP_MAPS = {
     "alif": alif_eprop,
     "izhikevich": izhikevich_eprop,
 }
+
+
+def map_conventions(name: str) -> set[str]:
+    """The named conventions (options) the registered map ``name`` takes."""
+    return set(inspect.signature(EPROP_MAPS[name]).parameters) - {"params"}
+
+
+def eprop_map(name: str, **options) -> EpropNeuronModel:
+    """The registered map ``name`` built with those ``options`` it has: its conventions and
+    its parameters. One set of options then builds any map (a map without a threshold
+    adaptation has no use for beta and rho), as the numpy reference takes them all."""
+    if name not in EPROP_MAPS:
+        raise ModelError(
+            f"unknown e-prop map {name!r}; choose one of {', '.join(EPROP_MAPS)} or register "
+            "one in models.eprop.EPROP_MAPS"
+        )
+    build = EPROP_MAPS[name]
+    taken = map_conventions(name) | set(build().params)
+    return build(**{key: value for key, value in options.items() if key in taken})
 
 
 # --- training: readout, learning signal, optimizer, rate regulariser -----------------------
