@@ -771,7 +771,7 @@ def twin_layers(config: Config) -> dict:
     """{model: its twin} for models whose layers would repeat another's spike for spike:
     stdp_lif with lif, both unchanged by overrides (stdp_lif only adds a second reset at the
     end of the refractory period, which leaves the LIF's forward trajectory unchanged:
-    tests/test_event_features.py checks it for this layer)."""
+    tests/experiments/test_event_features.py checks it for this layer)."""
     touched = {target for target, _, _ in config.overrides}
     if {"lif", "stdp_lif"} <= set(config.neurons) and not touched & {"lif", "stdp_lif"}:
         return {"stdp_lif": "lif"}

@@ -5,7 +5,6 @@ import argparse
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import pytest
 from brian2 import ms
@@ -14,8 +13,9 @@ from experiments import EXPERIMENTS, get_experiment, neuron_comparison, song_std
 from experiments.runner import cli
 from experiments.runner.configs import ConfigError, checked, describe_config, field_docs
 from models import LIF, get_neuron
+from tests import ROOT
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = ROOT / "README.md"
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

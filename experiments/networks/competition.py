@@ -9,7 +9,7 @@ STDP with its traces kept per neuron, not per synapse: a presynaptic trace depen
 input's spikes only (``experiments.networks.build.presynaptic_relay``, the relay group of the
 per-neuron pair and triplet rules, repeats them and holds it) and a postsynaptic one on its
 neuron's, so the synapses hold a weight and their pathways compute no exponentials (exact for
-this pairing and bound; tests/test_event_features.py replays it event by event).
+this pairing and bound; tests/experiments/test_event_features.py replays it event by event).
 
 A spike puts every other neuron of the layer back at rest and, with
 ``inhibition="v_and_input"`` (correction C4 of features.md), clears their synaptic current

@@ -12,6 +12,7 @@ from experiments.networks.competition import competitive_layer, freeze
 from experiments.networks.tuning import tuning_rules
 from models.base import ModelError
 from models.neurons import get_neuron
+from tests import ROOT
 
 RULES = {"tau_plus_s": 0.02, "A_plus": 0.02, "A_minus": 0.022, "gain_A": 4e-9, "theta_plus_V": 0.0}
 ACTIVE = np.arange(40)  # the inputs that spike; the other 2272 stay silent
@@ -525,9 +526,8 @@ def test_the_tiny_experiment_reads_out_both_layers(tiny_results):
 def test_the_benchmark_runs_at_tiny_size(tmp_path, monkeypatch):
     import importlib.util
     import json
-    from pathlib import Path
 
-    path = Path(__file__).parent.parent / "benchmarks" / "event_features.py"
+    path = ROOT / "benchmarks" / "event_features.py"
     spec = importlib.util.spec_from_file_location("event_features_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)

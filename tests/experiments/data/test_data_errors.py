@@ -9,8 +9,8 @@ import pytest
 
 from experiments.data import events
 from experiments.data.events import DataError
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 REAL_SUBSET = ROOT.parent / "shared" / "data" / "nmnist-small"
 HEADER = "#sample #class"
 

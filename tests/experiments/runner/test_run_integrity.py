@@ -22,6 +22,7 @@ from experiments.runner.configs import build_config, checked
 from experiments.runner.devices import claimed_build_dir, simulation
 from experiments.runner.progress import Progress
 from experiments.runner.results import config_label
+from tests import ROOT
 
 STDPLAB = [
     sys.executable,
@@ -75,7 +76,7 @@ def _start(argv, cwd, **kwargs):
 
 
 def _repo_env():
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     return {**os.environ, "PYTHONPATH": str(root)}
 
 

@@ -15,8 +15,10 @@ from experiments import timing_learning
 from experiments.runner import harness
 from models.base import ModelError
 from models.eprop import eprop_training
+from tests import ROOT
 
 REFERENCE = Path(__file__).with_name("reference") / "timing_learning_tiny.json"
+REGENERATE = REFERENCE.with_name("regenerate.py").relative_to(ROOT)
 
 
 def _model_options(config, model, convention=""):
@@ -81,11 +83,11 @@ def test_one_compiled_gradient_step_equals_the_bptt_gradient(tmp_path):
 
 def test_shrunk_training_reaches_the_stored_reference_loss_curve(tiny_results):
     """The tiny training on the numpy runtime against the loss curves stored from a
-    cpp_standalone run (provenance beside them; regenerate with tests/reference/regenerate.py)."""
+    cpp_standalone run (provenance beside them; regenerate with reference/regenerate.py)."""
     config, data, _ = load_result(tiny_results["timing_learning"])
     stored = json.loads(REFERENCE.read_text())
     assert stored["config"] == {key: config[key] for key in stored["config"]}, (
-        "the tiny config changed: regenerate the reference with tests/reference/regenerate.py"
+        f"the tiny config changed: regenerate the reference with {REGENERATE}"
     )
     for label, curve in stored["loss"].items():
         np.testing.assert_allclose(data[f"{label}_loss"], curve, rtol=1e-9, atol=1e-12)
@@ -184,7 +186,7 @@ def test_the_benchmark_runs_at_tiny_size(tmp_path):
     """benchmarks/ must not rot: both arms run and the ratio is written."""
     import importlib.util
 
-    path = Path(__file__).parent.parent / "benchmarks" / "timing_learning.py"
+    path = ROOT / "benchmarks" / "timing_learning.py"
     spec = importlib.util.spec_from_file_location("timing_learning_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)

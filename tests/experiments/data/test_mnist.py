@@ -12,8 +12,9 @@ import pytest
 
 from experiments.data.events import DataError
 from experiments.data.mnist import load_mnist, mnist_files
+from tests import ROOT
 
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
 NAMES = {  # (images, labels) of each split, as in the original distribution
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

@@ -1,7 +1,6 @@
 """Event data: the N-MNIST format, the emulator against the data notes' targets, loaders."""
 
 import socket
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -9,8 +8,9 @@ import pytest
 
 from experiments.data import events
 from experiments.data.events import EVENT_DTYPE, DataError
+from tests import ROOT
 
-REAL_SUBSET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nmnist-small"
+REAL_SUBSET = ROOT.parent / "shared" / "data" / "nmnist-small"
 MNIST = REAL_SUBSET.parent / "mnist"
 
 

@@ -1,7 +1,7 @@
 """Regenerate ``timing_learning_tiny.json``: the tiny e-prop training's loss curves from a
 cpp_standalone run, with the config and provenance they came from.
 
-    python tests/reference/regenerate.py
+    python tests/experiments/reference/regenerate.py
 
 Run it only when the training is meant to change (and say why in the commit): the test that
 reads the file exists to catch unintended changes.

@@ -5,14 +5,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from brian2 import ms, mV, nS, ohm, second
 
 from models import LIF, ModelError, parse_quantity
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT
 
 
 @pytest.mark.parametrize(
