@@ -4,6 +4,7 @@ without a GPU."""
 import shlex
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -169,3 +170,38 @@ def test_a_runtime_rerun_equals_a_fresh_run_with_the_new_values():
     expected = 5 * (3 * second[:2].sum(axis=0) + 6 * second[2:].sum(axis=0))
     np.testing.assert_allclose(fresh, expected, rtol=1e-12)
     np.testing.assert_allclose(rerun, fresh, rtol=1e-12)
+
+
+_TOUCH_64_MIB = (
+    "import re\n"
+    "block = bytearray(64 << 20)\n"
+    "for offset in range(0, len(block), 4096):\n"
+    "    block[offset] = 1\n"
+    "rollup = open('/proc/self/smaps_rollup').read()\n"
+    "print(int(re.search(r'AnonHugePages:\\s+(\\d+)', rollup).group(1)))\n"
+)
+
+
+def _huge_pages_mode() -> str:
+    try:
+        modes = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        return "none"
+    return modes.split("[")[1].split("]")[0]
+
+
+@pytest.mark.skipif(
+    _huge_pages_mode() != "madvise", reason="needs transparent huge pages on request"
+)
+def test_the_binary_gets_huge_pages_for_its_large_arrays_and_nothing_else_does():
+    """Started as the compiled binary is, a process that fills 64 MiB through malloc holds it
+    in huge pages; started without them (or as a plain child of this process), in small ones."""
+
+    def huge_kib(command):
+        return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+    as_binary = devices.binary_command()[:-1] + [sys.executable, "-c", _TOUCH_64_MIB]
+    assert huge_kib(as_binary) >= 32 << 10
+    without = devices.binary_command(huge_pages=False)[:-1]
+    assert huge_kib([*without, sys.executable, "-c", _TOUCH_64_MIB]) == 0
+    assert huge_kib([sys.executable, "-c", _TOUCH_64_MIB]) == 0
