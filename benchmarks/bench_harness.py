@@ -14,6 +14,12 @@ from analysis.report import write_atomic
 from experiments.runner.results import provenance
 
 
+def busy_seconds() -> float:
+    """CPU seconds all processes have used (/proc/stat: everything but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict:
     memory_kib = next(
         int(line.split()[1])

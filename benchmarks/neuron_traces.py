@@ -1,4 +1,5 @@
-"""Pair-STDP traces per neuron against per synapse, side by side in one run.
+"""Pair-STDP traces per neuron against per synapse, and huge pages against small, side by side
+in one run.
 
 Brian2 keeps a pair rule's two traces on every synapse (event-driven: each event reads w,
 apre, apost and lastupdate and writes three of them back, with two exponentials). A trace
@@ -10,13 +11,17 @@ transmission delay of one step on the pre pathway and no post delay for both for
 per-neuron trace cannot move a postsynaptic spike a delay later; NEST's timing needs that).
 
 Each form is generated and compiled once per network in its own process and build folder
-(that first run is not timed); then the two binaries run alternately, ``--repeats`` times
+(that first run is not timed); then each binary runs with its large arrays in small (4 KiB)
+and in huge (2 MiB) pages — glibc's malloc tunable, as the package starts its binaries
+(``experiments.runner.devices.binary_command``) — all four alternately, ``--repeats`` times
 each, and the binary's own timer is read back. For every timed run the CPU time that other
 processes used meanwhile is recorded (from /proc/stat, less the binary's own); a run during
 which they used more than ``--contention`` cores is flagged and left out of the ratios.
-Ratios: per-synapse simulation time over per-neuron, per repeat (min / median / max). The
-final weights of the two forms are compared (equal to rounding: the forms differ in the
-order of floating-point operations only).
+Ratios, per repeat (min / median / max) of simulation times: per-synapse over per-neuron (both
+in small pages), small pages over huge (per form), and the package before this change
+(per-synapse, small pages) over its best form now (per-neuron, huge pages). The final weights
+of the two forms are compared (equal to rounding: the forms differ in the order of
+floating-point operations only).
 
     python benchmarks/neuron_traces.py [--sizes song:100000,layer:1000] [--repeats 3]
 
@@ -38,10 +43,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import figure, finish  # noqa: E402
+from bench_harness import busy_seconds, figure, finish  # noqa: E402
 from plasticity import DT_MS, Case, brian2_network, initial_weights, input_spikes, models  # noqa: E402
 
 FORMS = ("per_synapse", "per_neuron")
+PAGES = ("small", "huge")
+#: Each ratio: (name, slower (form, pages), faster (form, pages)).
+RATIOS = (
+    ("per_neuron", ("per_synapse", "small"), ("per_neuron", "small")),
+    ("huge_pages_per_synapse", ("per_synapse", "small"), ("per_synapse", "huge")),
+    ("huge_pages_per_neuron", ("per_neuron", "small"), ("per_neuron", "huge")),
+    ("both", ("per_synapse", "small"), ("per_neuron", "huge")),
+)
 DEFAULT_SIZES = "song:100000,layer:1000,layer:10000,layer:100000"
 #: Model seconds per size: about 3e8 synaptic events for the largest layer, 10 s otherwise.
 MAX_EVENTS = 3e8
@@ -71,18 +84,15 @@ def _build_and_run(network: str, n_inputs: int, duration_s: float, form: str, fo
         }
 
 
-def _busy_seconds() -> float:
-    """CPU seconds all processes have used (/proc/stat: everything but idle and iowait)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+def timed_run(build_dir: Path, pages: str = "small") -> dict:
+    """Run a compiled binary once, its large arrays in ``pages``: its own simulation time, and
+    the cores other processes kept busy meanwhile."""
+    from experiments.runner.devices import HUGE_PAGES_TUNABLE
 
-
-def timed_run(build_dir: Path) -> dict:
-    """Run a compiled binary once: its own simulation time, and the cores other processes
-    kept busy meanwhile."""
+    environment = {**os.environ, "GLIBC_TUNABLES": HUGE_PAGES_TUNABLE if pages == "huge" else ""}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy, started = _busy_seconds(), time.perf_counter()
-    subprocess.run(["./main"], cwd=build_dir, check=True, capture_output=True)
+    busy, started = busy_seconds(), time.perf_counter()
+    subprocess.run(["./main"], cwd=build_dir, check=True, capture_output=True, env=environment)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
@@ -92,7 +102,7 @@ def timed_run(build_dir: Path) -> dict:
     return {
         "simulation_s": float(seconds),
         "wall_s": wall,
-        "other_cores": max(_busy_seconds() - busy - own, 0.0) / wall,
+        "other_cores": max(busy_seconds() - busy - own, 0.0) / wall,
     }
 
 
@@ -125,15 +135,18 @@ def measure(network: str, n_inputs: int, repeats: int, contention: float, scratc
         )
         if "error" in built[form]:
             return {**row, "error": f"{form}: {built[form]['error']}"}
-    runs = {form: [] for form in FORMS}
+    variants = [(form, pages) for form in FORMS for pages in PAGES]
+    runs = {variant: [] for variant in variants}
     for _ in range(repeats):
-        for form in FORMS:
-            runs[form].append(timed_run(Path(built[form]["build_dir"])))
-    ratios = [
-        synapse["simulation_s"] / neuron["simulation_s"]
-        for synapse, neuron in zip(runs["per_synapse"], runs["per_neuron"], strict=True)
-        if max(synapse["other_cores"], neuron["other_cores"]) <= contention
-    ]
+        for form, pages in variants:
+            runs[form, pages].append(timed_run(Path(built[form]["build_dir"]), pages))
+    ratios = {}
+    for name, slower, faster in RATIOS:
+        ratios[name] = [
+            slow["simulation_s"] / fast["simulation_s"]
+            for slow, fast in zip(runs[slower], runs[faster], strict=True)
+            if max(slow["other_cores"], fast["other_cores"]) <= contention
+        ]
     weights = [
         np.load(scratch / f"{network}-{n_inputs}-{form}" / "final_weights.npy") for form in FORMS
     ]
@@ -143,31 +156,44 @@ def measure(network: str, n_inputs: int, repeats: int, contention: float, scratc
         "events": events,
         "build_s": {form: built[form]["build_s"] for form in FORMS},
         "post_spikes": {form: built[form]["post_spikes"] for form in FORMS},
-        "runs": runs,
+        "runs": {f"{form}/{pages}": timed for (form, pages), timed in runs.items()},
         "events_per_s": {
-            form: events / float(np.median([r["simulation_s"] for r in runs[form]]))
-            for form in FORMS
+            f"{form}/{pages}": events / float(np.median([r["simulation_s"] for r in timed]))
+            for (form, pages), timed in runs.items()
         },
         "ratios": ratios,
-        "contended_repeats": repeats - len(ratios),
-        "ratio_min_median_max": [min(ratios), float(np.median(ratios)), max(ratios)]
-        if ratios
-        else None,
+        "contended_repeats": {name: repeats - len(values) for name, values in ratios.items()},
+        "ratio_min_median_max": {
+            name: [min(values), float(np.median(values)), max(values)] if values else None
+            for name, values in ratios.items()
+        },
         "max_weight_difference": float(np.max(np.abs(weights[0] - weights[1]))),
         "w_max": float(models(n_inputs)[1].params["w_max"]),
     }
 
 
 def draw(rows: list[dict], path: Path) -> None:
-    measured = [row for row in rows if row.get("ratio_min_median_max")]
-    with figure(path, width=4.5) as (ax,):
-        for k, row in enumerate(measured):
-            low, median, high = row["ratio_min_median_max"]
-            ax.errorbar(k, median, yerr=[[median - low], [high - median]], fmt="o", color="0.2")
+    measured = [row for row in rows if "ratio_min_median_max" in row]
+    with figure(path, width=6.0) as (ax,):
+        for offset, (name, *_) in enumerate(RATIOS):
+            for k, row in enumerate(measured):
+                spread = row["ratio_min_median_max"][name]
+                if spread is None:
+                    continue
+                low, median, high = spread
+                ax.errorbar(
+                    k + 0.18 * (offset - 1.5),
+                    median,
+                    yerr=[[median - low], [high - median]],
+                    fmt="o",
+                    color=f"C{offset}",
+                    label=name.replace("_", " ") if k == 0 else None,
+                )
         ax.axhline(1, color="0.6", lw=0.8)
         ax.set_xticks(range(len(measured)))
         ax.set_xticklabels([f"{r['network']}\n{r['synapses']:.0e}" for r in measured])
-        ax.set(ylabel="per-synapse time / per-neuron time", ylim=(0, None))
+        ax.set(ylabel="speed-up (slower time / faster time)", ylim=(0, None))
+        ax.legend(fontsize="small", frameon=False)
 
 
 def main(argv=None) -> dict:
@@ -185,7 +211,12 @@ def main(argv=None) -> dict:
         args.worker_out.write_text(json.dumps(result))
         return result
     rows = []
-    print("network  synapses    per-synapse ev/s  per-neuron ev/s  ratio min/median/max  max |dw|")
+    names = [name for name, *_ in RATIOS]
+    print(
+        "network  synapses    per-synapse ev/s  "
+        + "  ".join(f"{name:>23s}" for name in names)
+        + "  max |dw|   (ratios: min/median/max)"
+    )
     with tempfile.TemporaryDirectory(prefix="stdplab-traces-") as scratch:
         for size in args.sizes.split(","):
             network, _, n_inputs = size.partition(":")
@@ -196,11 +227,17 @@ def main(argv=None) -> dict:
             if "error" in row:
                 print(f"{network:7s}  {row['synapses']:>10,}  failed: {row['error']}")
                 continue
-            spread = "/".join(f"{x:.2f}" for x in row["ratio_min_median_max"] or [])
+            spreads = [
+                "/".join(f"{x:.2f}" for x in row["ratio_min_median_max"][name] or [])
+                or "all contended"
+                for name in names
+            ]
             print(
-                f"{network:7s}  {row['synapses']:>10,}  {row['events_per_s']['per_synapse']:16.3g}"
-                f"  {row['events_per_s']['per_neuron']:15.3g}  {spread or 'all contended':>20s}"
-                f"  {row['max_weight_difference']:.1e}"
+                f"{network:7s}  {row['synapses']:>10,}  "
+                f"{row['events_per_s']['per_synapse/small']:16.3g}  "
+                + "  ".join(f"{spread:>23s}" for spread in spreads)
+                + f"  {row['max_weight_difference']:.1e}",
+                flush=True,
             )
     return finish(
         "neuron_traces",

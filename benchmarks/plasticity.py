@@ -13,8 +13,10 @@ derived from the records, never retyped).
 Every case runs in its own process (a clean simulator, its own peak memory). Reported per case:
 build time (code generation and compile, or NEST's create/connect/prepare), simulation time,
 synaptic events per second (input spikes x outgoing synapses, per second of simulation), peak
-resident memory, and events/s as a fraction of the bound set by the memory bandwidth measured
-at the start of the same run.
+resident memory (of the simulating process, and of the job's largest process), and the cores
+that other processes kept busy meanwhile. Every case runs ``--repeats`` times, interleaved
+with the others; runs under contention are flagged and left out of the statistics, and each
+ratio between engines is taken between runs of the same repeat.
 
     python benchmarks/plasticity.py [--sizes 1000,10000,100000] [--engines stdplab-1,nest-2]
 """
@@ -26,7 +28,7 @@ import dataclasses
 import importlib.util
 import json
 import math
-import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import finish  # noqa: E402
+from bench_harness import busy_seconds, finish  # noqa: E402
 
 DT_MS = 0.1
 INPUT_RATE_HZ = 15.0
@@ -45,29 +47,30 @@ LAYER_OUTPUTS = 100
 G_LEAK_NS = 25.0  # NEST's conductances are stdplab's (in units of the leak) times this leak
 PEAK_RSS = Path(__file__).with_name("peak_rss.py")
 NETWORKS = ("song", "layer")
-# name: (simulator, threads or runtime code target)
+# name: (simulator, threads or runtime code target). Two variants are not engines but rows a
+# reader compares with: "-poisson" draws the inputs in the network (a PoissonGroup, one random
+# number per input and step) instead of reading the pre-drawn trains every engine gets, and
+# "-nodes" is NEST's network without its synapses (the cost of its neurons and inputs alone).
 ENGINES = {
     "stdplab-1": ("cpp_standalone", 1),
+    "stdplab-1-poisson": ("cpp_standalone", 1),
     "stdplab-2": ("cpp_standalone", 2),
     "stdplab-cuda": ("cuda_standalone", 1),  # needs an NVIDIA GPU: not a default engine
     "brian2-cython": ("runtime", "cython"),
     "brian2-numpy": ("runtime", "numpy"),
     "nest-1": ("nest", 1),
+    "nest-1-nodes": ("nest", 1),
     "nest-2": ("nest", 2),
 }
-DEFAULT_ENGINES = ("stdplab-1", "stdplab-2", "brian2-cython", "nest-1", "nest-2")
-
-# Bytes of memory traffic per synaptic update (estimates, for the bandwidth bound).
-# Brian2 keeps w, apre, apost and lastupdate per synapse (8 B each): a presynaptic event
-# reads all four and writes three back, plus two int32 indices (spike queue, target) = 64 B.
-# A postsynaptic spike updates the N synapses of one neuron, which in the layer lie M * 8 B
-# apart: every array access then costs a whole 64 B cache line (4 read, 3 written back).
-BRIAN2_BYTES_PRE = 4 * 8 + 3 * 8 + 2 * 4
-BRIAN2_BYTES_POST_STRIDED = 4 * 64 + 3 * 64 + 4
-# NEST reads and writes back one stdp_synapse_hom connection (48 B) per presynaptic event; it
-# applies the LTP of postsynaptic spikes at the next presynaptic event, from the neuron's own
-# spike history, so postsynaptic spikes touch no synapse.
-NEST_BYTES_PRE = 2 * 48
+DEFAULT_ENGINES = (
+    "stdplab-1",
+    "stdplab-1-poisson",
+    "stdplab-2",
+    "brian2-cython",
+    "nest-1",
+    "nest-1-nodes",
+    "nest-2",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,12 @@ class Case:
     duration_s: float
     seed: int = 0
     long_run: bool = False  # a wall-time case (build included), not a point of the curves
+    repeat: int = 0
+
+    @property
+    def key(self) -> tuple:
+        """What the repeats of one case share."""
+        return (self.engine, self.network, self.n_inputs, self.duration_s, self.long_run)
 
     @property
     def n_outputs(self) -> int:
@@ -180,16 +189,30 @@ def nest_synapse_params(rule) -> tuple[dict, float]:
     return synapse, float(p["tau_minus"] / ms)
 
 
-def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=None):
+def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=None, poisson=False):
     """(network, synapses, output monitor); ``delays`` default: NEST's timing
-    (``brian2_delays``)."""
-    from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, defaultclock, ms
+    (``brian2_delays``); ``poisson``: the inputs drawn in the network at the same rate, their
+    spikes counted by ``network["input_spikes"]``, instead of ``spikes``."""
+    from brian2 import (
+        Hz,
+        Network,
+        PoissonGroup,
+        SpikeGeneratorGroup,
+        SpikeMonitor,
+        defaultclock,
+        ms,
+    )
 
     from experiments.networks.build import neuron_group, plastic_synapses
 
     defaultclock.dt = DT_MS * ms
     neuron, rule = models(case.n_inputs, traces)
-    source = SpikeGeneratorGroup(case.n_inputs, spikes[0], spikes[1] * DT_MS * ms, name="inputs")
+    if poisson:
+        source = PoissonGroup(case.n_inputs, INPUT_RATE_HZ * Hz, name="inputs")
+    else:
+        source = SpikeGeneratorGroup(
+            case.n_inputs, spikes[0], spikes[1] * DT_MS * ms, name="inputs"
+        )
     targets = neuron_group(neuron, case.n_outputs, name="neurons")
     pre, post = np.divmod(np.arange(case.synapses, dtype=np.int32), case.n_outputs)
     # NEST transmits the weight after this spike's update: so does the twin here.
@@ -206,7 +229,8 @@ def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=Non
     )
     monitor = SpikeMonitor(targets, name="output_spikes")
     relay = synapses.relay if traces == "per_neuron" else ()
-    return Network(source, targets, synapses, *relay, monitor), synapses, monitor
+    counter = (SpikeMonitor(source, record=False, name="input_spikes"),) if poisson else ()
+    return Network(source, targets, synapses, *relay, monitor, *counter), synapses, monitor
 
 
 def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -> dict:
@@ -222,18 +246,23 @@ def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -
             str(peak_file),
             "./main",
         ]
-        net, synapses, monitor = brian2_network(case, spikes, weights)
+        poisson = case.engine.endswith("-poisson")
+        net, synapses, monitor = brian2_network(case, spikes, weights, poisson=poisson)
         started = time.perf_counter()
         sim.run(net, case.duration_s * second)
         total = time.perf_counter() - started
         result = {
             "build_s": total - sim.run_seconds,
             "simulation_s": float(device._last_run_time),
+            # starting the binary and reading its arrays, and writing its results back
+            "load_s": sim.run_seconds - float(device._last_run_time),
             "total_s": total,
             "post_spikes": int(monitor.num_spikes),
             "mean_final_weight": float(np.mean(synapses.w[:])),
             "peak_rss_mib": int(peak_file.read_text()) / 1024,
         }
+        if poisson:
+            result["input_spikes"] = int(net["input_spikes"].num_spikes)
         if device_name == "cpp_standalone":
             # Compile once, run again with a 2 % larger LTP step, passed to the binary as a
             # run_arg (still below the LTD step, so the dynamics stay comparable).
@@ -292,8 +321,9 @@ def nest_inputs(nest, n_inputs: int, spikes):
     return sources
 
 
-def nest_network(nest, case: Case, spikes, weights):
-    """The NEST twin of ``brian2_network`` in the current kernel: (sources, neurons)."""
+def nest_network(nest, case: Case, spikes, weights, connect=True):
+    """The NEST twin of ``brian2_network`` in the current kernel: (sources, neurons); without
+    ``connect``, its nodes alone."""
     neuron, rule = models(case.n_inputs)
     synapse, tau_minus = nest_synapse_params(rule)
     sources = nest_inputs(nest, case.n_inputs, spikes)
@@ -302,6 +332,8 @@ def nest_network(nest, case: Case, spikes, weights):
         case.n_outputs,
         params={**nest_neuron_params(neuron), "tau_minus": tau_minus},
     )
+    if not connect:
+        return sources, neurons
     nest.CopyModel("stdp_synapse_hom", "stdplab_pair_stdp", synapse)
     # One target at a time: PyNEST expands an array of weights into per-connection
     # parameters (kilobytes each) before connecting, so 10^7 at once would not fit in memory.
@@ -323,7 +355,8 @@ def nest_network(nest, case: Case, spikes, weights):
 def _run_nest(case, spikes, weights, threads) -> dict:
     started = time.perf_counter()
     nest = nest_kernel(threads, case.seed)
-    sources, neurons = nest_network(nest, case, spikes, weights)
+    connect = not case.engine.endswith("-nodes")
+    sources, neurons = nest_network(nest, case, spikes, weights, connect)
     del weights
     recorder = nest.Create("spike_recorder")
     nest.Connect(neurons, recorder)
@@ -334,7 +367,7 @@ def _run_nest(case, spikes, weights, threads) -> dict:
     nest.Cleanup()
     peak_rss_mib = own_peak_rss_mib()  # before PyNEST's costly readback of the weights
     mean_weight = None
-    if case.synapses <= 2_000_000:  # reading 10^7 weights back would dwarf the run
+    if connect and case.synapses <= 2_000_000:  # reading 10^7 weights back would dwarf the run
         final = nest.GetConnections(sources, neurons).get("weight")
         mean_weight = float(np.mean(final)) / G_LEAK_NS
     return {
@@ -358,12 +391,13 @@ def run_case(case: Case, build_dir: Path) -> dict:
         measured = _run_runtime(case, spikes, weights, option, build_dir)
     else:
         measured = _run_nest(case, spikes, weights, option)
-    events = len(spikes[0]) * case.n_outputs
+    fired = measured.pop("input_spikes", len(spikes[0]))
+    events = fired * case.n_outputs
     return {
         **dataclasses.asdict(case),
         "n_outputs": case.n_outputs,
         "synapses": case.synapses,
-        "input_spikes": len(spikes[0]),
+        "input_spikes": fired,
         "events": events,
         "events_per_s": events / measured["simulation_s"],
         "output_rate_hz": measured["post_spikes"] / case.n_outputs / case.duration_s,
@@ -372,8 +406,13 @@ def run_case(case: Case, build_dir: Path) -> dict:
 
 
 def _spawn(case: Case, scratch: Path) -> dict:
-    """``run_case`` in a fresh process; a crash is recorded, not raised."""
-    build_dir = scratch / f"{case.engine}-{case.network}-{case.n_inputs}-{case.duration_s:g}s"
+    """``run_case`` in a fresh process; a crash is recorded, not raised. Also recorded: the
+    cores other processes kept busy meanwhile (from /proc/stat, less the job's own CPU time),
+    and the peak resident memory of the job's largest process (Python, compiler, binary), the
+    same measure for every engine."""
+    build_dir = scratch / (
+        f"{case.engine}-{case.network}-{case.n_inputs}-{case.duration_s:g}s-{case.repeat}"
+    )
     build_dir.mkdir(parents=True)
     out = build_dir / "result.json"
     worker = [
@@ -384,75 +423,27 @@ def _spawn(case: Case, scratch: Path) -> dict:
         "--worker-out",
         str(out),
     ]
-    done = subprocess.run(worker, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not out.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+    busy, started = busy_seconds(), time.perf_counter()
+    with open(build_dir / "worker.log", "w+") as log:
+        child = subprocess.Popen(worker, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        log.seek(0)
+        tail = log.read().strip().splitlines()[-3:]
+    wall = time.perf_counter() - started
+    own = usage.ru_utime + usage.ru_stime
+    load = {
+        "other_cores": max(busy_seconds() - busy - own, 0.0) / wall,
+        "job_peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 or not out.exists():
         return {
             **dataclasses.asdict(case),
             "synapses": case.synapses,
-            "error": " | ".join(tail) or f"exit {done.returncode}",
+            "error": " | ".join(tail) or f"exit {code}",
+            **load,
         }
-    return json.loads(out.read_text())
-
-
-def _triad_bandwidth(n_bytes: int, barrier=None, out=None) -> float:
-    """STREAM-style a = b + c on arrays far beyond the caches; bytes/s counting 2 reads, 1 write.
-    With a ``barrier``, every repetition starts together with the other processes'."""
-    a, b, c = np.zeros(n_bytes // 8), np.ones(n_bytes // 8), np.ones(n_bytes // 8)
-    best = math.inf
-    for _ in range(5):
-        if barrier is not None:
-            barrier.wait()
-        started = time.perf_counter()
-        np.add(b, c, out=a)
-        best = min(best, time.perf_counter() - started)
-    if out is not None:
-        out.put(3 * a.nbytes / best)
-    return 3 * a.nbytes / best
-
-
-def measure_bandwidth(n_bytes: int = 2**28) -> dict:
-    """Memory bandwidth of one core, and of two processes in lockstep (the 2-thread bound)."""
-    context = multiprocessing.get_context("fork")  # the workers need nothing but numpy
-    barrier, out = context.Barrier(2), context.Queue()
-    workers = [
-        context.Process(target=_triad_bandwidth, args=(n_bytes // 2, barrier, out))
-        for _ in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    two = out.get(timeout=120) + out.get(timeout=120)
-    for worker in workers:
-        worker.join()
-    return {"1": _triad_bandwidth(n_bytes), "2": two}
-
-
-def last_level_cache_bytes() -> int:
-    sizes = [0]
-    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
-        size = (index / "size").read_text().strip()
-        sizes.append(int(size[:-1]) * {"K": 2**10, "M": 2**20}[size[-1]])
-    return max(sizes)
-
-
-def bound_events_per_s(result: dict, bandwidth: dict, cache_bytes: int) -> float | None:
-    """Synaptic events/s the memory bandwidth allows for this engine's data layout; None while
-    the synaptic state fits in the last-level cache, where memory is not what limits."""
-    simulator, option = ENGINES[result["engine"]]
-    threads = option if isinstance(option, int) else 1
-    if simulator == "cuda_standalone":
-        return None  # the GPU's bandwidth is not what this machine's numpy measures
-    state_bytes = result["synapses"] * (NEST_BYTES_PRE // 2 if simulator == "nest" else 40)
-    if state_bytes < cache_bytes:
-        return None
-    if simulator == "nest":
-        per_event = NEST_BYTES_PRE
-    else:
-        strided = result["n_outputs"] * 8 >= 64
-        per_post = BRIAN2_BYTES_POST_STRIDED if strided else BRIAN2_BYTES_PRE
-        post_updates_per_event = result["post_spikes"] * result["n_inputs"] / result["events"]
-        per_event = BRIAN2_BYTES_PRE + post_updates_per_event * per_post
-    return bandwidth[str(threads)] / per_event
+    return {**json.loads(out.read_text()), **load}
 
 
 def plan(args) -> list[Case]:
@@ -474,84 +465,135 @@ def plan(args) -> list[Case]:
     return cases
 
 
-def add_bound(result: dict, bandwidth: dict, cache_bytes: int) -> None:
-    """The bandwidth bound of a finished case, and the share of it the case reached."""
-    if "error" not in result:
-        bound = bound_events_per_s(result, bandwidth, cache_bytes)
-        result["bound_events_per_s"] = bound
-        result["fraction_of_bound"] = None if bound is None else result["events_per_s"] / bound
+def spread(values) -> list[float] | None:
+    """[min, median, max], or None for no values."""
+    return [min(values), float(np.median(values)), max(values)] if values else None
 
 
 def summarise(results: list[dict]) -> dict:
-    """The issue's goals, each as measured values beside its target."""
-    ok = [r for r in results if "error" not in r]
+    """Each case over its uncontended repeats, and the issue's goals as same-run ratios: each
+    ratio taken per repeat between runs of the same repeat (next to each other in time),
+    leaving out pairs in which either run was contended, as [min, median, max]."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        if "error" not in r:
+            groups.setdefault(Case(**_case_fields(r)).key, []).append(r)
+    cases = []
+    for (engine, network, n_inputs, duration_s, long_run), runs in groups.items():
+        clean = [r for r in runs if not r["contended"]]
+        first = runs[0]
+        cases.append(
+            {
+                "engine": engine,
+                "network": network,
+                "n_inputs": n_inputs,
+                "synapses": first["synapses"],
+                "duration_s": duration_s,
+                "long_run": long_run,
+                "repeats": len(runs),
+                "contended": len(runs) - len(clean),
+                **{
+                    name: spread([r[name] for r in clean])
+                    for name in ("events_per_s", "simulation_s", "build_s", "total_s")
+                },
+                "load_s": spread([r["load_s"] for r in clean if "load_s" in r]),
+                "peak_rss_mib": float(np.median([r["peak_rss_mib"] for r in runs])),
+                "job_peak_rss_mib": float(np.median([r["job_peak_rss_mib"] for r in runs])),
+                "output_rate_hz": float(np.median([r["output_rate_hz"] for r in runs])),
+            }
+        )
 
-    def find(engine, network, n, duration=None):
-        for r in ok:
-            if (r["engine"], r["network"], r["n_inputs"]) == (engine, network, n) and (
-                duration is None or r["duration_s"] == duration
-            ):
-                return r
-        return None
+    def paired(slow_engine, fast_engine, key, measure):
+        """(spread of ``measure(slow, fast)`` over uncontended pairs, contended pairs)."""
+        slow = {r["repeat"]: r for r in groups.get((slow_engine, *key), [])}
+        fast = {r["repeat"]: r for r in groups.get((fast_engine, *key), [])}
+        pairs = [(slow[k], fast[k]) for k in sorted(slow) if k in fast]
+        clean = [(a, b) for a, b in pairs if not (a["contended"] or b["contended"])]
+        return spread([measure(a, b) for a, b in clean]), len(pairs) - len(clean)
 
-    goals = {"stdplab_vs_nest": [], "two_vs_one_thread": [], "long_run_wall": [], "rerun": []}
-    for r in ok:
-        if r["engine"].startswith("stdplab") and r["synapses"] >= 10_000:
-            nest = find("nest-" + r["engine"][-1], r["network"], r["n_inputs"], r["duration_s"])
-            if nest:
+    def speedup(a, b):
+        return a["simulation_s"] / b["simulation_s"]
+
+    def faster_events(a, b):
+        return b["events_per_s"] / a["events_per_s"]
+
+    goals = {name: [] for name in ("stdplab_vs_nest", "two_vs_one_thread", "poisson_cost")}
+    goals.update(nest_node_share=[], long_run_wall=[], rerun=[], binary_load=[])
+    for case in cases:
+        key = (case["network"], case["n_inputs"], case["duration_s"], case["long_run"])
+        size = {"network": case["network"], "synapses": case["synapses"]}
+        engine = case["engine"]
+        if engine in ("stdplab-1", "stdplab-2") and not case["long_run"]:
+            ratio, contended = paired(f"nest-{engine[-1]}", engine, key, faster_events)
+            if ratio:
                 goals["stdplab_vs_nest"].append(
-                    {
-                        "network": r["network"],
-                        "synapses": r["synapses"],
-                        "threads": r["engine"][-1],
-                        "ratio": r["events_per_s"] / nest["events_per_s"],
-                    }
+                    {**size, "threads": engine[-1], "ratio": ratio, "contended": contended}
                 )
-        if r["engine"] == "stdplab-2":
-            one = find("stdplab-1", r["network"], r["n_inputs"], r["duration_s"])
-            if one:
+        if engine == "stdplab-2" and not case["long_run"]:
+            ratio, contended = paired("stdplab-1", engine, key, speedup)
+            if ratio:
                 goals["two_vs_one_thread"].append(
-                    {
-                        "network": r["network"],
-                        "synapses": r["synapses"],
-                        "speedup": one["simulation_s"] / r["simulation_s"],
-                    }
+                    {**size, "speedup": ratio, "contended": contended}
                 )
-        if r["engine"] == "stdplab-1" and "rerun_s" in r:
-            goals["rerun"].append(
-                {
-                    "network": r["network"],
-                    "synapses": r["synapses"],
-                    "first_run_s": r["total_s"],
-                    "rerun_s": r["rerun_s"],
-                    "rerun_over_simulation": r["rerun_s"] / r["rerun_simulation_s"],
-                }
-            )
-    for r in ok:
-        if r["engine"] == "stdplab-1" and r["long_run"]:
-            nest = find("nest-2", r["network"], r["n_inputs"], r["duration_s"])
-            if nest:
+        if engine == "stdplab-1-poisson":
+            ratio, contended = paired(engine, "stdplab-1", key, faster_events)
+            if ratio:
+                goals["poisson_cost"].append(
+                    {**size, "predrawn_over_poisson": ratio, "contended": contended}
+                )
+        if engine == "nest-1-nodes":
+            ratio, contended = paired("nest-1", engine, key, lambda a, b: 1 / speedup(a, b))
+            if ratio:
+                goals["nest_node_share"].append({**size, "share": ratio, "contended": contended})
+        if engine == "stdplab-1" and case["long_run"]:
+            nest = [c for c in cases if c["engine"] == "nest-2" and c["long_run"]]
+            if nest and case["total_s"] and nest[0]["total_s"]:
                 goals["long_run_wall"].append(
                     {
-                        "network": r["network"],
-                        "synapses": r["synapses"],
-                        "duration_s": r["duration_s"],
-                        "stdplab_1_total_s": r["total_s"],
-                        "nest_2_total_s": nest["total_s"],
+                        **size,
+                        "duration_s": case["duration_s"],
+                        "stdplab_1_total_s": case["total_s"][1],
+                        "nest_2_total_s": nest[0]["total_s"][1],
+                    }
+                )
+        if engine == "stdplab-1" and not case["long_run"]:
+            runs = [r for r in groups[(engine, *key)] if "rerun_s" in r and not r["contended"]]
+            if runs:
+                goals["rerun"].append(
+                    {
+                        **size,
+                        "first_run_s": float(np.median([r["total_s"] for r in runs])),
+                        "rerun_s": float(np.median([r["rerun_s"] for r in runs])),
+                        "rerun_over_simulation": spread(
+                            [r["rerun_s"] / r["rerun_simulation_s"] for r in runs]
+                        ),
+                    }
+                )
+            if case["load_s"]:
+                goals["binary_load"].append(
+                    {
+                        **size,
+                        "load_s": case["load_s"][1],
+                        "simulation_s": case["simulation_s"][1],
                     }
                 )
     memory = {}
-    for engine in {r["engine"] for r in ok}:
-        mine = [
-            r for r in ok if r["engine"] == engine and r["network"] == "layer" and not r["long_run"]
-        ]
+    for engine in sorted({c["engine"] for c in cases}):
+        mine = sorted(
+            (
+                c
+                for c in cases
+                if c["engine"] == engine and c["network"] == "layer" and not c["long_run"]
+            ),
+            key=lambda c: c["synapses"],
+        )
         if not mine:
             continue
-        mine.sort(key=lambda r: r["synapses"])
         largest = mine[-1]
         entry = {
             "synapses": largest["synapses"],
             "peak_rss_mib": largest["peak_rss_mib"],
+            "job_peak_rss_mib": largest["job_peak_rss_mib"],
             "bytes_per_synapse": largest["peak_rss_mib"] * 2**20 / largest["synapses"],
         }
         if len(mine) > 1:  # what the last 9/10 of the synapses added (inputs differ slightly)
@@ -561,40 +603,36 @@ def summarise(results: list[dict]) -> dict:
                 / (largest["synapses"] - mine[-2]["synapses"])
             )
         memory[engine] = entry
-    return {"goals": goals, "memory": memory}
+    return {"cases": cases, "goals": goals, "memory": memory}
 
 
-def bound_label(result: dict) -> str:
-    if result["fraction_of_bound"] is not None:
-        return f"{result['fraction_of_bound']:.0%}"
-    return "GPU" if ENGINES[result["engine"]][0] == "cuda_standalone" else "cache"
+def _case_fields(result: dict) -> dict:
+    return {field.name: result[field.name] for field in dataclasses.fields(Case)}
 
 
-def print_header(bandwidth: dict) -> None:
+def print_header() -> None:
     print(
-        f"memory bandwidth (a = b + c): {bandwidth['1'] / 1e9:.1f} GB/s one core, "
-        f"{bandwidth['2'] / 1e9:.1f} GB/s two"
-    )
-    print(
-        f"{'network':8s}{'synapses':>10s} {'engine':14s}{'bio s':>6s}{'build s':>9s}"
-        f"{'sim s':>9s}{'events/s':>10s}{'% bound':>8s}{'MiB':>7s}{'rate Hz':>8s}"
+        f"{'network':8s}{'synapses':>10s} {'engine':18s}{'bio s':>6s}{'build s':>9s}"
+        f"{'sim s':>9s}{'events/s':>10s}{'MiB':>7s}{'rate Hz':>8s}"
+        f"{'others':>8s}"
     )
 
 
 def print_row(r: dict) -> None:
-    head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:14s}{r['duration_s']:>6g}"
+    head = f"{r['network']:8s}{r['synapses']:>10d} {r['engine']:18s}{r['duration_s']:>6g}"
     if "error" in r:
         print(f"{head}  failed: {r['error']}", flush=True)
         return
-    bound = bound_label(r)
+    others = f"{r['other_cores']:.2f}" + ("!" if r["contended"] else "")
     print(
         f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
-        f"{bound:>8s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}",
+        f"{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}{others:>8s}",
         flush=True,
     )
 
 
-def draw(results: list[dict], path: Path) -> None:
+def draw(cases: list[dict], path: Path) -> None:
+    """Median events/s of every engine against size, with the spread of the repeats."""
     from bench_harness import figure
 
     with figure(path, ncols=2, width=7.0) as axes:
@@ -602,20 +640,22 @@ def draw(results: list[dict], path: Path) -> None:
             for engine in ENGINES:
                 mine = sorted(
                     (
-                        r
-                        for r in results
-                        if "error" not in r
-                        and r["engine"] == engine
-                        and r["network"] == network
-                        and not r["long_run"]
+                        c
+                        for c in cases
+                        if c["engine"] == engine
+                        and c["network"] == network
+                        and not c["long_run"]
+                        and c["events_per_s"]
                     ),
-                    key=lambda r: r["synapses"],
+                    key=lambda c: c["synapses"],
                 )
                 if mine:
-                    ax.plot(
-                        [r["synapses"] for r in mine],
-                        [r["events_per_s"] for r in mine],
-                        "o-",
+                    low, median, high = np.array([c["events_per_s"] for c in mine]).T
+                    ax.errorbar(
+                        [c["synapses"] for c in mine],
+                        median,
+                        yerr=[median - low, high - median],
+                        fmt="o-",
                         label=engine,
                     )
             ax.set(xscale="log", yscale="log", xlabel="synapses", title=network)
@@ -632,6 +672,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-events", type=float, default=3e8)
     parser.add_argument("--long-duration", type=float, default=60.0, help="0 switches off")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every case, interleaved")
+    parser.add_argument(
+        "--contention",
+        type=float,
+        default=0.25,
+        help="a run during which other processes keep more cores busy is flagged (!) and left "
+        "out of the statistics",
+    )
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
@@ -655,28 +703,29 @@ def main(argv=None) -> dict:
         args.engines = [engine for engine in args.engines if engine not in skipped]
         if skipped:
             print("NEST is not installed, so its engines are skipped: pip install -e '.[bench]'")
-    bandwidth, cache_bytes = measure_bandwidth(), last_level_cache_bytes()
-    print_header(bandwidth)
+    print_header()
     results = []
     with tempfile.TemporaryDirectory(prefix="stdplab-bench-") as scratch:
-        for case in plan(args):
-            # each row as its case ends: a run cut short still shows what it measured
-            results.append(_spawn(case, Path(scratch)))
-            add_bound(results[-1], bandwidth, cache_bytes)
-            print_row(results[-1])
+        # every case once per repeat, so that a slow spell of the machine hits all engines
+        for repeat in range(args.repeats):
+            for case in plan(args):
+                # each row as its case ends: a run cut short still shows what it measured
+                results.append(_spawn(dataclasses.replace(case, repeat=repeat), Path(scratch)))
+                results[-1]["contended"] = results[-1]["other_cores"] > args.contention
+                print_row(results[-1])
     summary = summarise(results)
     return finish(
         "plasticity",
         {
             "network": "pair STDP, song (N -> 1) and layer (N -> 100), dt 0.1 ms, 15 Hz inputs",
-            "bandwidth_bytes_per_s": bandwidth,
-            "last_level_cache_bytes": cache_bytes,
+            "repeats": args.repeats,
+            "contention_cores": args.contention,
             "results": results,
             "skipped_engines": skipped,
             **summary,
         },
         args.output,
-        draw=lambda path: draw(results, path),
+        draw=lambda path: draw(summary["cases"], path),
         seed=args.seed,
     )
 

@@ -27,10 +27,12 @@ HAVE_NEST = importlib.util.find_spec("nest") is not None
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Both networks at N = 1000 for 2 s on the compiled, runtime and (if installed) NEST
-    engines, through the script's own entry point."""
+    """Both networks at N = 1000 for 2 s on the compiled (with pre-drawn and Poisson inputs),
+    runtime and (if installed) NEST engines (and NEST's nodes alone), twice each, through the
+    script's own entry point."""
     output = tmp_path_factory.mktemp("bench")
-    engines = "stdplab-1,brian2-numpy" + (",nest-1" if HAVE_NEST else "")
+    engines = "stdplab-1,stdplab-1-poisson,brian2-numpy"
+    engines += ",nest-1,nest-1-nodes" if HAVE_NEST else ""
     plasticity.main(
         [
             "--sizes",
@@ -41,6 +43,10 @@ def tiny_run(tmp_path_factory):
             engines,
             "--long-duration",
             "0",
+            "--repeats",
+            "2",
+            "--contention",
+            "99",  # the test suite runs beside this: every run counts
             "--output",
             str(output),
         ]
@@ -48,8 +54,16 @@ def tiny_run(tmp_path_factory):
     return output, json.loads((output / "plasticity.json").read_text())
 
 
+#: the engines that simulate the same network on the same input trains
+SAME_NETWORK = ("stdplab-1", "brian2-numpy", "nest-1")
+
+
 def _counts(run, network):
-    return {r["engine"]: r["post_spikes"] for r in run["results"] if r["network"] == network}
+    return {
+        r["engine"]: r["post_spikes"]
+        for r in run["results"]
+        if r["network"] == network and r["repeat"] == 0 and r["engine"] in SAME_NETWORK
+    }
 
 
 @pytest.mark.standalone
@@ -57,14 +71,32 @@ def test_the_benchmark_writes_every_case_its_table_and_figure(tiny_run):
     output, run = tiny_run
     assert (output / "plasticity.png").stat().st_size > 0
     assert all("error" not in r for r in run["results"]), run["results"]
-    assert len(run["results"]) == 2 * (3 if HAVE_NEST else 2)
+    engines = 5 if HAVE_NEST else 3
+    assert len(run["results"]) == 2 * 2 * engines  # networks x repeats x engines
     for r in run["results"]:
-        # the same input trains for every engine: events are fixed by the inputs alone
         assert r["events"] == r["input_spikes"] * r["n_outputs"]
         assert r["input_spikes"] == pytest.approx(1000 * 15 * 2, rel=0.05)
         assert r["simulation_s"] > 0 and r["peak_rss_mib"] > 0
+        assert r["job_peak_rss_mib"] >= r["peak_rss_mib"] * 0.99 and r["other_cores"] >= 0
+    # the same input trains for every engine but the Poisson one, whose draws differ
+    for network in plasticity.NETWORKS:
+        trains = {r["input_spikes"] for r in run["results"] if r["network"] == network}
+        poisson = {
+            r["input_spikes"]
+            for r in run["results"]
+            if r["network"] == network and r["engine"] == "stdplab-1-poisson"
+        }
+        assert len(trains - poisson) == 1 and len(poisson) == 2
     compiled = [r for r in run["results"] if r["engine"] == "stdplab-1"]
-    assert all(r["rerun_s"] > 0 for r in compiled)  # the rerun used the build, with run_args
+    assert all(r["rerun_s"] > 0 and r["load_s"] > 0 for r in compiled)
+    cases = run["cases"]
+    assert len(cases) == 2 * engines and all(c["repeats"] == 2 for c in cases)
+    assert all(c["events_per_s"][0] <= c["events_per_s"][1] <= c["events_per_s"][2] for c in cases)
+    goals = run["goals"]
+    assert [g["network"] for g in goals["poisson_cost"]] == ["song", "layer"]
+    if HAVE_NEST:  # its nodes alone cost less than its whole network
+        assert all(0 < g["share"][2] < 1 for g in goals["nest_node_share"])
+        assert len(goals["nest_node_share"]) == 2
 
 
 @pytest.mark.standalone
@@ -88,7 +120,9 @@ def test_readme_table_is_generated_from_the_results(tiny_run, tmp_path):
     table.main(["--results", str(output), "--readme", str(readme)])
     text = readme.read_text()
     assert "stale" not in text and text.startswith("# intro") and text.endswith("after\n")
-    assert text.count("| layer | 100,000 | ") == len(_counts(run, "layer"))
+    layer_engines = {r["engine"] for r in run["results"] if r["network"] == "layer"}
+    assert text.count("| layer | 100,000 | ") == len(layer_engines)
+    assert "pre-drawn trains / PoissonGroup inputs" in text
     assert (tmp_path / "last_run" / "plasticity.png").exists()
 
 
@@ -247,19 +281,22 @@ def test_a_failed_case_is_a_row_of_the_table_not_the_end_of_the_benchmark(tmp_pa
     failed = plasticity._spawn(case, tmp_path)
     assert "error" in failed and failed["synapses"] == 10 * plasticity.LAYER_OUTPUTS
     plasticity.print_row(failed)
-    assert "layer         1000 no-such-engine   0.1  failed:" in capsys.readouterr().out
+    assert "layer         1000 no-such-engine       0.1  failed:" in capsys.readouterr().out
 
 
 @pytest.mark.standalone
-def test_trace_benchmark_times_both_forms_alternately_and_they_learn_alike(tmp_path):
+def test_trace_benchmark_times_forms_and_pages_alternately_and_the_forms_learn_alike(tmp_path):
     output = tmp_path / "bench"
     _load("neuron_traces").main(
         ["--sizes", "layer:200", "--repeats", "2", "--contention", "99", "--output", str(output)]
     )
     (row,) = json.loads((output / "neuron_traces.json").read_text())["results"]
     assert row["synapses"] == 200 * plasticity.LAYER_OUTPUTS and row["events"] > 0
-    assert [len(row["runs"][form]) for form in ("per_synapse", "per_neuron")] == [2, 2]
-    assert len(row["ratios"]) == 2 and all(ratio > 0 for ratio in row["ratios"])
+    assert sorted(row["runs"]) == [
+        f"{form}/{pages}" for form in ("per_neuron", "per_synapse") for pages in ("huge", "small")
+    ]
+    assert all(len(timed) == 2 for timed in row["runs"].values())
+    assert all(len(ratios) == 2 and min(ratios) > 0 for ratios in row["ratios"].values())
     # the same rule, the same inputs: the same spikes and weights to rounding
     assert row["post_spikes"]["per_synapse"] == row["post_spikes"]["per_neuron"] > 0
     assert row["max_weight_difference"] < 1e-9 * row["w_max"]
