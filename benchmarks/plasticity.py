@@ -39,6 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import busy_seconds, finish  # noqa: E402
+from layout_bound import layout_bound  # noqa: E402
 
 DT_MS = 0.1
 INPUT_RATE_HZ = 15.0
@@ -234,16 +235,22 @@ def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=Non
 
 
 def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -> dict:
-    from brian2 import device, prefs, second
+    """One compiled run, then a rerun with run_args; on one thread also the layout bound
+    (``layout_bound.py``) on the same input trains and the run's own output spikes."""
+    from brian2 import device, ms, prefs, second
 
-    from experiments.runner.devices import simulation
+    from experiments.runner.devices import HUGE_PAGES_TUNABLE, simulation
 
     peak_file = build_dir / "peak_rss_kib"
+    # the binary's large arrays in huge pages, as the package runs it (binary_command)
+    pages = {"GLIBC_TUNABLES": HUGE_PAGES_TUNABLE}
     with simulation(device_name, build_dir, threads=threads) as sim:
         prefs.devices.cpp_standalone.run_cmd_unix = [
             sys.executable,
             str(PEAK_RSS),
             str(peak_file),
+            "env",
+            *(f"{key}={value}" for key, value in pages.items()),
             "./main",
         ]
         poisson = case.engine.endswith("-poisson")
@@ -263,6 +270,13 @@ def _run_stdplab(case, spikes, weights, device_name, threads, build_dir: Path) -
         }
         if poisson:
             result["input_spikes"] = int(net["input_spikes"].num_spikes)
+        elif device_name == "cpp_standalone" and threads == 1:
+            post = (monitor.i[:], np.round(monitor.t[:] / (DT_MS * ms)).astype(np.int64))
+            steps = round(case.duration_s * 1e3 / DT_MS)
+            bound = layout_bound(
+                case.n_inputs, case.n_outputs, spikes, post, steps, build_dir / "bound", pages
+            )
+            result["layout_bound_events_per_s"] = bound["events_per_s"]
         if device_name == "cpp_standalone":
             # Compile once, run again with a 2 % larger LTP step, passed to the binary as a
             # run_arg (still below the LTD step, so the dynamics stay comparable).
@@ -393,6 +407,10 @@ def run_case(case: Case, build_dir: Path) -> dict:
         measured = _run_nest(case, spikes, weights, option)
     fired = measured.pop("input_spikes", len(spikes[0]))
     events = fired * case.n_outputs
+    if "layout_bound_events_per_s" in measured:
+        measured["fraction_of_layout_bound"] = (
+            events / measured["simulation_s"] / measured["layout_bound_events_per_s"]
+        )
     return {
         **dataclasses.asdict(case),
         "n_outputs": case.n_outputs,
@@ -496,7 +514,10 @@ def summarise(results: list[dict]) -> dict:
                     name: spread([r[name] for r in clean])
                     for name in ("events_per_s", "simulation_s", "build_s", "total_s")
                 },
-                "load_s": spread([r["load_s"] for r in clean if "load_s" in r]),
+                **{
+                    name: spread([r[name] for r in clean if name in r])
+                    for name in ("load_s", "fraction_of_layout_bound")
+                },
                 "peak_rss_mib": float(np.median([r["peak_rss_mib"] for r in runs])),
                 "job_peak_rss_mib": float(np.median([r["job_peak_rss_mib"] for r in runs])),
                 "output_rate_hz": float(np.median([r["output_rate_hz"] for r in runs])),
@@ -613,7 +634,7 @@ def _case_fields(result: dict) -> dict:
 def print_header() -> None:
     print(
         f"{'network':8s}{'synapses':>10s} {'engine':18s}{'bio s':>6s}{'build s':>9s}"
-        f"{'sim s':>9s}{'events/s':>10s}{'MiB':>7s}{'rate Hz':>8s}"
+        f"{'sim s':>9s}{'events/s':>10s}{'bound':>7s}{'MiB':>7s}{'rate Hz':>8s}"
         f"{'others':>8s}"
     )
 
@@ -624,9 +645,11 @@ def print_row(r: dict) -> None:
         print(f"{head}  failed: {r['error']}", flush=True)
         return
     others = f"{r['other_cores']:.2f}" + ("!" if r["contended"] else "")
+    bound = r.get("fraction_of_layout_bound")
+    bound = "–" if bound is None else f"{bound:.0%}"
     print(
         f"{head}{r['build_s']:>9.1f}{r['simulation_s']:>9.2f}{r['events_per_s']:>10.2e}"
-        f"{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}{others:>8s}",
+        f"{bound:>7s}{r['peak_rss_mib']:>7.0f}{r['output_rate_hz']:>8.1f}{others:>8s}",
         flush=True,
     )
 

@@ -44,19 +44,24 @@ def plasticity_section(run: dict) -> list[str]:
         f"which other processes kept more than {run['contention_cores']:g} cores busy is left "
         "out (its count in the table). Values: median (min–max) over the other runs. Peak "
         "memory: the simulating process (the binary for stdplab), and the job's largest "
-        "process (Python, compiler or binary: the same measure for every engine).",
+        "process (Python, compiler or binary: the same measure for every engine). Of layout "
+        "bound: events/s as a share of what a kernel making the generated loops' memory "
+        "accesses, and only those, reaches on the same trains (`layout_bound.py`; one "
+        "thread).",
         "",
         "| network | synapses | engine | bio s | build s | simulation s | events/s | "
-        "contended | peak MiB (job) | output Hz |",
-        "|---|---:|---|---:|---:|---:|---|---:|---:|---:|",
+        "of layout bound | contended | peak MiB (job) | output Hz |",
+        "|---|---:|---|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for c in run["cases"]:
         events = _spread(c["events_per_s"], ".2e")
         simulation = _spread(c["simulation_s"])
         build = "–" if c["build_s"] is None else f"{c['build_s'][1]:.1f}"
+        fraction = c["fraction_of_layout_bound"]
+        bound = "–" if fraction is None else _spread([100 * x for x in fraction], ".0f") + " %"
         lines.append(
             f"| {c['network']} | {c['synapses']:,} | {c['engine']} | {c['duration_s']:g} | "
-            f"{build} | {simulation} | {events} | {c['contended']}/{c['repeats']} | "
+            f"{build} | {simulation} | {events} | {bound} | {c['contended']}/{c['repeats']} | "
             f"{c['peak_rss_mib']:.0f} ({c['job_peak_rss_mib']:.0f}) | "
             f"{c['output_rate_hz']:.1f} |"
         )

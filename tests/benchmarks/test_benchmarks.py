@@ -89,6 +89,7 @@ def test_the_benchmark_writes_every_case_its_table_and_figure(tiny_run):
         assert len(trains - poisson) == 1 and len(poisson) == 2
     compiled = [r for r in run["results"] if r["engine"] == "stdplab-1"]
     assert all(r["rerun_s"] > 0 and r["load_s"] > 0 for r in compiled)
+    assert all(r["fraction_of_layout_bound"] > 0 for r in compiled)
     cases = run["cases"]
     assert len(cases) == 2 * engines and all(c["repeats"] == 2 for c in cases)
     assert all(c["events_per_s"][0] <= c["events_per_s"][1] <= c["events_per_s"][2] for c in cases)
@@ -305,3 +306,33 @@ def test_trace_benchmark_times_forms_and_pages_alternately_and_the_forms_learn_a
     readme.write_text(f"{table.START}\n{table.END}\n")
     table.main(["--results", str(output), "--readme", str(readme)])
     assert "| layer | 20,000 | " in readme.read_text()
+
+
+def test_the_layout_kernel_makes_every_update_of_the_loops_it_bounds(tmp_path):
+    """Its final arrays equal a numpy replay of the same updates: no access is left out."""
+    n, m, steps = 700, 7, 200  # 4900 synapses: the checksum reads two of them
+    rng = np.random.default_rng(4)
+    pre = (rng.integers(0, n, 400), rng.integers(0, steps, 400))
+    post = (rng.integers(0, m, 40), rng.integers(0, steps, 40))
+    bound = _load("layout_bound").layout_bound(n, m, pre, post, steps, tmp_path)
+    w, apre, apost, last = (np.full(n * m, 0.5), *np.zeros((3, n * m)))
+    g = np.zeros(m)
+    events = sorted(
+        [(t, 0, i) for i, t in zip(*pre, strict=True)]
+        + [(t, 1, j) for j, t in zip(*post, strict=True)]
+    )
+    for t, is_post, k in events:
+        synapses = np.arange(k, n * m, m) if is_post else np.arange(k * m, k * m + m)
+        for s in synapses:
+            elapsed = t - last[s]
+            if is_post:
+                apre[s], apost[s] = 0.5 * apre[s], 0.5 * apost[s] + 1e-3 * elapsed + 1
+                w[s] += apre[s]
+            else:
+                apre[s], apost[s] = 0.5 * apre[s] + 1e-3 * elapsed + 1, 0.5 * apost[s]
+                w[s] += apost[s]
+                g[s % m] += w[s]
+            last[s] = t
+    expected = (w + apre + apost)[::4097].sum() + g.sum()
+    assert bound["checksum"] == pytest.approx(expected, rel=1e-6)
+    assert bound["events_per_s"] > 0
