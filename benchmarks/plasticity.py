@@ -655,12 +655,14 @@ def print_row(r: dict) -> None:
 
 
 def draw(cases: list[dict], path: Path) -> None:
-    """Median events/s of every engine against size, with the spread of the repeats."""
+    """Median events/s of every engine against size, with the spread of the repeats, for
+    each network measured (NEST's nodes alone process no synaptic event: not drawn)."""
     from bench_harness import figure
 
-    with figure(path, ncols=2, width=7.0) as axes:
-        for ax, network in zip(axes, NETWORKS, strict=True):
-            for engine in ENGINES:
+    networks = [network for network in NETWORKS if any(c["network"] == network for c in cases)]
+    with figure(path, ncols=len(networks), width=3.5 * len(networks)) as axes:
+        for ax, network in zip(axes, networks, strict=True):
+            for engine in (engine for engine in ENGINES if not engine.endswith("-nodes")):
                 mine = sorted(
                     (
                         c
