@@ -49,14 +49,14 @@ def plasticity_section(run: dict) -> list[str]:
         "accesses, and only those, reaches on the same trains (`layout_bound.py`; one "
         "thread).",
         "",
-        "| network | synapses | engine | bio s | build s | simulation s | events/s | "
+        "| network | synapses | engine | bio s | cold build s | simulation s | events/s | "
         "of layout bound | contended | peak MiB (job) | output Hz |",
         "|---|---:|---|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for c in run["cases"]:
         events = _spread(c["events_per_s"], ".2e")
         simulation = _spread(c["simulation_s"])
-        build = "–" if c["build_s"] is None else f"{c['build_s'][1]:.1f}"
+        build = f"{c['cold_build_s']:.1f}"
         fraction = c["fraction_of_layout_bound"]
         bound = "–" if fraction is None else _spread([100 * x for x in fraction], ".0f") + " %"
         lines.append(

@@ -22,6 +22,26 @@ def fresh_brian_state():
     prefs._restore()
 
 
+def session_folder(tmp_path_factory) -> Path:
+    """The folder this pytest session shares between its xdist workers."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def once_per_session(tmp_path_factory, name: str, make) -> Path:
+    """``make(folder)`` run once per session, whichever worker asks first (the others wait
+    for it, then read its folder); returns the folder."""
+    folder = session_folder(tmp_path_factory) / name
+    with open(session_folder(tmp_path_factory) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder / ".done"
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            done.touch()
+    return folder
+
+
 def _run_tiny(name: str, root: Path) -> Path:
     from experiments import get_experiment
     from experiments.runner import harness
@@ -53,10 +73,7 @@ def tiny_results(tmp_path_factory):
     from experiments import EXPERIMENTS
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
-    root = tmp_path_factory.getbasetemp()
-    if worker:
-        root = root.parent  # the session's folder, above each worker's own
-    shared = root / "tiny_results"
+    shared = session_folder(tmp_path_factory) / "tiny_results"
     shared.mkdir(exist_ok=True)
     names = list(EXPERIMENTS)
     if worker and int(worker.removeprefix("gw")) % 2:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests import ROOT
+from tests.conftest import once_per_session
 
 BENCHMARKS = ROOT / "benchmarks"
 
@@ -29,28 +30,17 @@ HAVE_NEST = importlib.util.find_spec("nest") is not None
 def tiny_run(tmp_path_factory):
     """Both networks at N = 1000 for 2 s on the compiled (with pre-drawn and Poisson inputs),
     runtime and (if installed) NEST engines (and NEST's nodes alone), twice each, through the
-    script's own entry point."""
-    output = tmp_path_factory.mktemp("bench")
+    script's own entry point; once per session, whichever worker needs it first."""
     engines = "stdplab-1,stdplab-1-poisson,brian2-numpy"
     engines += ",nest-1,nest-1-nodes" if HAVE_NEST else ""
-    plasticity.main(
-        [
-            "--sizes",
-            "1000",
-            "--duration",
-            "2",
-            "--engines",
-            engines,
-            "--long-duration",
-            "0",
-            "--repeats",
-            "2",
-            "--contention",
-            "99",  # the test suite runs beside this: every run counts
-            "--output",
-            str(output),
-        ]
-    )
+    arguments = ["--sizes", "1000", "--duration", "2", "--engines", engines]
+    arguments += ["--long-duration", "0", "--repeats", "2"]
+    arguments += ["--contention", "99"]  # the test suite runs beside this: every run counts
+
+    def run(output):
+        plasticity.main([*arguments, "--output", str(output)])
+
+    output = once_per_session(tmp_path_factory, "plasticity_bench", run)
     return output, json.loads((output / "plasticity.json").read_text())
 
 
