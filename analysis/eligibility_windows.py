@@ -14,14 +14,10 @@ from analysis.eprop import (
     run_map,
     two_halves_protocol,
 )
-from analysis.report import target
+from analysis.report import config_value, target
 
 #: The map parameters the window protocol sets: its drive is in threshold units with leak alpha.
 WINDOW_PARAMS = ("alpha", "v_th", "gamma", "n_ref")
-
-
-def _get(config, key):
-    return config[key] if isinstance(config, dict) else getattr(config, key)
 
 
 def window_options(config, variant) -> tuple[str, dict]:
@@ -30,12 +26,12 @@ def window_options(config, variant) -> tuple[str, dict]:
     adaptation. Each map takes those it has (``models.eprop.eprop_map``), as does the numpy
     reference: the spike-step h only STDP-LIF, beta and rho only ALIF."""
     model, boundary, spike_step_h = variant
-    options = {key: _get(config, key) for key in WINDOW_PARAMS}
+    options = {key: config_value(config, key) for key in WINDOW_PARAMS}
     options.update(
         refractory_boundary=boundary,
         spike_step_h=spike_step_h,
-        beta=_get(config, "adaptation_beta"),
-        rho=_get(config, "adaptation_rho"),
+        beta=config_value(config, "adaptation_beta"),
+        rho=config_value(config, "adaptation_rho"),
     )
     return model, options
 

@@ -19,6 +19,11 @@ MACHINE_MEASUREMENTS = (
 )
 
 
+def config_value(config, key: str):
+    """A config field, from the experiment's dataclass or from a saved result's dict."""
+    return config[key] if isinstance(config, dict) else getattr(config, key)
+
+
 def target(
     key: str, description: str, measured, reference, passed: bool | None, machine: bool = False
 ) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 
 from analysis.eprop import MODELS as REFERENCE_MAPS
 from analysis.eprop import train_reference
-from analysis.report import target
+from analysis.report import config_value, target
 
 #: The team's runs [T] (timing notes §6): 9 per model, lr 1e-3, 3e-3, 1e-2 x 3 seeds.
 TEAM_REFERENCE = {
@@ -45,15 +45,17 @@ def map_options(config, model: str, convention: str) -> dict:
     (``models.eprop.eprop_map``): beta and rho, from alif_beta and alif_tau_a_ms, only a map with
     a threshold adaptation."""
     options = dict(
-        alpha=float(np.exp(-_get(config, "dt_ms") / _get(config, "tau_m_ms"))),
-        v_th=_get(config, "v_th"),
-        gamma=_get(config, "gamma"),
-        n_ref=_get(config, "n_ref"),
-        refractory_boundary=_get(config, "refractory_boundary"),
+        alpha=float(np.exp(-config_value(config, "dt_ms") / config_value(config, "tau_m_ms"))),
+        v_th=config_value(config, "v_th"),
+        gamma=config_value(config, "gamma"),
+        n_ref=config_value(config, "n_ref"),
+        refractory_boundary=config_value(config, "refractory_boundary"),
         **parse_convention(model, convention),
     )
-    options["beta"] = _get(config, "alif_beta")
-    options["rho"] = float(np.exp(-_get(config, "dt_ms") / _get(config, "alif_tau_a_ms")))
+    options["beta"] = config_value(config, "alif_beta")
+    options["rho"] = float(
+        np.exp(-config_value(config, "dt_ms") / config_value(config, "alif_tau_a_ms"))
+    )
     return options
 
 
@@ -66,22 +68,18 @@ def variant_label(model: str, signal: str, convention: str = "") -> str:
 
 
 def run_seeds(config) -> np.ndarray:
-    seed, runs = _get(config, "seed"), _get(config, "runs_per_setting")
+    seed, runs = config_value(config, "seed"), config_value(config, "runs_per_setting")
     return np.arange(seed, seed + runs)
-
-
-def _get(config, key):
-    return config[key] if isinstance(config, dict) else getattr(config, key)
 
 
 def task(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(frozen input spikes as (steps, inputs) 0/1 at dt_ms, initial weights) of one seed."""
     rng = np.random.default_rng(int(seed))
-    steps = round(_get(config, "trial_ms") / _get(config, "dt_ms"))
-    n = _get(config, "n_inputs")
-    probability = _get(config, "input_rate_hz") * _get(config, "dt_ms") * 1e-3
+    steps = round(config_value(config, "trial_ms") / config_value(config, "dt_ms"))
+    n = config_value(config, "n_inputs")
+    probability = config_value(config, "input_rate_hz") * config_value(config, "dt_ms") * 1e-3
     pre = (rng.random((steps, n)) < probability).astype(float)
-    return pre, rng.normal(0.0, _get(config, "w0_std"), n)
+    return pre, rng.normal(0.0, config_value(config, "w0_std"), n)
 
 
 def step_ms(config: dict, model: str) -> float:
@@ -230,31 +228,20 @@ def evaluate(config: dict, data: dict) -> dict:
         checks.append((label, metrics["variants"][label]["reference_check"]))
     unchecked = [label for label, check in checks if check is None]
     without = f"; no numpy reference for {', '.join(unchecked)}" if unchecked else ""
-    checks = [(label, check) for label, check in checks if check is not None]
-    if checks:
-        worst = max(check["max_relative_loss_diff"] for _, check in checks)
-        same = all(check["same_spike_counts"] for _, check in checks)
-        targets.append(
-            target(
-                "P9a",
-                f"compiled training = numpy training reference (max rel. loss diff, first "
-                f"{checks[0][1]['iterations']} iterations of one run per variant; same spike "
-                f"counts){without}",
-                [worst, "yes" if same else "no"],
-                "< 1e-6; yes",
-                worst < 1e-6 and same,
-            )
+    checks = [check for _, check in checks if check is not None]
+    worst = max((check["max_relative_loss_diff"] for check in checks), default=None)
+    same = all(check["same_spike_counts"] for check in checks)
+    first = f", first {checks[0]['iterations']} iterations" if checks else ""
+    targets.append(
+        target(
+            "P9a",
+            f"compiled training = numpy training reference (max rel. loss diff{first} of one run "
+            f"per variant; same spike counts){without}",
+            [worst, "yes" if same else "no"] if checks else "not checked",
+            "< 1e-6; yes",
+            worst < 1e-6 and same if checks else None,
         )
-    else:
-        targets.append(
-            target(
-                "P9a",
-                f"compiled training = numpy training reference{without}",
-                "not checked",
-                "< 1e-6; yes",
-                None,
-            )
-        )
+    )
     targets += _model_targets(config, data, metrics["variants"])
     metrics["targets"] = targets
     return metrics

@@ -9,6 +9,8 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
+
 from analysis.figures import STYLE, save_atomic
 from analysis.report import write_atomic
 from experiments.runner.results import provenance
@@ -18,6 +20,18 @@ def busy_seconds() -> float:
     """CPU seconds all processes have used (/proc/stat: everything but idle and iowait)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def other_cores(busy_before: float, own_cpu_s: float, wall_s: float) -> float:
+    """Cores that other processes kept busy over ``wall_s``: all CPU time used since
+    ``busy_before`` (a ``busy_seconds()``) less the measured job's own."""
+    return max(busy_seconds() - busy_before - own_cpu_s, 0.0) / wall_s
+
+
+def spread(values) -> list[float] | None:
+    """[min, median, max], or None for no values."""
+    values = list(values)
+    return [min(values), float(np.median(values)), max(values)] if values else None
 
 
 def machine() -> dict:

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import busy_seconds, figure, finish  # noqa: E402
+from bench_harness import busy_seconds, figure, finish, other_cores, spread  # noqa: E402
 from plasticity import DT_MS, Case, brian2_network, initial_weights, input_spikes, models  # noqa: E402
 
 FORMS = ("per_synapse", "per_neuron")
@@ -102,7 +102,7 @@ def timed_run(build_dir: Path, pages: str = "small") -> dict:
     return {
         "simulation_s": float(seconds),
         "wall_s": wall,
-        "other_cores": max(busy_seconds() - busy - own, 0.0) / wall,
+        "other_cores": other_cores(busy, own, wall),
     }
 
 
@@ -163,10 +163,7 @@ def measure(network: str, n_inputs: int, repeats: int, contention: float, scratc
         },
         "ratios": ratios,
         "contended_repeats": {name: repeats - len(values) for name, values in ratios.items()},
-        "ratio_min_median_max": {
-            name: [min(values), float(np.median(values)), max(values)] if values else None
-            for name, values in ratios.items()
-        },
+        "ratio_min_median_max": {name: spread(values) for name, values in ratios.items()},
         "max_weight_difference": float(np.max(np.abs(weights[0] - weights[1]))),
         "w_max": float(models(n_inputs)[1].params["w_max"]),
     }

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import busy_seconds, finish  # noqa: E402
+from bench_harness import busy_seconds, finish, other_cores, spread  # noqa: E402
 from layout_bound import layout_bound  # noqa: E402
 
 DT_MS = 0.1
@@ -450,7 +450,7 @@ def _spawn(case: Case, scratch: Path) -> dict:
     wall = time.perf_counter() - started
     own = usage.ru_utime + usage.ru_stime
     load = {
-        "other_cores": max(busy_seconds() - busy - own, 0.0) / wall,
+        "other_cores": other_cores(busy, own, wall),
         "job_peak_rss_mib": usage.ru_maxrss / 1024,
     }
     code = os.waitstatus_to_exitcode(status)
@@ -481,11 +481,6 @@ def plan(args) -> list[Case]:
             if engine in ("stdplab-1", "nest-2")
         ]
     return cases
-
-
-def spread(values) -> list[float] | None:
-    """[min, median, max], or None for no values."""
-    return [min(values), float(np.median(values)), max(values)] if values else None
 
 
 def summarise(results: list[dict]) -> dict:
