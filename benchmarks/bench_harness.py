@@ -7,6 +7,8 @@ import json
 import math
 import os
 import platform
+import resource
+import time
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +101,79 @@ def rates_figure(path: Path, rates: dict, label: str) -> None:
                 va="center",
                 fontsize="small",
             )
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of its waited-for children (compiler, binary)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
+def repeated_ways(ways: dict, repeats: int, contention: float) -> list[dict]:
+    """Run every way of a protocol ``repeats`` times, interleaved (each repeat runs every way
+    before the next starts, so a slow spell of the machine falls on all alike). A way is a
+    callable returning ``{"units": trials done, "seconds": {row: wall seconds}}``; each run
+    is recorded with the cores other processes kept busy meanwhile and flagged as contended
+    above ``contention``. A way that raises is recorded as failed and the others go on."""
+    runs = []
+    for repeat in range(repeats):
+        for way, measure in ways.items():
+            busy, cpu, started = busy_seconds(), own_cpu_seconds(), time.perf_counter()
+            try:
+                run = measure()
+            except Exception as error:  # noqa: BLE001 - one failed way is a row, not the end
+                runs.append(
+                    {"way": way, "repeat": repeat, "error": f"{type(error).__name__}: {error}"}
+                )
+                print(f"  {way}, repeat {repeat}: failed: {error}", flush=True)
+                continue
+            wall = time.perf_counter() - started
+            others = other_cores(busy, own_cpu_seconds() - cpu, wall)
+            runs.append(
+                {
+                    "way": way,
+                    "repeat": repeat,
+                    **run,
+                    "other_cores": others,
+                    "contended": others > contention,
+                }
+            )
+            rates = ", ".join(
+                f"{row} {run['units'] / s:.3g}/s" for row, s in run["seconds"].items()
+            )
+            print(f"  repeat {repeat}: {rates} (other cores {others:.2f})", flush=True)
+    return runs
+
+
+def protocol_summary(runs: list[dict], reference: str) -> dict:
+    """Each row's rate (units per second) as [min, median, max] over its uncontended runs,
+    and ``reference``'s rate over every other row's as a same-repeat ratio, leaving out pairs
+    in which either run was contended."""
+    rows: dict[str, dict[int, tuple[float, bool]]] = {}
+    failed = {}
+    for run in runs:
+        if "error" in run:
+            failed.setdefault(run["way"], run["error"])
+            continue
+        for row, seconds in run["seconds"].items():
+            rows.setdefault(row, {})[run["repeat"]] = (run["units"] / seconds, run["contended"])
+    rates = {
+        row: {
+            "rate": spread(rate for rate, contended in by_repeat.values() if not contended),
+            "contended": sum(contended for _, contended in by_repeat.values()),
+            "runs": len(by_repeat),
+        }
+        for row, by_repeat in rows.items()
+    }
+    ratios = {}
+    for row, by_repeat in rows.items():
+        if row == reference or reference not in rows:
+            continue
+        ratios[row] = spread(
+            rows[reference][repeat][0] / rate
+            for repeat, (rate, contended) in by_repeat.items()
+            if repeat in rows[reference] and not (contended or rows[reference][repeat][1])
+        )
+    return {"rates": rates, "reference": reference, "ratios": ratios, "failed": failed}

@@ -1,33 +1,47 @@
-"""Diehl & Cook training speed: one compiled run against one runtime ``run()`` per example.
+"""Diehl & Cook training: one compiled run against the best runtime forms a Brian2 user writes.
 
 The network of ``experiments.diehl_cook`` (784 Poisson pixels -> N_e excitatory + N_e
 inhibitory neurons, STDP, normalisation and re-presentation decided inside the network) is
-trained on the embedded digits as one cpp_standalone run, and the same network is run one
-500 ms example slot per runtime ``run()`` call (cython, code generated before the clock
-starts), the form of Brian2 ports of the paper. Each way is repeated; the load average of the
-machine before and after each repeat is recorded beside it. Wall seconds per training example
-are compared; every slot shows an example (no slots are left for re-presentations).
+trained on the embedded digits in five ways, for each N_e:
 
-    python benchmarks/diehl_cook.py [--sizes 100,400] [--examples 300] [--loop-examples 3]
+- compiled (cpp_standalone): ``--examples`` training examples and the one-example labelling
+  and test passes as one run of the binary, each repeat in a fresh build folder (the
+  binary's wall time, its loading and writing included, and the whole run with the build);
+  its arrays in huge pages, as every experiment runs it;
+- the same binary in small pages (the package before huge pages): what the learning
+  experiments gained from them;
+- runtime (cython), one ``run()`` per pass for ``--runtime-examples`` examples (the protocol
+  needs no Python between examples); runtime (cython), one ``run()`` per 500 ms example
+  slot (``--loop-examples``), the form of Brian2 ports of the paper.
+
+Every runtime form has its code compiled before the clock starts. Rates are example slots
+per second (every slot shows an example: no slots are left for re-presentations). The ways
+run interleaved, ``--repeats`` times, with the load of other processes recorded.
+
+    python benchmarks/diehl_cook.py [--sizes 100,400] [--examples 300] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
-import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from experiments import diehl_cook
-from experiments.runner.devices import simulation
+from experiments.runner.devices import binary_command, simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import finish, rates_figure  # noqa: E402
+from bench_harness import (  # noqa: E402
+    finish,
+    protocol_summary,
+    rates_figure,
+    repeated_ways,
+)
+
+REFERENCE = "compiled, simulation"
 
 
 def _config(examples: int, n_excitatory: int):
@@ -41,107 +55,109 @@ def _config(examples: int, n_excitatory: int):
     )
 
 
-def compiled(config, build_dir: Path) -> dict:
-    """Wall seconds of the binary (all passes, its loading and writing included) and of the
-    whole run with the build; the one-example labelling and test passes add two slots."""
+def _slots(config) -> int:
+    return config.n_train + config.n_label + config.n_test
+
+
+def compiled(config, build_dir: Path, huge_pages: bool) -> dict:
+    from brian2 import prefs
+
     images = diehl_cook.load_images(config)
     started = time.perf_counter()
     with simulation("cpp_standalone", build_dir) as sim:
+        prefs.devices.cpp_standalone.run_cmd_unix = binary_command(huge_pages=huge_pages)
         net, phases, _ = diehl_cook.build_network(config, *images)
         sim.run_phases(net, phases)
-    return {
-        "examples": config.n_train,
-        "simulation_s": sim.run_seconds,
-        "with_build_s": time.perf_counter() - started,
-    }
+    if huge_pages:
+        seconds = {
+            REFERENCE: sim.run_seconds,
+            "compiled, with build": time.perf_counter() - started,
+        }
+    else:
+        seconds = {"compiled, simulation, small pages": sim.run_seconds}
+    return {"units": _slots(config), "seconds": seconds}
 
 
-def python_loop(config, runtime_target: str) -> dict:
+def runtime(config, per_slot: bool) -> dict:
     from brian2 import ms
 
     images = diehl_cook.load_images(config)
-    with simulation("runtime", runtime_target=runtime_target):
+    with simulation("runtime", runtime_target="cython") as sim:
         net, phases, _ = diehl_cook.build_network(config, *images)
-        _, start_training = phases[0]
-        start_training()
-        net.run(0 * ms, namespace={})  # code generation, not part of any example
-        slot = (config.presentation_ms + config.rest_ms) * ms
+        net.run(0 * ms, namespace={})  # code generation and compilation, before the clock
         started = time.perf_counter()
-        for _ in range(config.n_train):
-            net.run(slot, namespace={}, report=None)
-        total = time.perf_counter() - started
-    return {"examples": config.n_train, "total_s": total, "runtime_target": runtime_target}
-
-
-def _repeated(measure, repeats: int) -> list[dict]:
-    runs = []
-    for _ in range(repeats):
-        before = os.getloadavg()[0]
-        run = measure()
-        runs.append({**run, "load_before": before, "load_after": os.getloadavg()[0]})
-    return runs
+        if per_slot:
+            _, start_training = phases[0]
+            start_training()
+            slot = (config.presentation_ms + config.rest_ms) * ms
+            for _ in range(config.n_train):
+                net.run(slot, namespace={}, report=None)
+            units = config.n_train
+        else:
+            sim.run_phases(net, phases)
+            units = _slots(config)
+        seconds = time.perf_counter() - started
+    form = "run() per example" if per_slot else "one run() per pass"
+    return {"units": units, "seconds": {f"runtime (cython), {form}": seconds}}
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,400", help="N_e values, comma-separated")
     parser.add_argument("--examples", type=int, default=300, help="compiled: training examples")
-    parser.add_argument("--loop-examples", type=int, default=3, help="runtime loop: examples")
+    parser.add_argument("--runtime-examples", type=int, default=10, help="runtime, one run()")
+    parser.add_argument("--loop-examples", type=int, default=3, help="runtime, run() per example")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--runtime-target", default="cython", choices=("numpy", "cython"))
+    parser.add_argument("--contention", type=float, default=0.25, help="cores; see README")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
+    runtime(_config(1, min(sizes)), per_slot=False)  # Brian2's cython cache warm
     cases = {}
     for n_e in sizes:
+        print(f"Diehl & Cook, N_e = {n_e}, {args.repeats} repeats", flush=True)
+        fast, one_run, loop = (
+            _config(n, n_e) for n in (args.examples, args.runtime_examples, args.loop_examples)
+        )
         with tempfile.TemporaryDirectory() as scratch:
-            build = Path(scratch) / "build"
-            fast = _repeated(
-                functools.partial(compiled, _config(args.examples, n_e), build), args.repeats
+            folder = {}  # this repeat's build folder: the small-page run reuses its binary
+
+            def cold_build(fast=fast, scratch=scratch, folder=folder):
+                folder["now"] = Path(tempfile.mkdtemp(dir=scratch))
+                return compiled(fast, folder["now"], huge_pages=True)
+
+            runs = repeated_ways(
+                {
+                    "compiled": cold_build,
+                    "compiled, small pages": lambda fast=fast, folder=folder: compiled(
+                        fast, folder["now"], huge_pages=False
+                    ),
+                    "runtime (cython), one run() per pass": lambda c=one_run: runtime(c, False),
+                    "runtime (cython), run() per example": lambda c=loop: runtime(c, True),
+                },
+                args.repeats,
+                args.contention,
             )
-        slow = _repeated(
-            functools.partial(python_loop, _config(args.loop_examples, n_e), args.runtime_target),
-            args.repeats,
-        )
-        per_example = {
-            "compiled, simulation": [r["simulation_s"] / r["examples"] for r in fast],
-            "compiled, with build": [r["with_build_s"] / r["examples"] for r in fast],
-            f"runtime loop ({args.runtime_target})": [r["total_s"] / r["examples"] for r in slow],
-        }
-        cases[n_e] = {
-            "compiled": fast,
-            "python_loop": slow,
-            "seconds_per_example": {
-                way: {"min": min(v), "median": statistics.median(v), "max": max(v)}
-                for way, v in per_example.items()
-            },
-        }
-        median = {way: s["median"] for way, s in cases[n_e]["seconds_per_example"].items()}
-        loop = median[f"runtime loop ({args.runtime_target})"]
-        cases[n_e]["ratio_simulation"] = loop / median["compiled, simulation"]
-        cases[n_e]["ratio_with_build"] = loop / median["compiled, with build"]
-        print(
-            f"N_e = {n_e}: "
-            + ", ".join(f"{way} {s:.4f} s/example" for way, s in median.items())
-            + f"; ratio {cases[n_e]['ratio_simulation']:.0f}x (simulation), "
-            f"{cases[n_e]['ratio_with_build']:.0f}x (with the build)",
-            flush=True,
-        )
-    largest = cases[max(sizes)]
-    rates = {way: 1 / s["median"] for way, s in largest["seconds_per_example"].items()}
-    result = {
-        "network": f"784 pixels -> N_e excitatory + N_e inhibitory, N_e in {sizes}",
-        "cases": {str(n_e): case for n_e, case in cases.items()},
-        "samples_per_s": rates,
-        "ratio_simulation": largest["ratio_simulation"],
-        "ratio_with_build": largest["ratio_with_build"],
-    }
+        cases[str(n_e)] = {"runs": runs, **protocol_summary(runs, REFERENCE)}
+        for row, ratio in cases[str(n_e)]["ratios"].items():
+            if ratio:
+                print(f"  {REFERENCE} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})")
+    largest = cases[str(max(sizes))]
+    rates = {row: r["rate"][1] for row, r in largest["rates"].items() if r["rate"]}
     return finish(
         "diehl_cook",
-        result,
+        {
+            "protocol": f"Diehl & Cook training, 784 pixels -> N_e + N_e, N_e in {sizes}",
+            "unit": "example slots",
+            "repeats": args.repeats,
+            "contention_cores": args.contention,
+            "cases": cases,
+        },
         args.output,
         seed=_config(1, 2).seed,
-        draw=lambda path: rates_figure(path, rates, f"training examples / s, N_e = {max(sizes)}"),
+        draw=lambda path: rates_figure(
+            path, rates, f"training example slots / s, N_e = {max(sizes)}"
+        ),
     )
 
 

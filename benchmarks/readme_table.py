@@ -122,24 +122,41 @@ def plasticity_section(run: dict) -> list[str]:
     return lines + ["", "![plasticity](last_run/plasticity.png)", ""]
 
 
-def protocol_section(name: str, run: dict, unit: str) -> list[str]:
-    rates = run.get("samples_per_s") or run.get("trials_per_s")
+def _protocol_rows(case: dict, unit: str, key: str = "") -> list[str]:
+    lines = []
+    for row, r in case["rates"].items():
+        ratio = case["ratios"].get(row)
+        contended = f"{r['contended']}/{r['runs']}"
+        lines.append(
+            f"| {key}{row} | {_spread(r['rate'], '.3g')} | "
+            f"{'–' if row == case['reference'] else _spread(ratio, '.3g')} | {contended} |"
+        )
+    lines += [f"| {key}{way} | failed: {error} | | |" for way, error in case["failed"].items()]
+    return lines
+
+
+def protocol_section(name: str, run: dict) -> list[str]:
+    """A training protocol run every way: rates and same-repeat ratios to the compiled run."""
+    unit, cases = run["unit"], run.get("cases")
+    head = "| N_e | " if cases else "| "
     lines = [
         f"### {name} (`{run['benchmark']}.py`)",
         "",
-        f"| way of running | {unit} |",
-        "|---|---:|",
+        f"{run['protocol']}. Every way run {run['repeats']}×, interleaved with the others;"
+        " runtime forms with their code compiled before the clock starts. Values: "
+        "median (min–max) over the runs during which other processes kept at most "
+        f"{run['contention_cores']:g} cores busy; the ratio is the compiled simulation's "
+        "rate over the way's, per repeat.",
+        "",
+        f"{head}way of running | {unit}/s | compiled simulation / this way | contended |",
+        f"|{'---|' if cases else ''}---|---:|---:|---:|",
     ]
-    lines += [f"| {way} | {rate:.3g} |" for way, rate in rates.items()]
-    lines += [
-        "",
-        f"Ratio: {run['ratio_simulation']:.0f}× (simulation only), "
-        f"{run.get('ratio_with_build', run.get('ratio_total')):.0f}× (with the build).",
-        "",
-        f"![{run['benchmark']}](last_run/{run['benchmark']}.png)",
-        "",
-    ]
-    return lines
+    if cases:
+        for n_e, case in cases.items():
+            lines += _protocol_rows(case, unit, key=f"{n_e} | ")
+    else:
+        lines += _protocol_rows(run, unit)
+    return [*lines, "", f"![{run['benchmark']}](last_run/{run['benchmark']}.png)", ""]
 
 
 def sweep_section(run: dict) -> list[str]:
@@ -212,11 +229,9 @@ def neuron_traces_section(run: dict) -> list[str]:
 #: Benchmark name -> its section of the README; a benchmark not in this run keeps its section.
 SECTIONS = {
     "plasticity": plasticity_section,
-    "timing_learning": lambda run: protocol_section("e-prop timing training", run, "trials/s"),
-    "event_features": lambda run: protocol_section("Event-feature training", run, "samples/s"),
-    "diehl_cook": lambda run: protocol_section(
-        "Diehl & Cook training, largest N_e", run, "examples/s"
-    ),
+    "timing_learning": lambda run: protocol_section("e-prop timing training", run),
+    "event_features": lambda run: protocol_section("Event-feature training", run),
+    "diehl_cook": lambda run: protocol_section("Diehl & Cook training", run),
     "sweep": sweep_section,
     "neuron_traces": neuron_traces_section,
 }

@@ -1,12 +1,20 @@
-"""e-prop timing training: one compiled run against a Python loop of runtime ``run()`` calls.
+"""e-prop timing training: one compiled run against the best runtime forms a Brian2 user writes.
 
 The same network (one LIF output neuron, 50 frozen Poisson inputs, readout, e-prop gradient
-and Adam step inside the network) is trained for ``--iterations`` trials of 200 ms as one
-cpp_standalone run, and for ``--loop-iterations`` trials as one runtime ``run()`` per trial,
-as a user driving Brian2 from Python would; the loop's time per trial is scaled up to the
-same number of trials. Both are measured side by side in one process, on this machine.
+and Adam step inside the network) is trained for 200 ms trials in four ways:
 
-    python benchmarks/timing_learning.py [--iterations 1000] [--loop-iterations 20]
+- compiled (cpp_standalone): ``--iterations`` trials as one run, each repeat in a fresh build
+  folder (its simulation timer, and its wall time with code generation and compilation);
+- runtime (cython), one ``run()`` for all ``--runtime-iterations`` trials: the protocol needs
+  no Python between trials, so this is the best runtime form;
+- runtime (cython), one ``run()`` per trial, and runtime (numpy), one ``run()`` per trial
+  (``--loop-iterations``): a user driving Brian2 from Python.
+
+Every runtime form has its cython code compiled before the clock starts (one untimed trial).
+The ways run interleaved, ``--repeats`` times, with the load of other processes recorded;
+trials per second are compared as same-repeat ratios.
+
+    python benchmarks/timing_learning.py [--iterations 1000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -22,7 +30,14 @@ from experiments import timing_learning
 from experiments.runner.devices import simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import finish, rates_figure  # noqa: E402
+from bench_harness import (  # noqa: E402
+    finish,
+    protocol_summary,
+    rates_figure,
+    repeated_ways,
+)
+
+REFERENCE = "compiled, simulation"
 
 
 def _config(iterations: int):
@@ -35,74 +50,84 @@ def _config(iterations: int):
     )
 
 
-def compiled(iterations: int, build_dir: Path) -> dict:
+def compiled(iterations: int, scratch: Path) -> dict:
     from brian2 import device
 
+    build_dir = Path(tempfile.mkdtemp(dir=scratch))  # a cold build in every repeat
+    started = time.perf_counter()
     with simulation("cpp_standalone", build_dir) as sim:
         net, _, duration = timing_learning.build_network(_config(iterations))
-        started = time.perf_counter()
         sim.run(net, duration)
-        total = time.perf_counter() - started
         simulation_s = device._last_run_time  # the compiled main's own timer
-    return {"iterations": iterations, "total_s": total, "simulation_s": simulation_s}
+    return {
+        "units": iterations,
+        "seconds": {REFERENCE: simulation_s, "compiled, with build": time.perf_counter() - started},
+    }
 
 
-def python_loop(iterations: int, runtime_target: str) -> dict:
+def runtime(iterations: int, target: str, per_trial: bool) -> dict:
     from brian2 import ms
 
     config = _config(iterations)
-    with simulation("runtime", runtime_target=runtime_target):
-        net, _, _ = timing_learning.build_network(config)
+    with simulation("runtime", runtime_target=target):
+        net, _, duration = timing_learning.build_network(config)
+        net.run(0 * ms, namespace={})  # code generation and compilation, before the clock
         started = time.perf_counter()
-        for _ in range(iterations):
-            net.run(config.trial_ms * ms, namespace={}, report=None)
-        total = time.perf_counter() - started
-    return {"iterations": iterations, "total_s": total, "runtime_target": runtime_target}
+        if per_trial:
+            for _ in range(iterations):
+                net.run(config.trial_ms * ms, namespace={}, report=None)
+        else:
+            net.run(duration, namespace={}, report=None)
+        seconds = time.perf_counter() - started
+    form = "run() per trial" if per_trial else "one run()"
+    return {"units": iterations, "seconds": {f"runtime ({target}), {form}": seconds}}
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=1000)
-    parser.add_argument("--loop-iterations", type=int, default=20)
-    parser.add_argument("--runtime-target", default="numpy", choices=("numpy", "cython"))
+    parser.add_argument("--iterations", type=int, default=1000, help="compiled: trials")
+    parser.add_argument(
+        "--runtime-iterations", type=int, default=100, help="runtime, one run(): trials"
+    )
+    parser.add_argument(
+        "--loop-iterations", type=int, default=20, help="runtime, run() per trial: trials"
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--contention", type=float, default=0.25, help="cores; see README")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
+    runtime_ways = {
+        "runtime (cython), one run()": lambda: runtime(args.runtime_iterations, "cython", False),
+        "runtime (cython), run() per trial": lambda: runtime(args.loop_iterations, "cython", True),
+        "runtime (numpy), run() per trial": lambda: runtime(args.loop_iterations, "numpy", True),
+    }
+    for target in ("cython", "numpy"):  # Brian2's code caches warm: no repeat pays for them
+        runtime(1, target, per_trial=False)
+    print(f"e-prop timing training, trials of 200 ms (1 LIF, 50 inputs), {args.repeats} repeats")
     with tempfile.TemporaryDirectory() as scratch:
-        fast = compiled(args.iterations, Path(scratch) / "build")
-    slow = python_loop(args.loop_iterations, args.runtime_target)
-    loop_per_trial = slow["total_s"] / slow["iterations"]
-    loop_total = loop_per_trial * args.iterations
-    trials_per_s = {
-        "compiled, simulation": args.iterations / fast["simulation_s"],
-        "compiled, with build": args.iterations / fast["total_s"],
-        f"runtime loop ({args.runtime_target})": 1 / loop_per_trial,
-    }
-    result = {
-        "compiled": fast,
-        "python_loop": {**slow, "per_trial_s": loop_per_trial, "scaled_total_s": loop_total},
-        "trials_per_s": trials_per_s,
-        "ratio_total": loop_total / fast["total_s"],
-        "ratio_simulation": loop_total / fast["simulation_s"],
-    }
-    print(f"e-prop timing training, {args.iterations} trials of 200 ms (1 LIF, 50 inputs)")
-    print(
-        f"  compiled (cpp_standalone), one run:  {fast['total_s']:8.1f} s total, "
-        f"{fast['simulation_s']:.2f} s simulation"
-    )
-    print(
-        f"  Python loop of runtime run() ({args.runtime_target}): {loop_per_trial * 1e3:.0f} ms "
-        f"per trial -> {loop_total:.0f} s for {args.iterations}"
-    )
-    print(
-        f"  ratio: {result['ratio_total']:.0f}x (with compile), "
-        f"{result['ratio_simulation']:.0f}x (simulation only)"
-    )
+        runs = repeated_ways(
+            {"compiled": lambda: compiled(args.iterations, Path(scratch)), **runtime_ways},
+            args.repeats,
+            args.contention,
+        )
+    summary = protocol_summary(runs, REFERENCE)
+    for row, ratio in summary["ratios"].items():
+        if ratio:
+            print(f"  {REFERENCE} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})")
+    rates = {row: r["rate"][1] for row, r in summary["rates"].items() if r["rate"]}
     return finish(
         "timing_learning",
-        result,
+        {
+            "protocol": "e-prop timing training, 1 LIF, 50 inputs, 200 ms trials",
+            "unit": "trials",
+            "repeats": args.repeats,
+            "contention_cores": args.contention,
+            "runs": runs,
+            **summary,
+        },
         args.output,
         seed=_config(1).seed,
-        draw=lambda path: rates_figure(path, trials_per_s, "e-prop trials / s"),
+        draw=lambda path: rates_figure(path, rates, "e-prop trials / s"),
     )
 
 

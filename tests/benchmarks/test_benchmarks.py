@@ -309,6 +309,57 @@ def test_summary_pairs_runs_of_one_repeat_and_leaves_out_contended_ones():
     assert summary["goals"]["two_vs_one_thread"] == []  # its only run failed
 
 
+def test_protocol_ways_run_interleaved_and_a_failing_way_is_recorded_not_fatal():
+    harness = _load("bench_harness")
+    calls = []
+
+    def way(name, seconds):
+        def measure():
+            calls.append(name)
+            if name == "broken":
+                raise RuntimeError("no binary")
+            return {"units": 10, "seconds": {name: seconds}}
+
+        return measure
+
+    ways = {"fast": way("fast", 0.5), "broken": way("broken", 0), "slow": way("slow", 5.0)}
+    runs = harness.repeated_ways(ways, repeats=2, contention=99)
+    assert calls == ["fast", "broken", "slow"] * 2  # each repeat runs every way in turn
+    assert [r["error"] for r in runs if r["way"] == "broken"] == ["RuntimeError: no binary"] * 2
+    summary = harness.protocol_summary(runs, reference="fast")
+    assert summary["rates"]["fast"]["rate"] == [20.0, 20.0, 20.0]  # 10 units / 0.5 s
+    assert summary["ratios"] == {"slow": pytest.approx([10.0, 10.0, 10.0])}
+    assert summary["failed"] == {"broken": "RuntimeError: no binary"}
+
+
+def test_protocol_ratios_pair_one_repeat_and_leave_out_contended_runs():
+    harness = _load("bench_harness")
+
+    def run(way, repeat, seconds, contended=False):
+        return {
+            "way": way,
+            "repeat": repeat,
+            "units": 6,
+            "seconds": {way: seconds},
+            "contended": contended,
+        }
+
+    runs = [
+        run("compiled", 0, 1.0),
+        run("compiled", 1, 2.0),
+        run("compiled", 2, 3.0),
+        run("loop", 0, 4.0),
+        run("loop", 1, 6.0, contended=True),
+        run("loop", 2, 15.0),
+    ]
+    summary = harness.protocol_summary(runs, reference="compiled")
+    loop = summary["rates"]["loop"]
+    assert loop["rate"] == pytest.approx([0.4, 0.95, 1.5])  # 6/15, 6/4: repeat 1 left out
+    assert (loop["contended"], loop["runs"]) == (1, 3)
+    # per repeat: (6/1)/(6/4) = 4, (6/3)/(6/15) = 5; repeat 1 left out
+    assert summary["ratios"]["loop"] == pytest.approx([4.0, 4.5, 5.0])
+
+
 def test_a_failed_case_is_a_row_of_the_table_not_the_end_of_the_benchmark(tmp_path, capsys):
     # an engine the worker does not know fails inside its own process
     case = plasticity.Case("no-such-engine", "layer", 10, 0.1, seed=0)
@@ -369,3 +420,27 @@ def test_the_layout_kernel_makes_every_update_of_the_loops_it_bounds(tmp_path):
     expected = (w + apre + apost)[::4097].sum() + g.sum()
     assert bound["checksum"] == pytest.approx(expected, rel=1e-6)
     assert bound["events_per_s"] > 0
+
+
+def test_protocol_section_gives_each_way_its_rate_and_ratio_per_size():
+    harness, table = _load("bench_harness"), _load("readme_table")
+    runs = [
+        {"way": "compiled", "repeat": 0, "units": 4, "seconds": {"compiled": 2.0}},
+        {"way": "loop", "repeat": 0, "units": 1, "seconds": {"loop": 5.0}},
+        {"way": "gone", "repeat": 0, "error": "SimulationFailed: exit 1"},
+    ]
+    for run in runs:
+        run.setdefault("contended", False)
+    case = harness.protocol_summary(runs, reference="compiled")
+    run = {
+        "benchmark": "diehl_cook",
+        "protocol": "p",
+        "unit": "example slots",
+        "repeats": 1,
+        "contention_cores": 0.25,
+        "cases": {"100": case},
+    }
+    lines = table.protocol_section("Diehl & Cook training", run)
+    assert "| 100 | compiled | 2 (2–2) | – | 0/1 |" in lines
+    assert "| 100 | loop | 0.2 (0.2–0.2) | 10 (10–10) | 0/1 |" in lines  # 2 / 0.2
+    assert "| 100 | gone | failed: SimulationFailed: exit 1 | | |" in lines
