@@ -1,11 +1,15 @@
-"""Pair-STDP traces per neuron against per synapse, and huge pages against small, side by side
-in one run.
+"""Pair-STDP traces per neuron and deferred potentiation against per-synapse traces, and huge
+pages against small, side by side in one run.
 
 Brian2 keeps a pair rule's two traces on every synapse (event-driven: each event reads w,
 apre, apost and lastupdate and writes three of them back, with two exponentials). A trace
 follows its own neuron's spikes only, so ``pair_stdp(traces="per_neuron")`` keeps the
 presynaptic one in a relay group and the postsynaptic one in the neuron: the synapses hold
-only the weight. This benchmark measures what that buys on the plasticity benchmark's
+only the weight; ``traces="deferred"`` also leaves a postsynaptic spike's potentiation to
+each synapse's next presynaptic spike (``models.deferred``), so no postsynaptic spike walks
+its afferent synapses (the potentiation still owed after the run is applied by one pass over
+the weights after the binary's timer stops). This benchmark measures what these buy on the
+plasticity benchmark's
 networks (``plasticity.py``: pre-drawn 15 Hz trains, the same initial weights), with the
 transmission delay of one step on the pre pathway and no post delay for both forms (a
 per-neuron trace cannot move a postsynaptic spike a delay later; NEST's timing needs that).
@@ -18,10 +22,10 @@ each, and the binary's own timer is read back. For every timed run the CPU time 
 processes used meanwhile is recorded (from /proc/stat, less the binary's own); a run during
 which they used more than ``--contention`` cores is flagged and left out of the ratios.
 Ratios, per repeat (min / median / max) of simulation times: per-synapse over per-neuron (both
-in small pages), small pages over huge (per form), and the package before this change
-(per-synapse, small pages) over its best form now (per-neuron, huge pages). The final weights
-of the two forms are compared (equal to rounding: the forms differ in the order of
-floating-point operations only).
+in small pages), small pages over huge (per form), the package before this change
+(per-synapse, small pages) over per-neuron in huge pages, and the same for deferred
+potentiation. The final weights of every form are compared with the per-synapse form's (equal
+to rounding: the forms differ in the order of floating-point operations only).
 
     python benchmarks/neuron_traces.py [--sizes song:100000,layer:1000] [--repeats 3]
 
@@ -46,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import busy_seconds, figure, finish, other_cores, spread  # noqa: E402
 from plasticity import DT_MS, Case, brian2_network, initial_weights, input_spikes, models  # noqa: E402
 
-FORMS = ("per_synapse", "per_neuron")
+FORMS = ("per_synapse", "per_neuron", "deferred")
 PAGES = ("small", "huge")
 #: Each ratio: (name, slower (form, pages), faster (form, pages)).
 RATIOS = (
@@ -54,6 +58,9 @@ RATIOS = (
     ("huge_pages_per_synapse", ("per_synapse", "small"), ("per_synapse", "huge")),
     ("huge_pages_per_neuron", ("per_neuron", "small"), ("per_neuron", "huge")),
     ("both", ("per_synapse", "small"), ("per_neuron", "huge")),
+    ("deferred", ("per_synapse", "small"), ("deferred", "small")),
+    ("deferred_over_per_neuron", ("per_neuron", "small"), ("deferred", "small")),
+    ("deferred_huge_pages", ("per_synapse", "small"), ("deferred", "huge")),
 )
 DEFAULT_SIZES = "song:100000,layer:1000,layer:10000,layer:100000"
 #: Model seconds per size: about 3e8 synaptic events for the largest layer, 10 s otherwise.
@@ -165,6 +172,7 @@ def measure(network: str, n_inputs: int, repeats: int, contention: float, scratc
         "contended_repeats": {name: repeats - len(values) for name, values in ratios.items()},
         "ratio_min_median_max": {name: spread(values) for name, values in ratios.items()},
         "max_weight_difference": float(np.max(np.abs(weights[0] - weights[1]))),
+        "max_weight_difference_deferred": float(np.max(np.abs(weights[0] - weights[2]))),
         "w_max": float(models(n_inputs)[1].params["w_max"]),
     }
 
@@ -179,7 +187,7 @@ def draw(rows: list[dict], path: Path) -> None:
                     continue
                 low, median, high = spread
                 ax.errorbar(
-                    k + 0.18 * (offset - 1.5),
+                    k + 0.1 * (offset - (len(RATIOS) - 1) / 2),
                     median,
                     yerr=[[median - low], [high - median]],
                     fmt="o",

@@ -229,7 +229,7 @@ def brian2_network(case: Case, spikes, weights, traces="per_synapse", delays=Non
         transmit_first=False,
     )
     monitor = SpikeMonitor(targets, name="output_spikes")
-    relay = synapses.relay if traces == "per_neuron" else ()
+    relay = synapses.relay  # () for per-synapse traces
     counter = (SpikeMonitor(source, record=False, name="input_spikes"),) if poisson else ()
     return Network(source, targets, synapses, *relay, monitor, *counter), synapses, monitor
 

@@ -192,36 +192,50 @@ def sweep_section(run: dict) -> list[str]:
 
 def neuron_traces_section(run: dict) -> list[str]:
     lines = [
-        "### Pair-STDP traces per neuron against per synapse, huge pages against small "
-        "(`neuron_traces.py`)",
+        "### Pair-STDP traces per neuron and deferred potentiation against per-synapse "
+        "traces, huge pages against small (`neuron_traces.py`)",
         "",
-        f"Each form compiled once, then each binary run in small and in huge pages, all four "
+        f"Each form compiled once, then each binary run in small and in huge pages, all "
         f"alternately, {run['repeats']} times each; each ratio is a slower time over a faster "
         "one, per repeat (min / median / max), leaving out repeats during which other "
         f"processes kept more than {run['contention_cores']:g} cores busy. Per-neuron: "
         "per-synapse traces / per-neuron traces, small pages; huge pages: small / huge, per "
         "form; both: per-synapse in small pages (the package before both) / per-neuron in "
-        "huge pages.",
+        "huge pages; deferred: per-synapse / deferred potentiation, small pages, and over "
+        "per-neuron; deferred, huge pages: per-synapse in small pages / deferred in huge "
+        "pages. Weight differences: each form's final weights against the per-synapse form's.",
         "",
         "| network | synapses | bio s | per-synapse events/s (small pages) | per-neuron | "
-        "huge pages, per-synapse | huge pages, per-neuron | both | max weight difference "
+        "huge pages, per-synapse | huge pages, per-neuron | both | deferred | deferred / "
+        "per-neuron | deferred, huge pages | max weight difference, per-neuron; deferred "
         "(of w_max) |",
-        "|---|---:|---:|---:|---|---|---|---|---:|",
+        "|---|---:|---:|---:|---|---|---|---|---|---|---|---:|",
     ]
+    names = (
+        "per_neuron",
+        "huge_pages_per_synapse",
+        "huge_pages_per_neuron",
+        "both",
+        "deferred",
+        "deferred_over_per_neuron",
+        "deferred_huge_pages",
+    )
     for r in run["results"]:
         if "error" in r:
-            lines.append(f"| {r['network']} | {r['synapses']:,} | failed: {r['error']} |||||||")
+            lines.append(f"| {r['network']} | {r['synapses']:,} | failed: {r['error']} |" + "|" * 9)
             continue
         spreads = []
-        for name in ("per_neuron", "huge_pages_per_synapse", "huge_pages_per_neuron", "both"):
-            spread = r["ratio_min_median_max"][name]
-            contended = r["contended_repeats"][name]
+        for name in names:
+            spread = r["ratio_min_median_max"].get(name)
+            contended = r["contended_repeats"].get(name)
             text = " / ".join(f"{x:.2f}" for x in spread) if spread else "–"
             spreads.append(text + (f" ({contended} contended)" if contended else ""))
+        differences = [r["max_weight_difference"], r.get("max_weight_difference_deferred")]
         lines.append(
             f"| {r['network']} | {r['synapses']:,} | {r['duration_s']:g} | "
             f"{r['events_per_s']['per_synapse/small']:.3g} | {' | '.join(spreads)} | "
-            f"{r['max_weight_difference']:.1e} ({r['max_weight_difference'] / r['w_max']:.0e}) |"
+            + "; ".join(f"{d:.1e} ({d / r['w_max']:.0e})" for d in differences if d is not None)
+            + " |"
         )
     return [*lines, "", "![neuron_traces](last_run/neuron_traces.png)", ""]
 

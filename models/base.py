@@ -23,6 +23,7 @@ from brian2 import DimensionMismatchError, Equations, Quantity, get_dimensions
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.equations.equations import EQUATIONS, EquationError
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+from brian2.utils.stringtools import get_identifiers
 from pyparsing import ParseException
 
 
@@ -430,16 +431,22 @@ class NeuronModel(Record):
             if line.split("#", 1)[0].strip():
                 model = model.with_equation(line)
         resets, events, params = [rule.post_reset], dict(model.events), dict(model.params)
-        for trace, (tau, update) in traces.items():
-            if tau in params and params[tau] != rule.params[tau]:
+        # the rule's parameters that its postsynaptic code reads: the traces' time constants
+        # and any its reset names
+        read = {tau for tau, _ in traces.values()}
+        read |= get_identifiers(rule.post_reset) & set(rule.params)
+        for key in sorted(read):
+            if key in params and params[key] != rule.params[key]:
                 raise ModelError(
-                    f"{rule.name}'s trace {trace} decays with {tau} = {rule.params[tau]!r}, "
-                    f"but {self.name} has its own {tau} = {params[tau]!r}: rename one of them"
+                    f"{rule.name} keeps {key} = {rule.params[key]!r} on each postsynaptic "
+                    f"neuron, but {self.name} has its own {key} = {params[key]!r}: rename "
+                    "one of them"
                 )
+            params[key] = rule.params[key]
+        for trace, (tau, update) in traces.items():
             model = model.with_equation(f"{trace} : 1  # {rule.name}'s postsynaptic trace")
             resets.append(f"{trace} {TRACE_UPDATES[update]} 1")
             events[f"{trace}_decay"] = ("True", f"{trace} = {trace}*exp(-dt/{tau})")
-            params[tau] = rule.params[tau]
         model = dataclasses.replace(
             model,
             reset="\n".join([model.reset, *resets]).strip(),
@@ -503,6 +510,11 @@ class PlasticityRule(Record):
     # relay group that repeats the source's spikes (experiments.networks.build), a
     # postsynaptic one in the target (NeuronModel.with_rule_state).
     neuron_traces: Mapping[str, tuple[str, str, str]] = dataclasses.field(default_factory=dict)
+    # Potentiation applied at the synapse's next presynaptic spike, not at each postsynaptic
+    # one (models.deferred): the network builder keeps the presynaptic trace as its value at
+    # the last arrival, gives the target a spike history and applies what is still owed
+    # after every run.
+    deferred_potentiation: bool = False
 
     def __post_init__(self):
         super().__post_init__()

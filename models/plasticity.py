@@ -41,15 +41,13 @@ PAIR_STDP_SETS = {
 }
 
 
-#: Where a rule keeps its traces (``pair_stdp``, ``triplet_stdp``).
-TRACE_LOCATIONS = ("per_synapse", "per_neuron")
+#: Where a rule keeps its traces (``pair_stdp``, ``triplet_stdp``; ``deferred``: pair only).
+TRACE_LOCATIONS = ("per_synapse", "per_neuron", "deferred")
 
 
-def _check_traces(traces: str) -> None:
-    if traces not in TRACE_LOCATIONS:
-        raise ModelError(
-            f"unknown trace location {traces!r}; choose one of {', '.join(TRACE_LOCATIONS)}"
-        )
+def _check_traces(traces: str, allowed=TRACE_LOCATIONS) -> None:
+    if traces not in allowed:
+        raise ModelError(f"unknown trace location {traces!r}; choose one of {', '.join(allowed)}")
 
 
 def pair_stdp(
@@ -67,6 +65,13 @@ def pair_stdp(
     event-driven form): a trace follows its own neuron's spikes only, so this is the same rule
     with one per-synapse array (the weight) instead of three, and no exponential per synaptic
     event. The target must be built from ``model.with_rule_state(rule)``.
+
+    ``traces='deferred'`` keeps them per neuron too and applies a postsynaptic spike's
+    potentiation when each afferent synapse's presynaptic neuron next spikes, as NEST does
+    (``models.deferred``): a postsynaptic spike no longer walks its afferent synapses. The
+    weights equal the eager rule's to rounding after every run (what is still owed then is
+    applied), not in between: a monitor of ``w`` during the run records the weights without
+    the potentiation still owed. cpp_standalone and the numpy runtime only.
     """
     if bounds not in BOUNDS:
         raise ModelError(f"unknown bounds {bounds!r}; choose one of {', '.join(BOUNDS)}")
@@ -78,6 +83,8 @@ def pair_stdp(
             "pair_stdp(bounds='multiplicative', w_max=1.0)"
         )
     apre, apost = ("apre", "apost") if traces == "per_synapse" else ("apre_pre", "apost_post")
+    if traces == "deferred":
+        return _deferred_pair_stdp(pairing, bounds, update, apost, params)
     if bounds == "additive":
         ltd, ltp = f"A_minus*{apost}", f"A_plus*{apre}"
     else:
@@ -111,6 +118,38 @@ def pair_stdp(
         params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
         options={"pairing": pairing, "bounds": bounds, "traces": traces},
         neuron_traces=neuron_traces,
+    )
+    return rule.with_params(**params) if params else rule
+
+
+def _deferred_pair_stdp(pairing, bounds, update, apost, params) -> PlasticityRule:
+    ltd = f"A_minus*{apost}" + ("*w" if bounds == "multiplicative" else "")
+    rule = PlasticityRule(
+        name=f"pair_stdp_{pairing}_{bounds}",
+        citation=(
+            "Bi & Poo (1998) J. Neurosci. 18:10464; trace form: Song, Miller & Abbott (2000) "
+            "Nat. Neurosci. 3:919; deferred potentiation: Morrison, Diesmann & Gerstner "
+            "(2008) Biol. Cybern. 98:459"
+        ),
+        equations="w : 1  # weight, dimensionless",
+        # the presynaptic trace from before this spike: the relay updates it after this code
+        on_pre=(
+            "w = deferred_potentiation(w, potentiation_history_post, j, t_from_pre, t_last_pre, "
+            "apre_last_pre, apre_epoch_start_pre, apre_at_epoch_start_pre, tau_apre_pre, A_plus, "
+            "w_max, "
+            f"{int(bounds == 'multiplicative')})\nw = clip(w - {ltd}, 0, w_max)"
+        ),
+        params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
+        options={"pairing": pairing, "bounds": bounds, "traces": "deferred"},
+        neuron_traces={"apre": ("pre", "tau_plus", update), "apost": ("post", "tau_minus", update)},
+        post_equations=(
+            "post_spikes_recorded : integer  # spikes in the deferred-potentiation history\n"
+            "potentiation_history : integer (shared, constant)  # its number (the builder's)"
+        ),
+        post_reset=(
+            "post_spikes_recorded = record_post_spike(potentiation_history, i, N, t, tau_plus)"
+        ),
+        deferred_potentiation=True,
     )
     return rule.with_params(**params) if params else rule
 
@@ -189,7 +228,7 @@ def triplet_stdp(
             f"unknown triplet parameter set {parameter_set!r}; choose one of "
             f"{', '.join(TRIPLET_SETS)}"
         )
-    _check_traces(traces)
+    _check_traces(traces, allowed=("per_synapse", "per_neuron"))
     values = dict(TRIPLET_SETS[parameter_set])
     pairing = values.pop("pairing")
     taus = {"r1": "tau_plus", "r2": "tau_x", "o1": "tau_minus", "o2": "tau_y"}

@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 from brian2 import (
+    BrianObject,
     BrianObjectException,
     DimensionMismatchError,
     Equations,
@@ -14,9 +15,11 @@ from brian2 import (
     Synapses,
     defaultclock,
     ms,
+    second,
 )
 from brian2.utils.logger import get_logger
 
+from models import deferred
 from models.base import TRACE_UPDATES, ModelError, NeuronModel, PlasticityRule
 
 logger = get_logger(__name__)
@@ -208,26 +211,42 @@ def plastic_synapses(
             trace: (rule.params[tau], update)
             for trace, (tau, update) in rule.traces_on("pre").items()
         }
-        relay = presynaptic_relay(source, traces, name=f"{name}_relay", delay=delay, dt=dt)
+        relay = presynaptic_relay(
+            source,
+            traces,
+            name=f"{name}_relay",
+            delay=delay,
+            dt=dt,
+            last_arrival=rule.deferred_potentiation,
+        )
         source, delay = relay[0], None
+    # deferred potentiation: applied before this spike is transmitted (the eager rule's
+    # weight already holds it), and the code calls the history's functions
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
+    if rule.deferred_potentiation:
+        first, _, rest = rule.on_pre.partition("\n")
+        steps = (first, *((transmit, rest) if transmit_first else (rest, transmit)))
     on_pre = "\n".join(code for code in steps if code)
+    functions = deferred.functions() if rule.deferred_potentiation else {}
     synapses = Synapses(
         source,
         target,
         model=rule.brian_equations(),
         on_pre=on_pre,
-        on_post=rule.on_post,
+        on_post=rule.on_post or None,
         method=rule.method,
         name=name,
         delay=delay,
         dt=dt,
+        namespace=functions or None,
     )
     if relay:
         # the pre pathway reads the relay's traces from before this step's spikes, the post
         # pathway after them (the per-synapse form: the pre pathway updates its traces, then
         # the post pathway runs)
-        synapses.pre.order, relay[0].resetter["spike"].order, synapses.post.order = 0, 1, 2
+        synapses.pre.order, relay[0].resetter["spike"].order = 0, 1
+        if rule.on_post:
+            synapses.post.order = 2
     synapses.add_attribute("relay")
     synapses.relay = relay
     if isinstance(connect, dict):
@@ -238,15 +257,114 @@ def plastic_synapses(
         setattr(synapses, key, value)
     if w_init is not None:
         synapses.w = w_init
+    if rule.deferred_potentiation:
+        _keep_history(target, functions)
+        _apply_owed_potentiation_after_runs(synapses, relay[0], target, rule)
     return synapses
 
 
+def _keep_history(target, functions: dict) -> None:
+    """Give ``target`` a number of its own for its spike history (once, whichever synapses
+    come first) and the function its reset calls."""
+    if not hasattr(target, "potentiation_history_number"):
+        target.add_attribute("potentiation_history_number")
+        target.potentiation_history_number = next(deferred.history_numbers)
+        target.potentiation_history = target.potentiation_history_number
+    target.namespace["record_post_spike"] = functions["record_post_spike"]
+
+
+def _apply_owed_potentiation_after_runs(synapses, relay, target, rule) -> None:
+    """After every run, apply to every synapse what the postsynaptic spikes since its last
+    presynaptic one owe it, and mark them applied (``t_from``): the weights then equal the
+    eager rule's. cpp_standalone: C++ code after each run in the binary's main; the runtime
+    device: numpy, when each run ends."""
+    from brian2 import get_device, prefs
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    multiplicative = int(rule.options["bounds"] == "multiplicative")
+    device = get_device()
+    runtime_numpy = type(device).__name__ == "RuntimeDevice" and prefs.codegen.target == "numpy"
+    if not (type(device) is CPPStandaloneDevice or runtime_numpy):
+        raise ModelError(
+            f"{rule.name} with traces='deferred' runs on cpp_standalone and the numpy runtime "
+            f"only; on this device use traces='per_neuron' (the same weights)"
+        )
+    if isinstance(device, CPPStandaloneDevice):
+        if f'"{deferred.HEADER}"' not in device.headers:
+            device.headers.append(f'"{deferred.HEADER}"')
+
+        def array(group, variable):
+            return device.get_array_name(group.variables[variable], access_data=False)
+
+        w, pre, post = (array(synapses, v) for v in ("w", "_synaptic_pre", "_synaptic_post"))
+        t_from, t_last, apre, epoch, apre_epoch = (
+            array(relay, v)
+            for v in ("t_from", "t_last", "apre_last", "apre_epoch_start", "apre_at_epoch_start")
+        )
+        device.insert_code(
+            "after_network_run",
+            f"""// {synapses.name}: the potentiation still owed (models/deferred.py)
+{{
+    const double _t_end = {array(relay, "t")}[0];
+    for (size_t _s = 0; _s < {w}.size(); ++_s) {{
+        const int _i = {pre}[_s];
+        {w}[_s] = stdplab_deferred_potentiation({w}[_s], {array(target, "potentiation_history")}[0],
+            {post}[_s], {t_from}[_i], {t_last}[_i], {apre}[_i], {epoch}[_i], {apre_epoch}[_i],
+            {array(relay, "tau_apre")}[0],
+            {array(synapses, "A_plus")}[0], {array(synapses, "w_max")}[0], {multiplicative});
+    }}
+    for (int _i = 0; _i < {len(relay)}; ++_i) {t_from}[_i] = _t_end;
+}}""",
+        )
+        return
+
+    def apply_owed_potentiation():
+        i, j = np.asarray(synapses.i[:]), np.asarray(synapses.j[:])
+        potentiation = deferred.functions()["deferred_potentiation"].pyfunc
+        synapses.w[:] = potentiation(
+            np.asarray(synapses.w[:]),
+            target.potentiation_history_number,
+            j,
+            np.asarray(relay.t_from[:] / second)[i],
+            np.asarray(relay.t_last[:] / second)[i],
+            np.asarray(relay.apre_last[:])[i],
+            np.asarray(relay.apre_epoch_start[:] / second)[i],
+            np.asarray(relay.apre_at_epoch_start[:])[i],
+            float(relay.tau_apre[:] / second),
+            float(synapses.A_plus[:]),
+            float(synapses.w_max[:]),
+            multiplicative,
+        )
+        relay.t_from[:] = relay.t[:]
+
+    # Brian2 calls every object's after_run when a run ends, and runs a network's objects'
+    # contained objects with them
+    synapses.contained_objects.append(
+        _AfterEachRun(apply_owed_potentiation, name=f"{synapses.name}_owed_potentiation")
+    )
+
+
+class _AfterEachRun(BrianObject):
+    """Calls a function when each run of its network ends (the runtime device)."""
+
+    def __init__(self, function, name: str):
+        super().__init__(name=name)
+        self._function = function
+
+    def after_run(self):
+        self._function()
+
+
+#: Before a first spike: a time whose exponential factors underflow to exactly 0.
+NEVER = -1e6 * second
 #: A relay's traces are kept scaled by exp((t - t_scale)/tau) and rescaled every this many
 #: of their shortest time constant: e**100 is far from overflow, and no step pays a decay.
 RESCALE_TAUS = 100
 
 
-def presynaptic_relay(source, traces: dict, name: str, delay=None, dt=None) -> tuple:
+def presynaptic_relay(
+    source, traces: dict, name: str, delay=None, dt=None, last_arrival: bool = False
+) -> tuple:
     """(relay, its synapses from ``source``): a group that repeats each spike of ``source``
     (after the ``pre`` delay, if any) within the synapse slot of the same step and keeps the
     presynaptic STDP ``traces`` (name -> (time constant, "add" or "set": what a spike does,
@@ -258,19 +376,91 @@ def presynaptic_relay(source, traces: dict, name: str, delay=None, dt=None) -> t
     exp((t - t_scale)/tau), which only spikes change, and read as the subexpression ``TRACE``,
     whose factor exp(-(t - t_scale)/tau) is one number per step (Brian2 computes it once per
     code object). Every ``RESCALE_TAUS`` time constants the stored values are rescaled to the
-    current time."""
-    from brian2 import NeuronGroup, second
+    current time.
 
+    ``last_arrival`` (deferred potentiation, ``models.deferred``) keeps each trace instead as
+    ``TRACE_last``, its value just after the latest arrival, ``t_last``: what owed
+    potentiation reads, which may be the trace at a postsynaptic spike long ago (a rescaled
+    trace would have lost it); and as ``TRACE_at_epoch_start``, the same trace at the start
+    of t_last's epoch (``TRACE_epoch_start``), which makes each owed trace two products.
+    ``t_from``: from when postsynaptic spikes are still owed potentiation."""
+    constants = [f"tau_{trace} : second (shared, constant)" for trace in traces]
+    if last_arrival:
+        updates = {
+            trace: "1" if update == "set" else f"{trace}_last*exp(-(t - t_last)/tau_{trace}) + 1"
+            for trace, (_, update) in traces.items()
+        }
+        relay = NeuronGroup(
+            len(source),
+            "\n".join(
+                [
+                    "arrived : boolean",
+                    "t_last : second  # the latest arrival",
+                    "t_from : second  # postsynaptic spikes from then on are owed potentiation",
+                    *(
+                        f"{trace}_{kind}"
+                        for trace in traces
+                        for kind in (
+                            "last : 1  # the trace just after t_last",
+                            "epoch_start : second  # the start of t_last's epoch",
+                            "at_epoch_start : 1  # the trace then, extrapolated back",
+                        )
+                    ),
+                    *constants,
+                ]
+            ),
+            threshold="arrived",
+            reset="\n".join(
+                [
+                    "arrived = False",
+                    *(
+                        f"{trace}_last = {update}\n"
+                        f"{trace}_epoch_start = deferred_epoch(t, tau_{trace})\n"
+                        f"{trace}_at_epoch_start = "
+                        f"{trace}_last*exp((t - {trace}_epoch_start)/tau_{trace})"
+                        for trace, update in updates.items()
+                    ),
+                    "t_last = t",
+                    "t_from = t",
+                ]
+            ),
+            name=name,
+            dt=dt,
+            namespace={"deferred_epoch": deferred.functions()["epoch"]},
+        )
+        relay.t_last = relay.t_from = NEVER
+    else:
+        relay = _scaled_trace_relay(len(source), traces, constants, name, dt)
+    for trace, (tau, _) in traces.items():
+        setattr(relay, f"tau_{trace}", tau)
+    arrival = Synapses(
+        source,
+        relay,
+        on_pre="arrived_post = True",
+        delay=(delay or {}).get("pre"),
+        name=f"{name}_arrival",
+        dt=dt,
+    )
+    arrival.connect(j="i")
+    # the arrival and the relay's spike come before any pathway of the synapse slot
+    arrival.pre.order = -3
+    relay.thresholder["spike"].when, relay.thresholder["spike"].order = "synapses", -2
+    relay.resetter["spike"].when = "synapses"
+    return relay, arrival
+
+
+def _scaled_trace_relay(n, traces: dict, constants: list, name: str, dt):
+    """The relay of ``presynaptic_relay`` with its traces scaled (see there)."""
     scale = {trace: f"exp((t - t_scale)/tau_{trace})" for trace in traces}
     relay = NeuronGroup(
-        len(source),
+        n,
         "\n".join(
             [
                 "arrived : boolean",
                 "t_scale : second (shared)  # when the stored traces were last rescaled",
                 *(f"{trace}_scaled : 1" for trace in traces),
                 *(f"{trace} = {trace}_scaled/{scale[trace]} : 1" for trace in traces),
-                *(f"tau_{trace} : second (shared, constant)" for trace in traces),
+                *constants,
             ]
         ),
         threshold="arrived",
@@ -286,8 +476,6 @@ def presynaptic_relay(source, traces: dict, name: str, delay=None, dt=None) -> t
         name=name,
         dt=dt,
     )
-    for trace, (tau, _) in traces.items():
-        setattr(relay, f"tau_{trace}", tau)
     step = float(relay.clock.dt / second)
     shortest = min(float(tau / second) for tau, _ in traces.values())
     period = max(round(RESCALE_TAUS * shortest / step), 1) * step * second
@@ -300,20 +488,7 @@ def presynaptic_relay(source, traces: dict, name: str, delay=None, dt=None) -> t
         name=f"{name}_rescale",
     )
     relay.run_regularly("t_scale = t", dt=period, when="start", order=1, name=f"{name}_rescaled")
-    arrival = Synapses(
-        source,
-        relay,
-        on_pre="arrived_post = True",
-        delay=(delay or {}).get("pre"),
-        name=f"{name}_arrival",
-        dt=dt,
-    )
-    arrival.connect(j="i")
-    # the arrival and the relay's spike come before any pathway of the synapse slot
-    arrival.pre.order = -3
-    relay.thresholder["spike"].when, relay.thresholder["spike"].order = "synapses", -2
-    relay.resetter["spike"].when = "synapses"
-    return relay, arrival
+    return relay
 
 
 def check_model(model: NeuronModel | PlasticityRule) -> None:

@@ -49,7 +49,13 @@ from experiments.runner.configs import (
     describe_config,
     parse_assignment,
 )
-from experiments.runner.devices import DEVICES, BuiltButNotRun, DeviceError, SimulationFailed
+from experiments.runner.devices import (
+    AUTO_THREADS,
+    DEVICES,
+    BuiltButNotRun,
+    DeviceError,
+    SimulationFailed,
+)
 from experiments.runner.harness import config_record
 from experiments.runner.nonfinite import NonFiniteState
 from experiments.runner.progress import Progress
@@ -157,7 +163,7 @@ def _command_sweep(args) -> int:
         fixed=fixed,
         results_root=args.results_dir,
         build_root=args.build_dir,
-        threads=args.threads,
+        threads=args.threads if args.cluster else _threads_beside(args, local_workers),
         runtime_target=args.runtime_target,
         workers=args.workers or (0 if args.cluster else local_workers),
         cluster=args.cluster,
@@ -216,11 +222,33 @@ def _command_figures(args) -> int:
     return failed or status
 
 
+def _threads(text: str) -> int | str:
+    """--threads: a whole number or 'auto'."""
+    if text == AUTO_THREADS:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--threads takes a whole number or '{AUTO_THREADS}'; got {text!r}"
+        ) from None
+
+
 def _local_workers(args) -> int:
-    """--workers, else as many simulations at once as the cores hold at --threads each."""
+    """--workers, else as many simulations at once as the cores hold at --threads each
+    (auto: one each, the fewest it picks)."""
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
-    return args.workers or max(1, (os.cpu_count() or 1) // max(1, args.threads))
+    threads = 1 if args.threads == AUTO_THREADS else max(1, args.threads)
+    return args.workers or max(1, (os.cpu_count() or 1) // threads)
+
+
+def _threads_beside(args, workers: int) -> int | str:
+    """--threads for each of ``workers`` runs at once on this machine: auto picks one thread
+    where the cores leave no second thread to each run."""
+    if args.threads == AUTO_THREADS and (os.cpu_count() or 1) // workers < 2:
+        return 1
+    return args.threads
 
 
 def _run_experiments_in_parallel(args, workers: int, figures_dir: Path) -> tuple[dict, int]:
@@ -254,7 +282,8 @@ def _run_experiments_in_parallel(args, workers: int, figures_dir: Path) -> tuple
             name,
             *("--scale", args.scale, "--device", args.device),
             *("--results-dir", str(args.results_dir), "--build-dir", str(args.build_dir)),
-            *("--threads", str(args.threads), "--runtime-target", args.runtime_target),
+            *("--threads", str(_threads_beside(args, workers))),
+            *("--runtime-target", args.runtime_target),
             *("--render-figures", str(figures_dir)),
         ]
         started = time.perf_counter()
@@ -593,11 +622,11 @@ def _parser() -> argparse.ArgumentParser:
             )
             sub.add_argument(
                 "--threads",
-                type=int,
-                default=1,
-                help="OpenMP threads (standalone), at most this machine's cores; 2 pays off "
-                "from about 10^6 synapses, below that one thread is faster "
-                "(benchmarks/README.md)",
+                type=_threads,
+                default=AUTO_THREADS,
+                help="OpenMP threads (standalone), at most this machine's cores, or 'auto' "
+                "(default): chosen from the network's synapses once it is built, 1 below "
+                "10^6 and 2 from there, where two pay off (benchmarks/README.md)",
             )
             sub.add_argument(
                 "--runtime-target",

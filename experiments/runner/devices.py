@@ -81,6 +81,45 @@ def binary_command(huge_pages: bool = True) -> list[str]:
     return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), tunables, "./main"]
 
 
+#: ``threads="auto"``: one OpenMP thread below this many synapses, two from it. Brian2 opens
+#: a parallel region per code object per step (about 3 µs on a 2-core machine), more than a
+#: small network's whole step: on the plasticity benchmark's layer, two threads ran 0.50× as
+#: fast as one at 10⁵ synapses, 1.33× at 10⁶ and 1.41× at 10⁷ (benchmarks/README.md). More
+#: than two threads were never measured on these machines, so auto never picks more.
+THREADS_FROM_SYNAPSES = 10**6
+AUTO_THREADS = "auto"
+
+
+def planned_synapses(device, net) -> int:
+    """Synapses that the standalone project recorded so far creates for ``net``: exact for
+    ``connect()`` with index arrays, N_pre × N_post for a connection rule (exact for
+    all-to-all, an upper bound where a condition or probability thins it: the binary
+    evaluates the rule)."""
+    from brian2 import Synapses
+
+    in_net = {obj.name for obj in net.objects if isinstance(obj, Synapses)}
+    total = 0
+    for codeobj in device.code_objects.values():
+        if codeobj.template_name not in ("synapses_create_array", "synapses_create_generator"):
+            continue
+        try:
+            synapses = codeobj.owner  # a weak proxy: objects of a discarded network are gone
+            if synapses.name not in in_net:
+                continue
+        except ReferenceError:
+            continue
+        if codeobj.template_name == "synapses_create_array":
+            total += codeobj.variables["sources"].size
+        else:
+            total += len(synapses.source) * len(synapses.target)
+    return total
+
+
+def auto_threads(synapses: int) -> int:
+    """The OpenMP threads ``threads="auto"`` runs ``synapses`` with on this machine."""
+    return min(2, os.cpu_count() or 1) if synapses >= THREADS_FROM_SYNAPSES else 1
+
+
 class DeviceError(RuntimeError):
     """A device that is unknown or cannot be used here; the message names the fix."""
 
@@ -198,6 +237,9 @@ class Simulation:
     execution: str | None = None
     #: Where phases and progress are reported (quiet: nowhere).
     progress: Progress = field(default_factory=Progress)
+    #: OpenMP threads of the compiled project; ``AUTO_THREADS`` until the first run chooses
+    #: them from the network's synapses (cpp_standalone).
+    threads: int | str = 1
     #: The run_args that turn the reused binary into this run's network.
     _point_args: dict = field(default_factory=dict)
     #: Where the build folder is claimed when the project is built (cpp_standalone): not
@@ -227,6 +269,8 @@ class Simulation:
         nonfinite.watch(net)
         if rerunnable and self.device == "runtime":
             net.store(_INITIAL_STATE)
+        if self.threads == AUTO_THREADS:
+            self._choose_threads(net)
         started = time.perf_counter()
         if self.device == "runtime":
             self.progress.phase(f"simulating {total_s:.4g} s of model time (runtime device)")
@@ -237,6 +281,20 @@ class Simulation:
         elif self.device == "cuda_standalone":
             self._build_cuda(device)
         nonfinite.check(net)
+
+    def _choose_threads(self, net) -> None:
+        """Set the compiled project's OpenMP threads from ``net``'s synapses, before its code
+        objects are generated (their OpenMP pragmas depend on it)."""
+        from brian2 import get_device, prefs
+
+        synapses = planned_synapses(get_device(), net)
+        self.threads = auto_threads(synapses)
+        if self.threads > 1:
+            prefs.devices.cpp_standalone.openmp_threads = self.threads
+        self.progress.note(
+            f"{synapses:,} synapses: {self.threads} OpenMP thread(s) (threads auto: 2 from "
+            f"{THREADS_FROM_SYNAPSES:.0e})"
+        )
 
     def integration(self) -> dict[str, str]:
         """The integration method of each neuron group run (``experiments.networks.build`` may
@@ -575,7 +633,7 @@ def _configure_cuda(prefs, build_dir: Path) -> None:
 def simulation(
     device: str,
     build_dir: str | Path | None = None,
-    threads: int = 1,
+    threads: int | str = 1,
     runtime_target: str = "numpy",
     project: CompiledProject | None = None,
     progress: Progress | None = None,
@@ -585,9 +643,11 @@ def simulation(
     ``build_dir`` (standalone devices only) should be stable per experiment and device, so
     that a rerun reuses the compiled objects; if another process is using it, the run builds
     in a sibling folder instead (``claimed_build_dir``). ``runtime_target`` ('numpy' or
-    'cython') applies to the runtime device. ``project`` (cpp_standalone) is the compiled
-    project in ``build_dir`` that this run may reuse with run_args instead of compiling.
-    ``progress`` receives the phases and simulated time (default: printed on stderr).
+    'cython') applies to the runtime device. ``threads`` (cpp_standalone) is a number of
+    OpenMP threads, or ``AUTO_THREADS``: chosen from the network's synapses at its first run
+    (``auto_threads``; ``sim.threads`` then says how many). ``project`` (cpp_standalone) is
+    the compiled project in ``build_dir`` that this run may reuse with run_args instead of
+    compiling. ``progress`` receives the phases and simulated time (default: printed on stderr).
     """
     from brian2 import prefs, set_device
     from brian2.devices.device import reinit_devices, reset_device
@@ -615,7 +675,7 @@ def simulation(
                 else:
                     # the report function (experiments.runner.progress) keeps time with std::chrono
                     prefs.codegen.cpp.headers = [*prefs.codegen.cpp.headers, "<chrono>"]
-                    if threads > 1:  # 0 (the default) compiles without OpenMP at all
+                    if threads != AUTO_THREADS and threads > 1:  # 0 compiles without OpenMP
                         prefs.devices.cpp_standalone.openmp_threads = threads
                 prefs.devices.cpp_standalone.run_cmd_unix = binary_command()
                 set_device(device, directory=str(build_dir), build_on_run=False)
@@ -624,6 +684,8 @@ def simulation(
                 build_dir=build_dir,
                 project=project,
                 progress=progress,
+                # only the C++ project has threads to choose
+                threads=1 if threads == AUTO_THREADS and device != "cpp_standalone" else threads,
                 _claims=claims if device == "cpp_standalone" else None,
             )
         finally:

@@ -18,7 +18,7 @@ import numpy as np
 
 from experiments import get_analysis
 from experiments.runner.configs import checked
-from experiments.runner.devices import DeviceError, check_device, simulation
+from experiments.runner.devices import AUTO_THREADS, DeviceError, check_device, simulation
 from experiments.runner.progress import Progress
 from experiments.runner.results import check_writable, data_fingerprint, provenance, write_result
 from experiments.runner.reuse import CompiledProject
@@ -30,9 +30,12 @@ def config_record(config, device: str) -> dict:
     return {**dataclasses.asdict(config), "device": device}
 
 
-def usable_threads(threads: int, progress: Progress | None = None) -> int:
+def usable_threads(threads: int | str, progress: Progress | None = None) -> int | str:
     """``threads`` capped at this machine's cores: more OpenMP threads than cores only wait for
-    each other at every step's barrier (1000 turned a sub-second run into minutes)."""
+    each other at every step's barrier (1000 turned a sub-second run into minutes).
+    ``AUTO_THREADS`` stays: the run chooses from its network's synapses."""
+    if threads == AUTO_THREADS:
+        return threads
     if threads < 1:
         raise DeviceError(f"--threads must be at least 1; got {threads}")
     cores = os.cpu_count() or 1
@@ -49,7 +52,7 @@ def run(
     device: str = "cpp_standalone",
     results_root: str | Path = "results",
     build_root: str | Path = "build",
-    threads: int = 1,
+    threads: int | str = 1,
     runtime_target: str = "numpy",
     scale: str = "custom",
     project: CompiledProject | None = None,
@@ -103,6 +106,7 @@ def run(
             "compiler": sim.compiler(),
             "integration": sim.integration(),
         }
+        threads = sim.threads
     wall_s = time.perf_counter() - started
     progress.phase("evaluating")
     as_dict = config_record(config, device)

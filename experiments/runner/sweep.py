@@ -334,7 +334,7 @@ class Sweep:
     fixed: dict  # neurons, sets, config: the command line's fixed changes
     results_root: Path
     build_root: Path
-    threads: int = 1
+    threads: int | str = 1  # or devices.AUTO_THREADS
     runtime_target: str = "cython"
     workers: int = 1
     cluster: str | None = None

@@ -377,14 +377,17 @@ def test_trace_benchmark_times_forms_and_pages_alternately_and_the_forms_learn_a
     )
     (row,) = json.loads((output / "neuron_traces.json").read_text())["results"]
     assert row["synapses"] == 200 * plasticity.LAYER_OUTPUTS and row["events"] > 0
+    forms = ("deferred", "per_neuron", "per_synapse")
     assert sorted(row["runs"]) == [
-        f"{form}/{pages}" for form in ("per_neuron", "per_synapse") for pages in ("huge", "small")
+        f"{form}/{pages}" for form in forms for pages in ("huge", "small")
     ]
     assert all(len(timed) == 2 for timed in row["runs"].values())
     assert all(len(ratios) == 2 and min(ratios) > 0 for ratios in row["ratios"].values())
     # the same rule, the same inputs: the same spikes and weights to rounding
     assert row["post_spikes"]["per_synapse"] == row["post_spikes"]["per_neuron"] > 0
+    assert row["post_spikes"]["deferred"] == row["post_spikes"]["per_synapse"]
     assert row["max_weight_difference"] < 1e-9 * row["w_max"]
+    assert row["max_weight_difference_deferred"] < 1e-9 * row["w_max"]
     table = _load("readme_table")
     readme = tmp_path / "README.md"
     readme.write_text(f"{table.START}\n{table.END}\n")

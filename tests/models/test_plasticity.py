@@ -227,9 +227,10 @@ def _forced_targets(spike_steps, rule, dt):
 )
 @pytest.mark.parametrize("delay_ms", [0.0, 3.0])
 def test_per_neuron_traces_learn_what_per_synapse_traces_learn(make_rule, delay_ms):
-    """Traces kept once per neuron (a relay holds the presynaptic ones) against Brian2's
-    per-synapse event-driven traces and, without bounds, the exact event-by-event reference,
-    on 6 x 4 all-to-all synapses with random trains, coincidences included."""
+    """Traces kept once per neuron (a relay holds the presynaptic ones), and for pair rules
+    with deferred potentiation too, against Brian2's per-synapse event-driven traces and,
+    without bounds, the exact event-by-event reference, on 6 x 4 all-to-all synapses with
+    random trains, coincidences included, in two runs (what is owed is applied after each)."""
     from brian2 import prefs
 
     prefs.codegen.target = "numpy"
@@ -242,7 +243,9 @@ def test_per_neuron_traces_learn_what_per_synapse_traces_learn(make_rule, delay_
     post_steps[pre_steps[:, 0].nonzero()[0][:3], 1] = True  # some coincidences
     delay = {"pre": delay_ms * ms} if delay_ms else None
     weights = {}
-    for traces in ("per_synapse", "per_neuron"):
+    pair = make_rule("per_synapse").name.startswith("pair")
+    forms = ("per_synapse", "per_neuron", "deferred") if pair else ("per_synapse", "per_neuron")
+    for traces in forms:
         rule = make_rule(traces)
         step, neuron = np.nonzero(pre_steps)
         sources = SpikeGeneratorGroup(6, neuron, step * dt, name="sources")
@@ -250,10 +253,12 @@ def test_per_neuron_traces_learn_what_per_synapse_traces_learn(make_rule, delay_
         synapses = plastic_synapses(
             rule, sources, targets, name="synapses", connect="True", w_init=1.0, delay=delay
         )
-        relay = synapses.relay if traces == "per_neuron" else ()
-        Network(sources, targets, synapses, *relay).run(steps * dt, namespace={})
+        net = Network(sources, targets, synapses, *synapses.relay)
+        for _ in range(2):
+            net.run(steps // 2 * dt, namespace={})
         weights[traces] = np.array(synapses.w[:]), np.array(synapses.i[:]), np.array(synapses.j[:])
-    np.testing.assert_allclose(weights["per_neuron"][0], weights["per_synapse"][0], atol=1e-12)
+    for traces in forms[1:]:
+        np.testing.assert_allclose(weights[traces][0], weights["per_synapse"][0], atol=1e-12)
     w, i, j = weights["per_neuron"]
     if not np.isfinite(float(rule.params["w_max"])):
         kwargs = {key: float(rule.params.get(key, 0.0)) for key in TRIPLET_PARAMS}
@@ -297,3 +302,54 @@ def test_per_neuron_traces_refuse_what_they_cannot_do_exactly_before_any_build(t
         with pytest.raises(ModelError, match=r"add them \(Network\(\.\.\., synapses, \*synapses"):
             sim.run(net, 10 * ms)
     assert not (tmp_path / "build" / "main").exists()
+
+
+def _deferred_against_per_synapse_network(traces, steps, dt):
+    """8 random inputs (input 0 silent between its first and last spike) onto 3 forced
+    targets, all to all, pair STDP."""
+    rng = np.random.default_rng(5)
+    pre_steps = rng.random((steps, 8)) < 0.02
+    pre_steps[:, 0] = False
+    pre_steps[[5, steps - 200], 0] = True
+    post_steps = rng.random((steps, 3)) < 0.03
+    rule = pair_stdp("all_to_all", traces=traces, A_plus=0.01, A_minus=0.012)
+    step, neuron = np.nonzero(pre_steps)
+    sources = SpikeGeneratorGroup(8, neuron, step * dt, name="sources")
+    targets = _forced_targets(post_steps, rule, dt)
+    synapses = plastic_synapses(
+        rule, sources, targets, name="synapses", connect="True", w_init=1.0, delay={"pre": dt}
+    )
+    return Network(sources, targets, synapses, *synapses.relay), synapses
+
+
+@pytest.mark.standalone
+def test_compiled_deferred_potentiation_learns_what_per_synapse_traces_learn(tmp_path):
+    """The C++ history (models/deferred_stdp.h) against Brian2's per-synapse traces over 4 s in
+    two runs of the binary: postsynaptic spikes owed across the 1.68 s epochs (100 tau+) its
+    exponentials are factored over, and to an input silent for 3.6 s."""
+    from experiments.runner.devices import simulation
+
+    dt, steps = 1 * ms, 4000
+    weights = {}
+    for traces in ("per_synapse", "deferred"):
+        with simulation("cpp_standalone", tmp_path / traces) as sim:
+            defaultclock.dt = dt
+            net, synapses = _deferred_against_per_synapse_network(traces, steps, dt)
+            sim.run_phases(net, [(steps // 2 * dt, None), (steps // 2 * dt, None)])
+            weights[traces] = np.array(synapses.w[:])
+    assert np.ptp(weights["per_synapse"]) > 0.05  # learning happened
+    np.testing.assert_allclose(weights["deferred"], weights["per_synapse"], rtol=0, atol=1e-12)
+
+
+def test_deferred_potentiation_is_refused_where_it_cannot_run():
+    from brian2 import prefs
+
+    from experiments.runner.devices import simulation
+    from models.base import ModelError
+
+    with pytest.raises(ModelError, match="choose one of per_synapse, per_neuron$"):
+        triplet_stdp(traces="deferred")
+    with simulation("runtime", runtime_target="cython"):
+        assert prefs.codegen.target == "cython"
+        with pytest.raises(ModelError, match="cpp_standalone and the numpy runtime only"):
+            _deferred_against_per_synapse_network("deferred", 400, defaultclock.dt)

@@ -1,6 +1,7 @@
 """Code-generation targets: the same network gives the same result on each; CUDA builds
 without a GPU."""
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -70,6 +71,41 @@ def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path):
     report = subprocess.run(command, cwd=project, capture_output=True, text=True, check=True)
     used = [line for line in report.stderr.splitlines() if line.startswith("! ")]
     assert used and used[0].endswith(f"{devices.PRECOMPILED_HEADER}.gch")
+
+
+def _connections(n_pre, n_post):
+    """A network with all-to-all, index-array and thinned connections between two groups."""
+    from brian2 import Network, NeuronGroup, Synapses
+
+    pre, post = NeuronGroup(n_pre, "v : 1"), NeuronGroup(n_post, "v : 1")
+    connections = [Synapses(pre, post) for _ in range(3)]
+    connections[0].connect()
+    connections[1].connect(i=[0, 1, 2, 2], j=[5, 5, 6, 7])
+    connections[2].connect(condition="i == j")
+    return Network(pre, post, *connections)
+
+
+def test_threads_auto_counts_the_synapses_the_runtime_creates_before_any_compile(tmp_path):
+    from brian2 import Synapses, get_device, prefs
+
+    with simulation("runtime", runtime_target="numpy"):
+        net = _connections(30, 40)
+        created = [len(obj) for obj in net.objects if isinstance(obj, Synapses)]
+    assert sorted(created) == [4, 30, 1200]
+    with simulation("cpp_standalone", tmp_path / "small", threads="auto") as sim:
+        _connections(1000, 1000)  # another network's synapses are not this one's
+        net = _connections(30, 40)
+        # exact for all-to-all and index arrays; a condition counts as all-to-all (its bound)
+        assert devices.planned_synapses(get_device(), net) == 1200 + 4 + 1200
+        sim._choose_threads(net)
+        assert sim.threads == 1 and prefs.devices.cpp_standalone.openmp_threads == 0
+    with simulation("cpp_standalone", tmp_path / "large", threads="auto") as sim:
+        net = _connections(1000, 1000)  # 10^6 synapses all-to-all
+        sim._choose_threads(net)
+        two = min(2, os.cpu_count())
+        assert sim.threads == two == devices.auto_threads(devices.THREADS_FROM_SYNAPSES)
+        assert prefs.devices.cpp_standalone.openmp_threads == (two if two > 1 else 0)
+    assert devices.auto_threads(devices.THREADS_FROM_SYNAPSES - 1) == 1
 
 
 def test_the_precompiled_header_is_left_out_for_compilers_other_than_gcc(tmp_path, monkeypatch):

@@ -213,6 +213,8 @@ def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulatio
         folder = tmp_path / "results" / "neuron_comparison" / label
         metrics = json.loads((folder / "metrics.json").read_text())
         build_dirs.add(metrics["provenance"]["build_dir"])
+        # --threads auto (the default): this network has no synapses, so one thread
+        assert metrics["provenance"]["openmp_threads"] == 1
         compiler = metrics["provenance"]["compiler"]
         assert compiler["version"] and "-O3" in compiler["flags"]  # read from the makefile
         if "-include" in compiler["flags"]:  # GCC: the precompiled header's makefile
@@ -222,6 +224,7 @@ def test_two_concurrent_runs_build_apart_and_each_result_holds_its_own_simulatio
         rates[tau] = metrics["fi"]["lif"]["max_rate_hz"]
     assert len(build_dirs) == 2
     assert rates[12] > rates[33]
+    assert all("0 synapses: 1 OpenMP thread(s)" in "".join(lines) for _, lines in runs.values())
 
 
 def test_a_claimed_build_folder_sends_a_second_claim_elsewhere_and_nests_in_one_process(
