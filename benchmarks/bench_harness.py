@@ -147,6 +147,46 @@ def repeated_ways(ways: dict, repeats: int, contention: float) -> list[dict]:
     return runs
 
 
+#: The row every protocol benchmark's ratios are taken against.
+PROTOCOL_REFERENCE = "compiled, simulation"
+
+
+def print_ratios(summary: dict) -> None:
+    for row, ratio in summary["ratios"].items():
+        if ratio:
+            print(
+                f"  {summary['reference']} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})"
+            )
+
+
+def median_rates(summary: dict) -> dict:
+    """Each row's median rate (rows with no uncontended run left out)."""
+    return {row: r["rate"][1] for row, r in summary["rates"].items() if r["rate"]}
+
+
+def finish_protocol(name: str, protocol: str, unit: str, runs: list, args, seed: int) -> dict:
+    """Summarise one protocol's runs against the compiled simulation, print the ratios, and
+    write them (``finish``) with a figure of the median rates."""
+    summary = protocol_summary(runs, PROTOCOL_REFERENCE)
+    print_ratios(summary)
+    rates = median_rates(summary)
+    payload = {
+        "protocol": protocol,
+        "unit": unit,
+        "repeats": args.repeats,
+        "contention_cores": args.contention,
+        "runs": runs,
+        **summary,
+    }
+    return finish(
+        name,
+        payload,
+        args.output,
+        seed=seed,
+        draw=lambda path: rates_figure(path, rates, f"{unit} / s"),
+    )
+
+
 def protocol_summary(runs: list[dict], reference: str) -> dict:
     """Each row's rate (units per second) as [min, median, max] over its uncontended runs,
     and ``reference``'s rate over every other row's as a same-repeat ratio, leaving out pairs

@@ -35,13 +35,14 @@ from experiments.runner.devices import binary_command, simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import (  # noqa: E402
+    PROTOCOL_REFERENCE,
     finish,
+    median_rates,
+    print_ratios,
     protocol_summary,
     rates_figure,
     repeated_ways,
 )
-
-REFERENCE = "compiled, simulation"
 
 
 def _config(examples: int, n_excitatory: int):
@@ -70,7 +71,7 @@ def compiled(config, build_dir: Path, huge_pages: bool) -> dict:
         sim.run_phases(net, phases)
     if huge_pages:
         seconds = {
-            REFERENCE: sim.run_seconds,
+            PROTOCOL_REFERENCE: sim.run_seconds,
             "compiled, with build": time.perf_counter() - started,
         }
     else:
@@ -138,12 +139,9 @@ def main(argv=None) -> dict:
                 args.repeats,
                 args.contention,
             )
-        cases[str(n_e)] = {"runs": runs, **protocol_summary(runs, REFERENCE)}
-        for row, ratio in cases[str(n_e)]["ratios"].items():
-            if ratio:
-                print(f"  {REFERENCE} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})")
-    largest = cases[str(max(sizes))]
-    rates = {row: r["rate"][1] for row, r in largest["rates"].items() if r["rate"]}
+        cases[str(n_e)] = {"runs": runs, **protocol_summary(runs, PROTOCOL_REFERENCE)}
+        print_ratios(cases[str(n_e)])
+    rates = median_rates(cases[str(max(sizes))])
     return finish(
         "diehl_cook",
         {

@@ -33,15 +33,9 @@ from experiments import event_features
 from experiments.runner.devices import binary_command, simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import (  # noqa: E402
-    finish,
-    protocol_summary,
-    rates_figure,
-    repeated_ways,
-)
+from bench_harness import PROTOCOL_REFERENCE, finish_protocol, repeated_ways  # noqa: E402
 
 DATA_CACHE = Path("build/data")  # the emulated samples, shared with `stdplab run`
-REFERENCE = "compiled, simulation"
 
 
 def _config(samples: int, neurons: int):
@@ -76,7 +70,10 @@ def compiled(config, build_dir: Path, huge_pages: bool) -> dict:
         sim.run_phases(net, presentation.phases)
         simulation_s = float(device._last_run_time)
     if huge_pages:
-        seconds = {REFERENCE: simulation_s, "compiled, with build": time.perf_counter() - started}
+        seconds = {
+            PROTOCOL_REFERENCE: simulation_s,
+            "compiled, with build": time.perf_counter() - started,
+        }
     else:
         seconds = {"compiled, simulation, small pages": simulation_s}
     return {"units": presentation.chunk, "seconds": seconds}
@@ -135,24 +132,13 @@ def main(argv=None) -> dict:
             args.repeats,
             args.contention,
         )
-    summary = protocol_summary(runs, REFERENCE)
-    for row, ratio in summary["ratios"].items():
-        if ratio:
-            print(f"  {REFERENCE} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})")
-    rates = {row: r["rate"][1] for row, r in summary["rates"].items() if r["rate"]}
-    return finish(
+    return finish_protocol(
         "event_features",
-        {
-            "protocol": f"event-feature training, {network}",
-            "unit": "samples",
-            "repeats": args.repeats,
-            "contention_cores": args.contention,
-            "runs": runs,
-            **summary,
-        },
-        args.output,
+        f"event-feature training, {network}",
+        "training samples",
+        runs,
+        args,
         seed=_config(1, 1).seed,
-        draw=lambda path: rates_figure(path, rates, "training samples / s"),
     )
 
 

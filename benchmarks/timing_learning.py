@@ -30,14 +30,7 @@ from experiments import timing_learning
 from experiments.runner.devices import simulation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_harness import (  # noqa: E402
-    finish,
-    protocol_summary,
-    rates_figure,
-    repeated_ways,
-)
-
-REFERENCE = "compiled, simulation"
+from bench_harness import PROTOCOL_REFERENCE, finish_protocol, repeated_ways  # noqa: E402
 
 
 def _config(iterations: int):
@@ -61,7 +54,10 @@ def compiled(iterations: int, scratch: Path) -> dict:
         simulation_s = device._last_run_time  # the compiled main's own timer
     return {
         "units": iterations,
-        "seconds": {REFERENCE: simulation_s, "compiled, with build": time.perf_counter() - started},
+        "seconds": {
+            PROTOCOL_REFERENCE: simulation_s,
+            "compiled, with build": time.perf_counter() - started,
+        },
     }
 
 
@@ -110,24 +106,13 @@ def main(argv=None) -> dict:
             args.repeats,
             args.contention,
         )
-    summary = protocol_summary(runs, REFERENCE)
-    for row, ratio in summary["ratios"].items():
-        if ratio:
-            print(f"  {REFERENCE} / {row}: {ratio[1]:.3g} ({ratio[0]:.3g}-{ratio[2]:.3g})")
-    rates = {row: r["rate"][1] for row, r in summary["rates"].items() if r["rate"]}
-    return finish(
+    return finish_protocol(
         "timing_learning",
-        {
-            "protocol": "e-prop timing training, 1 LIF, 50 inputs, 200 ms trials",
-            "unit": "trials",
-            "repeats": args.repeats,
-            "contention_cores": args.contention,
-            "runs": runs,
-            **summary,
-        },
-        args.output,
+        "e-prop timing training, 1 LIF, 50 inputs, 200 ms trials",
+        "trials",
+        runs,
+        args,
         seed=_config(1).seed,
-        draw=lambda path: rates_figure(path, rates, "e-prop trials / s"),
     )
 
 

@@ -101,6 +101,7 @@ def test_every_shipped_plasticity_rule_builds(parameter_set):
     check_model(triplet_stdp(parameter_set, traces="per_neuron"))
     check_model(pair_stdp("nearest", "multiplicative", w_max=1.0))
     check_model(pair_stdp("nearest", "multiplicative", "per_neuron", w_max=1.0))
+    check_model(pair_stdp("nearest", "multiplicative", "deferred", w_max=1.0))
 
 
 def test_resolve_neuron_applies_overrides_to_the_named_model_only():
