@@ -86,6 +86,10 @@ def finish(name: str, payload: dict, output: Path, draw, seed: int, device="cpp_
 def rates_figure(path: Path, rates: dict, label: str) -> None:
     """One bar per way of running the same protocol, on a log axis (the ratios are the point)."""
     with figure(path, width=4.5) as (ax,):
+        if not rates:  # every run contended or failed: the table says so
+            ax.text(0.5, 0.5, "no uncontended run", ha="center", va="center")
+            ax.set_axis_off()
+            return
         names = list(rates)
         ax.barh(names, [rates[name] for name in names], color="0.4")
         # bars on a log axis start a whole decade below the smallest, so none looks empty

@@ -532,12 +532,14 @@ def test_the_benchmark_runs_at_tiny_size(tmp_path, monkeypatch):
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     monkeypatch.setattr(benchmark, "DATA_CACHE", tmp_path / "data")
-    result = benchmark.main(
-        ["--samples", "3", "--loop-samples", "1", "--neurons", "5", "--output", str(tmp_path)]
-    )
+    arguments = ["--samples", "3", "--runtime-samples", "1", "--loop-samples", "1"]
+    arguments += ["--neurons", "5", "--repeats", "1", "--contention", "99"]
+    result = benchmark.main([*arguments, "--output", str(tmp_path)])
     stored = json.loads((tmp_path / "event_features.json").read_text())
-    assert stored["ratio_simulation"] == pytest.approx(result["ratio_simulation"])
-    assert all(rate > 0 for rate in stored["samples_per_s"].values())
+    assert stored["ratios"] == result["ratios"] and not stored["failed"]
+    # every way ran: the compiled run in both page sizes and the three runtime forms
+    assert len(stored["rates"]) == 6
+    assert all(r["rate"][1] > 0 for r in stored["rates"].values())
 
 
 def test_the_closeness_row_summarises_the_saved_comparison():
