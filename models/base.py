@@ -510,11 +510,12 @@ class PlasticityRule(Record):
     # relay group that repeats the source's spikes (experiments.networks.build), a
     # postsynaptic one in the target (NeuronModel.with_rule_state).
     neuron_traces: Mapping[str, tuple[str, str, str]] = dataclasses.field(default_factory=dict)
-    # Potentiation applied at the synapse's next presynaptic spike, not at each postsynaptic
-    # one (models.deferred): the network builder keeps the presynaptic trace as its value at
-    # the last arrival, gives the target a spike history and applies what is still owed
-    # after every run.
-    deferred_potentiation: bool = False
+    # Deferred potentiation (models.deferred): the code that applies what the postsynaptic
+    # spikes since the synapse's last presynaptic spike owe it. The network builder runs it
+    # first at each presynaptic spike (before transmission: the eager rule's weight already
+    # holds it) and over every synapse after every run, keeps the presynaptic trace as its
+    # value at the last arrival and gives the target the functions its history needs.
+    on_pre_owed: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -527,6 +528,10 @@ class PlasticityRule(Record):
                     f"time-constant parameter of the rule and an update of "
                     f"{', '.join(TRACE_UPDATES)}; got {side!r}, {tau!r}, {update!r}"
                 )
+
+    @property
+    def deferred_potentiation(self) -> bool:
+        return bool(self.on_pre_owed)
 
     def declared_params(self) -> Mapping:
         """The parameters the synapses hold: not the time constants of neuron traces, which

@@ -6,14 +6,16 @@ cache line. The same here: the postsynaptic neuron's reset records its spike in 
 (``record_post_spike``), and the presynaptic pathway first applies what the spikes recorded
 since its last spike owe the synapse (``deferred_potentiation``), in order and each clipped,
 with the presynaptic trace at each of them: the eager rule's weights, to rounding. What is
-still owed when a run ends is applied then (``experiments.networks.build``).
+still owed when a run ends is applied then, by the same code over every synapse
+(``experiments.networks.build``).
 
-Both functions are C++ (``deferred_stdp.h``, for cpp_standalone) and numpy (for the runtime
+The three are C++ (``deferred_stdp.h``, for cpp_standalone) and numpy (for the runtime
 device at the sizes a test runs; a Python loop over synapses).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import defaultdict
@@ -70,8 +72,9 @@ def _deferred_potentiation(
     return w
 
 
+@functools.cache
 def functions() -> dict[str, Function]:
-    """The two functions, by the names the rule's code calls them."""
+    """The functions, by the names the rule's and the relay's code call them."""
     headers = {"headers": [f'"{HEADER}"']}
     record = Function(
         _record_post_spike,

@@ -83,8 +83,6 @@ def pair_stdp(
             "pair_stdp(bounds='multiplicative', w_max=1.0)"
         )
     apre, apost = ("apre", "apost") if traces == "per_synapse" else ("apre_pre", "apost_post")
-    if traces == "deferred":
-        return _deferred_pair_stdp(pairing, bounds, update, apost, params)
     if bounds == "additive":
         ltd, ltp = f"A_minus*{apost}", f"A_plus*{apre}"
     else:
@@ -106,6 +104,23 @@ def pair_stdp(
             "apre": ("pre", "tau_plus", update),
             "apost": ("post", "tau_minus", update),
         }
+    deferred = {}
+    if traces == "deferred":  # the per-neuron rule, its potentiation moved (models.deferred)
+        on_post = ""
+        deferred = dict(
+            on_pre_owed=(
+                "w = deferred_potentiation(w, potentiation_history_post, j, t_from_pre, "
+                "t_last_pre, apre_last_pre, apre_epoch_start_pre, apre_at_epoch_start_pre, "
+                f"tau_apre_pre, A_plus, w_max, {int(bounds == 'multiplicative')})"
+            ),
+            post_equations=(
+                "post_spikes_recorded : integer  # spikes in the deferred-potentiation history\n"
+                "potentiation_history : integer (shared, constant)  # its number (the builder's)"
+            ),
+            post_reset=(
+                "post_spikes_recorded = record_post_spike(potentiation_history, i, N, t, tau_plus)"
+            ),
+        )
     rule = PlasticityRule(
         name=f"pair_stdp_{pairing}_{bounds}",
         citation=(
@@ -118,38 +133,7 @@ def pair_stdp(
         params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
         options={"pairing": pairing, "bounds": bounds, "traces": traces},
         neuron_traces=neuron_traces,
-    )
-    return rule.with_params(**params) if params else rule
-
-
-def _deferred_pair_stdp(pairing, bounds, update, apost, params) -> PlasticityRule:
-    ltd = f"A_minus*{apost}" + ("*w" if bounds == "multiplicative" else "")
-    rule = PlasticityRule(
-        name=f"pair_stdp_{pairing}_{bounds}",
-        citation=(
-            "Bi & Poo (1998) J. Neurosci. 18:10464; trace form: Song, Miller & Abbott (2000) "
-            "Nat. Neurosci. 3:919; deferred potentiation: Morrison, Diesmann & Gerstner "
-            "(2008) Biol. Cybern. 98:459"
-        ),
-        equations="w : 1  # weight, dimensionless",
-        # the presynaptic trace from before this spike: the relay updates it after this code
-        on_pre=(
-            "w = deferred_potentiation(w, potentiation_history_post, j, t_from_pre, t_last_pre, "
-            "apre_last_pre, apre_epoch_start_pre, apre_at_epoch_start_pre, tau_apre_pre, A_plus, "
-            "w_max, "
-            f"{int(bounds == 'multiplicative')})\nw = clip(w - {ltd}, 0, w_max)"
-        ),
-        params={**PAIR_STDP_SETS["bi_poo"], "w_max": math.inf},
-        options={"pairing": pairing, "bounds": bounds, "traces": "deferred"},
-        neuron_traces={"apre": ("pre", "tau_plus", update), "apost": ("post", "tau_minus", update)},
-        post_equations=(
-            "post_spikes_recorded : integer  # spikes in the deferred-potentiation history\n"
-            "potentiation_history : integer (shared, constant)  # its number (the builder's)"
-        ),
-        post_reset=(
-            "post_spikes_recorded = record_post_spike(potentiation_history, i, N, t, tau_plus)"
-        ),
-        deferred_potentiation=True,
+        **deferred,
     )
     return rule.with_params(**params) if params else rule
 

@@ -220,13 +220,8 @@ def plastic_synapses(
             last_arrival=rule.deferred_potentiation,
         )
         source, delay = relay[0], None
-    # deferred potentiation: applied before this spike is transmitted (the eager rule's
-    # weight already holds it), and the code calls the history's functions
     steps = (transmit, rule.on_pre) if transmit_first else (rule.on_pre, transmit)
-    if rule.deferred_potentiation:
-        first, _, rest = rule.on_pre.partition("\n")
-        steps = (first, *((transmit, rest) if transmit_first else (rest, transmit)))
-    on_pre = "\n".join(code for code in steps if code)
+    on_pre = "\n".join(code for code in (rule.on_pre_owed, *steps) if code)
     functions = deferred.functions() if rule.deferred_potentiation else {}
     synapses = Synapses(
         source,
@@ -259,7 +254,7 @@ def plastic_synapses(
         synapses.w = w_init
     if rule.deferred_potentiation:
         _keep_history(target, functions)
-        _apply_owed_potentiation_after_runs(synapses, relay[0], target, rule)
+        _apply_owed_potentiation_after_runs(synapses, relay[0], rule)
     return synapses
 
 
@@ -273,79 +268,36 @@ def _keep_history(target, functions: dict) -> None:
     target.namespace["record_post_spike"] = functions["record_post_spike"]
 
 
-def _apply_owed_potentiation_after_runs(synapses, relay, target, rule) -> None:
+def _apply_owed_potentiation_after_runs(synapses, relay, rule) -> None:
     """After every run, apply to every synapse what the postsynaptic spikes since its last
-    presynaptic one owe it, and mark them applied (``t_from``): the weights then equal the
-    eager rule's. cpp_standalone: C++ code after each run in the binary's main; the runtime
-    device: numpy, when each run ends."""
+    presynaptic one owe it (the rule's own code, over all synapses), and mark them applied
+    (``t_from``): the weights then equal the eager rule's. Brian2 calls every object's
+    after_run when a run ends, with the run recorded and not yet built on the standalone
+    devices, so the same two assignments run after each run in the binary too."""
     from brian2 import get_device, prefs
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+    from brian2.devices.device import RuntimeDevice
 
-    multiplicative = int(rule.options["bounds"] == "multiplicative")
     device = get_device()
-    runtime_numpy = type(device).__name__ == "RuntimeDevice" and prefs.codegen.target == "numpy"
+    runtime_numpy = isinstance(device, RuntimeDevice) and prefs.codegen.target == "numpy"
     if not (type(device) is CPPStandaloneDevice or runtime_numpy):
         raise ModelError(
             f"{rule.name} with traces='deferred' runs on cpp_standalone and the numpy runtime "
             f"only; on this device use traces='per_neuron' (the same weights)"
         )
-    if isinstance(device, CPPStandaloneDevice):
-        if f'"{deferred.HEADER}"' not in device.headers:
-            device.headers.append(f'"{deferred.HEADER}"')
-
-        def array(group, variable):
-            return device.get_array_name(group.variables[variable], access_data=False)
-
-        w, pre, post = (array(synapses, v) for v in ("w", "_synaptic_pre", "_synaptic_post"))
-        t_from, t_last, apre, epoch, apre_epoch = (
-            array(relay, v)
-            for v in ("t_from", "t_last", "apre_last", "apre_epoch_start", "apre_at_epoch_start")
-        )
-        device.insert_code(
-            "after_network_run",
-            f"""// {synapses.name}: the potentiation still owed (models/deferred.py)
-{{
-    const double _t_end = {array(relay, "t")}[0];
-    for (size_t _s = 0; _s < {w}.size(); ++_s) {{
-        const int _i = {pre}[_s];
-        {w}[_s] = stdplab_deferred_potentiation({w}[_s], {array(target, "potentiation_history")}[0],
-            {post}[_s], {t_from}[_i], {t_last}[_i], {apre}[_i], {epoch}[_i], {apre_epoch}[_i],
-            {array(relay, "tau_apre")}[0],
-            {array(synapses, "A_plus")}[0], {array(synapses, "w_max")}[0], {multiplicative});
-    }}
-    for (int _i = 0; _i < {len(relay)}; ++_i) {t_from}[_i] = _t_end;
-}}""",
-        )
-        return
+    variable, _, owed = rule.on_pre_owed.partition("=")
 
     def apply_owed_potentiation():
-        i, j = np.asarray(synapses.i[:]), np.asarray(synapses.j[:])
-        potentiation = deferred.functions()["deferred_potentiation"].pyfunc
-        synapses.w[:] = potentiation(
-            np.asarray(synapses.w[:]),
-            target.potentiation_history_number,
-            j,
-            np.asarray(relay.t_from[:] / second)[i],
-            np.asarray(relay.t_last[:] / second)[i],
-            np.asarray(relay.apre_last[:])[i],
-            np.asarray(relay.apre_epoch_start[:] / second)[i],
-            np.asarray(relay.apre_at_epoch_start[:])[i],
-            float(relay.tau_apre[:] / second),
-            float(synapses.A_plus[:]),
-            float(synapses.w_max[:]),
-            multiplicative,
-        )
-        relay.t_from[:] = relay.t[:]
+        setattr(synapses, variable.strip(), owed.strip())
+        relay.t_from = "t"
 
-    # Brian2 calls every object's after_run when a run ends, and runs a network's objects'
-    # contained objects with them
     synapses.contained_objects.append(
         _AfterEachRun(apply_owed_potentiation, name=f"{synapses.name}_owed_potentiation")
     )
 
 
 class _AfterEachRun(BrianObject):
-    """Calls a function when each run of its network ends (the runtime device)."""
+    """Calls a function when each run of its network ends."""
 
     def __init__(self, function, name: str):
         super().__init__(name=name)

@@ -48,7 +48,7 @@ def _plastic_network(sim):
 
 
 @pytest.mark.standalone
-def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path):
+def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path, monkeypatch):
     with simulation("runtime", tmp_path / "runtime", runtime_target="numpy") as sim:
         runtime_w, runtime_spikes = _plastic_network(sim)
     with simulation("cpp_standalone", tmp_path / "cpp") as sim:
@@ -57,6 +57,17 @@ def test_runtime_and_cpp_standalone_give_the_same_weights(tmp_path):
     assert np.ptp(runtime_w) > 0.05  # and the weights have moved apart
     np.testing.assert_allclose(standalone_spikes, runtime_spikes, rtol=0, atol=1e-12)
     np.testing.assert_allclose(standalone_w, runtime_w, rtol=1e-10)
+    # threads auto, its bar lowered below these 20 synapses: the code objects generated
+    # before it chose (the synapses' creation and initial values) and after (the OpenMP
+    # ones) build into one binary that learns the same
+    monkeypatch.setattr(devices, "THREADS_FROM_SYNAPSES", 20)
+    with simulation("cpp_standalone", tmp_path / "auto", threads="auto") as sim:
+        auto_w, auto_spikes = _plastic_network(sim)
+        assert sim.threads == min(2, os.cpu_count())
+    if sim.threads > 1:
+        assert "omp_set_num_threads(2)" in (tmp_path / "auto" / "main.cpp").read_text()
+    np.testing.assert_allclose(auto_spikes, runtime_spikes, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(auto_w, runtime_w, rtol=1e-10)
     # ... and the code objects were compiled against the precompiled header, which GCC read
     # (-H marks a precompiled header it used with "!"; an invalid one would be parsed again)
     project = tmp_path / "cpp"
